@@ -1,0 +1,177 @@
+//! Distributions of logit pairs (p, q) that the gadgets are trained and evaluated on
+//! (the paper's Sections 7.1 and 7.2; official-gadgets.md section 5).
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::logspace::logsumexp;
+use crate::rng::{stream, SeededRng};
+
+/// A pair of logit vectors of one length; not necessarily normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogitPair {
+    /// Logits of p (observational).
+    pub p: Vec<f64>,
+    /// Logits of q (interventional).
+    pub q: Vec<f64>,
+}
+
+/// A distribution over logit pairs of a fixed length K.
+pub trait PairDistribution: Sync {
+    /// K.
+    fn outcomes(&self) -> usize;
+    /// One pair.
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair;
+}
+
+/// `n` pairs from `seed`: pair i is drawn from stream i, so any prefix is the same whatever `n`.
+pub fn sample_pairs(dist: &dyn PairDistribution, n: usize, seed: u64) -> Vec<LogitPair> {
+    (0..n).map(|i| dist.sample(&mut stream(seed, i as u64))).collect()
+}
+
+/// How q relates to p in [`SoftmaxUniform`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairMode {
+    /// p and q drawn independently.
+    Independent,
+    /// q is p reversed (the authors' "reverse" mode).
+    Mirrored,
+}
+
+/// Section 7.2: l = log_softmax(scale * U[0, 1]^K), scale 8 in the paper.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoftmaxUniform {
+    /// K (10 in the paper).
+    pub outcomes: usize,
+    /// The multiplier of the uniforms (8 in the paper).
+    pub scale: f64,
+    /// Independent or mirrored pairs.
+    pub mode: PairMode,
+}
+
+impl SoftmaxUniform {
+    /// The paper's setting: K = 10, scale 8.
+    pub fn paper(mode: PairMode) -> Self {
+        Self { outcomes: 10, scale: 8.0, mode }
+    }
+
+    fn draw(&self, rng: &mut SeededRng) -> Vec<f64> {
+        let raw: Vec<f64> = (0..self.outcomes).map(|_| self.scale * rng.random::<f64>()).collect();
+        log_softmax(&raw)
+    }
+}
+
+impl PairDistribution for SoftmaxUniform {
+    fn outcomes(&self) -> usize {
+        self.outcomes
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair {
+        let p = self.draw(rng);
+        let q = match self.mode {
+            PairMode::Independent => self.draw(rng),
+            PairMode::Mirrored => p.iter().rev().copied().collect(),
+        };
+        LogitPair { p, q }
+    }
+}
+
+/// Section 7.1: p = base (k - (K-1)/2) + noise N(0, 1), q = -base (k - (K-1)/2) + noise N(0, 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ramp {
+    /// K (10 in the paper).
+    pub outcomes: usize,
+    /// The slope (0.1 in the paper).
+    pub base_scale: f64,
+    /// rho, the scale of the Gaussian perturbation.
+    pub noise: f64,
+}
+
+impl Ramp {
+    /// The noise-free pair the paper evaluates on.
+    pub fn noise_free(&self) -> LogitPair {
+        let centre = (self.outcomes as f64 - 1.0) / 2.0;
+        let p: Vec<f64> = (0..self.outcomes).map(|k| self.base_scale * (k as f64 - centre)).collect();
+        let q = p.iter().map(|v| -v).collect();
+        LogitPair { p, q }
+    }
+}
+
+impl PairDistribution for Ramp {
+    fn outcomes(&self) -> usize {
+        self.outcomes
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair {
+        perturb(&self.noise_free(), self.noise, rng)
+    }
+}
+
+/// Always the same pair, perturbed by `noise` N(0, 1) per logit (0 for a fixed pair).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedPair {
+    /// The pair.
+    pub pair: LogitPair,
+    /// The scale of the Gaussian perturbation (0: no perturbation).
+    pub noise: f64,
+}
+
+impl PairDistribution for FixedPair {
+    fn outcomes(&self) -> usize {
+        self.pair.p.len()
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair {
+        perturb(&self.pair, self.noise, rng)
+    }
+}
+
+/// pair + noise N(0, 1) on every finite logit (-inf stays impossible).
+fn perturb(pair: &LogitPair, noise: f64, rng: &mut SeededRng) -> LogitPair {
+    if noise == 0.0 {
+        return pair.clone();
+    }
+    let mut jitter = |v: &f64| {
+        let z: f64 = StandardNormal.sample(rng);
+        if v.is_finite() {
+            v + noise * z
+        } else {
+            *v
+        }
+    };
+    let p = pair.p.iter().map(&mut jitter).collect();
+    let q = pair.q.iter().map(&mut jitter).collect();
+    LogitPair { p, q }
+}
+
+/// l - logsumexp(l).
+pub fn log_softmax(l: &[f64]) -> Vec<f64> {
+    let norm = logsumexp(l);
+    l.iter().map(|v| v - norm).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::from_seed;
+
+    #[test]
+    fn softmax_uniform_pairs_are_normalised_and_mirrored() {
+        let mut rng = from_seed(0);
+        let pair = SoftmaxUniform::paper(PairMode::Mirrored).sample(&mut rng);
+        assert!(logsumexp(&pair.p).abs() < 1e-12);
+        assert_eq!(pair.q, pair.p.iter().rev().copied().collect::<Vec<_>>());
+        // log_softmax(8 U): the largest minus the smallest logit is below 8.
+        let spread = pair.p.iter().copied().fold(f64::MIN, f64::max) - pair.p.iter().copied().fold(f64::MAX, f64::min);
+        assert!(spread < 8.0 && spread > 0.0);
+    }
+
+    #[test]
+    fn ramp_is_antisymmetric_without_noise_and_sample_pairs_is_prefix_stable() {
+        let ramp = Ramp { outcomes: 10, base_scale: 0.1, noise: 0.0 };
+        let pair = ramp.noise_free();
+        assert!((pair.p[0] + 0.45).abs() < 1e-15 && (pair.q[0] - 0.45).abs() < 1e-15);
+        let noisy = Ramp { noise: 1.6, ..ramp };
+        assert_eq!(sample_pairs(&noisy, 3, 5)[..2], sample_pairs(&noisy, 2, 5)[..]);
+    }
+}

@@ -1,0 +1,88 @@
+//! `cargo xtask`: the project's automation, one module per subcommand.
+//!
+//! - `setup`: find or install libtorch 2.11.0 (for tch 0.24) and point `.libtorch` at it.
+//! - `env`: print the environment other shells need to build and run the tch crates.
+//! - `test`: set up, then run the whole test suite (`cargo test --workspace`).
+//! - `reproduce`: set up, then run the paper reproductions (`crates/reproduce`) into `results/`.
+//! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
+
+mod libtorch;
+mod run;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "gumbel-gadgets project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find or install libtorch 2.11.0 and link it as `.libtorch`.
+    Setup,
+    /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH (use with `eval "$(cargo xtask env)"`).
+    Env,
+    /// Set up libtorch, then run `cargo test --workspace` with any extra arguments.
+    Test {
+        /// Arguments passed on to `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Set up libtorch, then run the reproductions (quick by default; `--full` for the papers' protocols).
+    Reproduce {
+        /// Arguments passed on to the `reproduce` binary (see `cargo xtask reproduce --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Set up libtorch, then run the criterion benchmarks of `crates/bench`.
+    Bench {
+        /// Arguments passed on to `cargo bench -p bench`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    if let Err(error) = run_command(Cli::parse().command) {
+        eprintln!("xtask: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_command(command: Command) -> Result<()> {
+    let root = project_root();
+    match command {
+        Command::Setup => {
+            libtorch::ensure(&root)?;
+        }
+        Command::Env => {
+            let torch = libtorch::ensure(&root)?;
+            println!("export LIBTORCH={}", torch.display());
+            println!("export LD_LIBRARY_PATH={}", run::library_path(&torch));
+        }
+        Command::Test { args } => {
+            let torch = libtorch::ensure(&root)?;
+            run::cargo(&root, &torch, &["test", "--workspace"], &args)?;
+        }
+        Command::Reproduce { args } => {
+            let torch = libtorch::ensure(&root)?;
+            run::cargo(&root, &torch, &["run", "--release", "--quiet", "-p", "reproduce", "--"], &args)?;
+        }
+        Command::Bench { args } => {
+            let torch = libtorch::ensure(&root)?;
+            run::cargo(&root, &torch, &["bench", "-p", "bench"], &args)?;
+        }
+    }
+    Ok(())
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
