@@ -12,7 +12,7 @@ use gumbel_core::{Categorical, CoreError, Coupling};
 use ndarray::Array2;
 
 use crate::error::Result;
-use crate::gadget::Gadget;
+use crate::gadget::{Gadget, Gadget2Parts};
 
 /// A coupling, exact or estimated.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ impl Gadget {
     /// The coupling of (p, q): exact for Gadget 2; for Gadget 1 estimated from `samples` pairs drawn
     /// from `seed`.
     pub fn coupling(&self, p: &Categorical, q: &Categorical, samples: u64, seed: u64) -> Result<CouplingEstimate> {
-        if let Some((prior, cond_p, cond_q)) = self.gadget2_parts(p, q)? {
+        if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
             let k = self.outcomes();
             let mut joint = Array2::<f64>::zeros((k, k));
             for (z, log_pi) in prior.iter().enumerate() {
@@ -58,7 +58,7 @@ impl Gadget {
     /// histogram of `samples` counterfactual draws from `seed`.
     pub fn counterfactual(&self, p: &Categorical, q: &Categorical, observed: usize, samples: u64, seed: u64) -> Result<CounterfactualEstimate> {
         p.check_observation(observed)?;
-        if let Some((prior, cond_p, cond_q)) = self.gadget2_parts(p, q)? {
+        if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
             let log_post: Vec<f64> = prior.iter().zip(&cond_p).map(|(lp, row)| lp + row[observed]).collect();
             let norm = logsumexp(&log_post);
             let mut distribution = vec![0.0; self.outcomes()];

@@ -133,8 +133,8 @@ impl Gadget {
         Ok(out)
     }
 
-    /// Gadget 2 only: log pi(z) `[|Z|]` and log pi(. | z, p), log pi(. | z, q) `[|Z|, K]`, in f64.
-    pub(crate) fn gadget2_parts(&self, p: &Categorical, q: &Categorical) -> Result<Option<(Vec<f64>, Vec<Vec<f64>>, Vec<Vec<f64>>)>> {
+    /// Gadget 2 only: its prior and conditionals for (p, q), in f64.
+    pub(crate) fn gadget2_parts(&self, p: &Categorical, q: &Categorical) -> Result<Option<Gadget2Parts>> {
         let Body::Two(g) = &self.body else { return Ok(None) };
         let batch = PairBatch::single(p, q, self.outcomes(), Kind::Double, self.device())?;
         let (cond_p, cond_q) = tch::no_grad(|| g.both_conditionals(&batch));
@@ -142,7 +142,7 @@ impl Gadget {
         let rows = |t: &Tensor| -> Result<Vec<Vec<f64>>> {
             Ok(to_vec(t)?.chunks(self.outcomes()).map(<[f64]>::to_vec).collect())
         };
-        Ok(Some((prior, rows(&cond_p)?, rows(&cond_q)?)))
+        Ok(Some(Gadget2Parts { log_prior: prior, cond_p: rows(&cond_p)?, cond_q: rows(&cond_q)? }))
     }
 
     /// One pair as an f32 batch on the gadget's device, after checking its length.
@@ -165,6 +165,16 @@ impl Gadget {
         let chunk = (CHUNK_CELLS / per_sample).max(1);
         (0..n.div_ceil(chunk)).map(move |c| chunk.min(n - c * chunk))
     }
+}
+
+/// Gadget 2's prior and conditionals for one pair (p, q), in f64.
+pub(crate) struct Gadget2Parts {
+    /// log pi(z), `|Z|` entries.
+    pub log_prior: Vec<f64>,
+    /// log pi(. | z, p), one row per z.
+    pub cond_p: Vec<Vec<f64>>,
+    /// log pi(. | z, q), one row per z.
+    pub cond_q: Vec<Vec<f64>>,
 }
 
 /// All entries of a tensor as f64, on the CPU.

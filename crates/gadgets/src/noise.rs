@@ -6,12 +6,17 @@ use gumbel_core::rng::SeededRng;
 use rand::RngCore;
 use tch::{Device, Kind, Tensor};
 
-/// Uniforms strictly inside (0, 1), of the given shape, f32 on `device`: 24 random bits plus one half,
-/// over 2^24, so that `-log(-log u)` is always finite.
+/// Uniforms strictly inside (0, 1), of the given shape, f32 on `device` (see [`open_unit`]).
 pub fn uniform(rng: &mut SeededRng, shape: &[i64], device: Device) -> Tensor {
     let n: i64 = shape.iter().product();
-    let values: Vec<f32> = (0..n).map(|_| ((rng.next_u32() >> 8) as f32 + 0.5) * (1.0 / 16_777_216.0)).collect();
+    let values: Vec<f32> = (0..n).map(|_| open_unit(rng.next_u32())).collect();
     Tensor::from_slice(&values).reshape(shape).to_device(device)
+}
+
+/// A uniform strictly inside (0, 1) from 32 random bits: the top 23 bits plus one half, over 2^23.
+/// Every value is exact in f32 (24 bits would round the largest to 1.0, whose Gumbel is infinite).
+pub fn open_unit(bits: u32) -> f32 {
+    ((bits >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0)
 }
 
 /// Standard Gumbels G = -log(-log U) of the given shape.
@@ -42,4 +47,19 @@ pub fn top_down(log_p: &Tensor, observed: &Tensor, u: &Tensor) -> Tensor {
     let is_observed = safe.zeros_like().scatter_value(-1, &index, 1.0).to_kind(Kind::Bool);
     let shifted = truncated.where_self(&is_observed.logical_not(), &top.expand_as(&safe));
     (shifted - &safe).where_self(&impossible.logical_not(), &gumbel_of(u))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_bits_give_finite_gumbels() {
+        for bits in [0, 1 << 9, u32::MAX - (1 << 9), u32::MAX] {
+            let u = open_unit(bits);
+            assert!(u > 0.0 && u < 1.0, "{bits}: {u}");
+            let g = -(-u.ln()).ln();
+            assert!(g.is_finite(), "{bits}: gumbel {g}");
+        }
+    }
 }

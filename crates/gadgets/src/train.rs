@@ -103,41 +103,72 @@ pub struct TrainingRecord {
     pub steps_per_second: f64,
 }
 
+/// One optimisation step at a time: the state of a training run (optimiser, generator, cost).
+pub struct Trainer<'a> {
+    gadget: &'a Gadget,
+    pairs: &'a dyn PairDistribution,
+    cost: Tensor,
+    options: TrainOptions,
+    optimiser: nn::Optimizer,
+    rng: SeededRng,
+    step: usize,
+}
+
+impl<'a> Trainer<'a> {
+    /// A run of `gadget` on pairs from `pairs` with cost `cost`, after checking that the sizes agree.
+    pub fn new(gadget: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<Self> {
+        options.validate()?;
+        let k = gadget.outcomes();
+        if pairs.outcomes() != k {
+            return Err(GadgetError::OutcomeMismatch { what: "pair distribution", expected: k, found: pairs.outcomes() });
+        }
+        if cost.len() != k {
+            return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: k, found: cost.len() });
+        }
+        tch::manual_seed(options.seed as i64);
+        Ok(Self {
+            gadget,
+            pairs,
+            cost: cost_tensor(cost, gadget.device()),
+            options: options.clone(),
+            optimiser: nn::Adam::default().build(gadget.var_store(), options.learning_rate)?,
+            rng: stream(options.seed, 1),
+            step: 0,
+        })
+    }
+
+    /// One Adam step on a fresh batch; returns its loss, or the step at which the loss or a gradient
+    /// stopped being finite.
+    pub fn step(&mut self) -> Result<f64> {
+        self.step += 1;
+        let step = self.step;
+        let drawn: Vec<LogitPair> = (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
+        let batch = PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?;
+        let loss = surrogate_loss(self.gadget, &batch, &self.cost, &self.options, &mut self.rng);
+        let value = f64::try_from(&loss)?;
+        if !value.is_finite() {
+            return Err(GadgetError::NonFinite { step, what: "loss", value });
+        }
+        self.optimiser.zero_grad();
+        loss.backward();
+        let gradient = gradient_sum(self.gadget)?;
+        if !gradient.is_finite() {
+            return Err(GadgetError::NonFinite { step, what: "gradient", value: gradient });
+        }
+        self.optimiser.step();
+        Ok(value)
+    }
+}
+
 /// Trains `gadget` for `options.steps` steps on pairs from `pairs` with cost `cost`.
 pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<TrainingRecord> {
-    options.validate()?;
-    let k = gadget.outcomes();
-    if pairs.outcomes() != k {
-        return Err(GadgetError::OutcomeMismatch { what: "pair distribution", expected: k, found: pairs.outcomes() });
-    }
-    if cost.len() != k {
-        return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: k, found: cost.len() });
-    }
-    let device = gadget.device();
-    tch::manual_seed(options.seed as i64);
-    let cost = cost_tensor(cost, device);
-    let mut optimiser = nn::Adam::default().build(gadget.var_store(), options.learning_rate)?;
-    let mut rng = stream(options.seed, 1);
+    let mut trainer = Trainer::new(gadget, pairs, cost, options)?;
     let bar = progress_bar(options);
     let log_every = options.steps.div_ceil(100).max(1);
     let (mut losses, mut block) = (Vec::new(), 0.0);
     let start = Instant::now();
     for step in 1..=options.steps {
-        let drawn: Vec<LogitPair> = (0..options.batch).map(|_| pairs.sample(&mut rng)).collect();
-        let batch = PairBatch::from_pairs(&drawn, k, Kind::Float, device)?;
-        let loss = surrogate_loss(gadget, &batch, &cost, options, &mut rng);
-        let value = f64::try_from(&loss)?;
-        if !value.is_finite() {
-            return Err(GadgetError::NonFinite { step, what: "loss", value });
-        }
-        optimiser.zero_grad();
-        loss.backward();
-        let gradient = gradient_sum(gadget)?;
-        if !gradient.is_finite() {
-            return Err(GadgetError::NonFinite { step, what: "gradient", value: gradient });
-        }
-        optimiser.step();
-        block += value;
+        block += trainer.step()?;
         if step % log_every == 0 || step == options.steps {
             let size = step - (step - 1) / log_every * log_every;
             losses.push(block / size as f64);
@@ -150,7 +181,7 @@ pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, o
     let seconds = start.elapsed().as_secs_f64();
     Ok(TrainingRecord {
         options: options.clone(),
-        device: device_name(device),
+        device: device_name(gadget.device()),
         final_loss: losses.last().copied().unwrap_or(f64::NAN),
         losses,
         log_every,
