@@ -1,5 +1,7 @@
 //! The CLI's JSON contract and its error behaviour (one line on stderr, exit code 2, empty stdout).
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly.
+
 use std::process::{Command, Output};
 
 use serde_json::Value;
