@@ -5,9 +5,10 @@
 //! pairs per evaluation seed 1001..1005, drawn by the authors' `evaluate_joint` with JAX 0.2.21. Those
 //! 10,000 pairs are one particular sample: the per-seed numbers the authors printed (for instance
 //! 16.5083 for the independent coupling, seed 1001) are reproduced to 1e-4 only on *their* pairs, which
-//! [`evaluation_pairs`] regenerates. The bit layout is JAX's original ("non-partitionable") one, the
-//! only one before JAX 0.5 and `jax_threefry_partitionable=False` after; it is fixed by golden values
-//! from JAX itself (data/fixtures/jax_random_golden.json and the script beside it).
+//! [`evaluation_pairs`] regenerates. The bit layout is JAX's original ("non-partitionable") one: the
+//! only one in the authors' JAX 0.2.21, the default until JAX 0.5, `jax_threefry_partitionable=False`
+//! since. It is pinned by golden values from JAX itself (data/fixtures/jax_random_golden.json and the
+//! script beside it).
 //!
 //! What JAX does, and this module after it:
 //! - a key is two `u32` words; `PRNGKey(seed)` is `[seed >> 32, seed & 0xFFFF_FFFF]`;
