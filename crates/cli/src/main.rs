@@ -5,6 +5,7 @@
 
 mod couple;
 mod counterfactual;
+mod gadget;
 mod input;
 mod methods;
 
@@ -24,6 +25,8 @@ enum Command {
     Couple(couple::Args),
     /// The distribution of y given an observed x = K under the counterfactual q.
     Counterfactual(counterfactual::Args),
+    /// Train a gadget from a JSON configuration and write a checkpoint.
+    Train(gadget::TrainArgs),
 }
 
 fn main() {
@@ -39,6 +42,7 @@ fn main() {
     let result = match cli.command {
         Command::Couple(args) => couple::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
+        Command::Train(args) => gadget::train(&args),
     };
     match result {
         Ok(value) => print_json(&value),

@@ -5,17 +5,39 @@ use clap::ValueEnum;
 use gumbel_core::mechanism::GumbelMax;
 use gumbel_core::{Categorical, Coupling};
 
+use crate::gadget::{self, GadgetArgs, DEFAULT_SAMPLES};
+
 /// A coupling method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Method {
     /// The Gumbel-max SCM (exact closed form; Monte Carlo with --samples).
     GumbelMax,
+    /// A trained Gadget 1 (--checkpoint; always estimated by Monte Carlo).
+    #[value(name = "gadget-1")]
+    Gadget1,
+    /// A trained Gadget 2 (--checkpoint; exact, Monte Carlo with --samples).
+    #[value(name = "gadget-2")]
+    Gadget2,
 }
 
 impl Method {
     /// The name on the command line (`gumbel-max`, ...).
     pub fn name(self) -> String {
         self.to_possible_value().map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+
+    /// Whether the method has an exact counterfactual distribution.
+    pub fn exact_counterfactual(self) -> bool {
+        self != Method::Gadget1
+    }
+}
+
+/// The sampling a method runs with: Gadget 1 has no closed form, so it is always estimated
+/// (`DEFAULT_SAMPLES` draws from `seed` unless --samples says otherwise).
+pub fn effective_sampling(method: Method, sampling: Option<Sampling>, seed: u64) -> Option<Sampling> {
+    match (method, sampling) {
+        (Method::Gadget1, None) => Some(Sampling { samples: DEFAULT_SAMPLES, seed }),
+        (_, given) => given,
     }
 }
 
@@ -37,8 +59,10 @@ pub struct Joint {
 }
 
 /// The joint of `method` for (p, q): exact, or estimated from `sampling` when given.
-pub fn joint(method: Method, p: &Categorical, q: &Categorical, sampling: Option<Sampling>) -> Result<Joint> {
+pub fn joint(method: Method, gadget: &GadgetArgs, p: &Categorical, q: &Categorical, sampling: Option<Sampling>) -> Result<Joint> {
     match method {
+        Method::Gadget1 => gadget::joint(gadgets::GadgetKind::Gadget1, gadget, p, q, sampling),
+        Method::Gadget2 => gadget::joint(gadgets::GadgetKind::Gadget2, gadget, p, q, sampling),
         Method::GumbelMax => {
             let mechanism = GumbelMax::new(p.clone(), q.clone())?;
             Ok(match sampling {
@@ -52,12 +76,15 @@ pub fn joint(method: Method, p: &Categorical, q: &Categorical, sampling: Option<
 /// The exact P(y | x = observed) of `method`, and a sampled histogram when `sampling` is given.
 pub fn counterfactual(
     method: Method,
+    gadget: &GadgetArgs,
     p: &Categorical,
     q: &Categorical,
     observed: usize,
     sampling: Option<Sampling>,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
     match method {
+        Method::Gadget1 => gadget::counterfactual(gadgets::GadgetKind::Gadget1, gadget, p, q, observed, sampling),
+        Method::Gadget2 => gadget::counterfactual(gadgets::GadgetKind::Gadget2, gadget, p, q, observed, sampling),
         Method::GumbelMax => {
             let mechanism = GumbelMax::new(p.clone(), q.clone())?;
             let exact = mechanism.exact_counterfactual(observed)?;
