@@ -30,6 +30,17 @@ fn row_key(row: usize) -> (bool, Action, State) {
     (row / (N_OBS * N_ACTIONS) == 1, Action::from_index_unchecked(a), State::from_obs_unchecked(s))
 }
 
+/// The Monte Carlo estimate of one row from `draws` simulator steps drawn from
+/// `stream(seed, row_index(diabetic, action, state))`: row r of [`Kernel::monte_carlo`].
+pub fn monte_carlo_row(diabetic: bool, action: Action, state: State, draws: u64, seed: u64) -> Vec<f64> {
+    let mut rng = stream(seed, row_index(diabetic, action, state.obs_index()) as u64);
+    let mut counts = vec![0u64; N_OBS];
+    for _ in 0..draws {
+        counts[step(diabetic, state, action, &mut UniformDraw(&mut rng)).obs_index()] += 1;
+    }
+    counts.into_iter().map(|c| c as f64 / draws as f64).collect()
+}
+
 /// A dense kernel of shape (2, 8, 720, 720), C order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kernel {
@@ -54,14 +65,7 @@ impl Kernel {
         let mut data = vec![0.0; N_ROWS * N_OBS];
         data.par_chunks_mut(N_OBS).enumerate().for_each(|(r, row)| {
             let (diabetic, action, state) = row_key(r);
-            let mut rng = stream(seed, r as u64);
-            let mut counts = vec![0u64; N_OBS];
-            for _ in 0..draws {
-                counts[step(diabetic, state, action, &mut UniformDraw(&mut rng)).obs_index()] += 1;
-            }
-            for (p, c) in row.iter_mut().zip(counts) {
-                *p = c as f64 / draws as f64;
-            }
+            row.copy_from_slice(&monte_carlo_row(diabetic, action, state, draws, seed));
         });
         Ok(Self { data })
     }

@@ -16,16 +16,23 @@
 //!
 //! Invariant: this crate does no I/O; the CLI and the reproduce crate write files.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod action;
+pub mod bootstrap;
+pub mod counterfactual;
 pub mod dynamics;
 pub mod error;
 pub mod evaluation;
 pub mod initial;
 pub mod kernel;
 pub mod mdp;
+pub mod ope;
+pub mod pairs;
 pub mod physician;
 pub mod policy;
 pub mod policy_iteration;
+pub mod projected;
 pub mod state;
 pub mod trajectories;
 

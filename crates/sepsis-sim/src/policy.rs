@@ -25,7 +25,7 @@ pub enum PolicySpace {
 
 impl PolicySpace {
     /// The number of rows a policy in this space has.
-    pub fn len(self) -> usize {
+    pub fn states(self) -> usize {
         match self {
             PolicySpace::Full => N_FULL,
             PolicySpace::Obs => N_OBS,
@@ -62,8 +62,8 @@ pub struct Policy {
 impl Policy {
     /// A policy from its rows (one per state of `space`).
     pub fn new(space: PolicySpace, probs: Vec<[f64; N_ACTIONS]>) -> Result<Self> {
-        if probs.len() != space.len() {
-            return Err(SepsisError::PolicyShape { space: space.name(), expected: space.len(), found: probs.len() });
+        if probs.len() != space.states() {
+            return Err(SepsisError::PolicyShape { space: space.name(), expected: space.states(), found: probs.len() });
         }
         let mut cumulative = Vec::with_capacity(probs.len());
         for (row, p) in probs.iter().enumerate() {

@@ -113,7 +113,7 @@ mod tests {
     fn toy() -> SparseMdp {
         SparseMdp::new(
             2,
-            |a: Action, s| if s == 0 && a.index() == 1 { vec![(1, 1.0)] } else if s == 0 { vec![(0, 1.0)] } else { vec![(0, 1.0)] },
+            |a: Action, s| if s == 0 && a.index() == 1 { vec![(1, 1.0)] } else { vec![(0, 1.0)] },
             |_, _, t| if t == 1 { 1.0 } else { 0.0 },
         )
         .unwrap()

@@ -13,7 +13,7 @@ use crate::dynamics::{step, UniformDraw};
 use crate::error::{Result, SepsisError};
 use crate::initial::{InitialDistribution, P_DIABETES};
 use crate::policy::Policy;
-use crate::state::Outcome;
+use crate::state::{Outcome, State};
 
 /// Trajectories per random stream.
 pub const BLOCK: usize = 1024;
@@ -97,6 +97,12 @@ impl Trajectories {
     /// The return of trajectory i (undiscounted, as in the paper): -1 death, +1 discharge, 0 none.
     pub fn reward(&self, i: usize) -> f64 {
         f64::from(self.rewards[i])
+    }
+
+    /// Trajectory i in projected states: its states (length + 1) and actions (length).
+    pub fn projected(&self, i: usize) -> (Vec<usize>, Vec<usize>) {
+        let states = self.states(i).iter().map(|&s| State::from_obs_unchecked(usize::from(s)).proj_index()).collect();
+        (states, self.actions(i).iter().map(|&a| usize::from(a)).collect())
     }
 
     /// Every return.
