@@ -18,8 +18,9 @@ pub struct Estimate {
     pub high: f64,
 }
 
-/// The q-quantile of `values` with linear interpolation between order statistics (numpy default).
-pub fn quantile(values: &[f64], q: f64) -> f64 {
+/// The q-quantile of non-empty `values` with linear interpolation between order statistics (numpy
+/// default).
+fn quantile(values: &[f64], q: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let position = q * (sorted.len() - 1) as f64;

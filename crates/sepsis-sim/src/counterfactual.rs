@@ -13,8 +13,9 @@ use gumbel_core::Categorical;
 use rand::Rng;
 
 use crate::action::Action;
-use crate::error::Result;
+use crate::error::{Result, SepsisError};
 use crate::projected::{projected_reward, ProjectedMdp};
+use crate::state::N_PROJ_ABS;
 
 /// The exact counterfactual distribution over the 146 states for observational row `p`,
 /// interventional row `q` and observed outcome `observed`. Outcomes impossible under both p and q
@@ -63,8 +64,17 @@ pub struct ProjectedTrajectory {
     pub reward: f64,
 }
 
-/// One counterfactual copy of an observed projected trajectory (`states` has one more entry than
-/// `actions`) under the deterministic target policy `target` (146 actions), over `horizon` steps.
+/// Checks a deterministic policy over the 146 projected states.
+fn check_target(target: &[u8]) -> Result<()> {
+    if target.len() != N_PROJ_ABS {
+        return Err(SepsisError::PolicyShape { space: "projected (with absorbing states)", expected: N_PROJ_ABS, found: target.len() });
+    }
+    Ok(())
+}
+
+/// One counterfactual copy of an observed projected trajectory (`observed_states` has one more entry
+/// than `observed_actions`) under the deterministic target policy `target` (146 actions), over
+/// `horizon` steps.
 pub fn counterfactual_trajectory<R: Rng + ?Sized>(
     mdp: &ProjectedMdp,
     target: &[u8],
@@ -73,6 +83,17 @@ pub fn counterfactual_trajectory<R: Rng + ?Sized>(
     horizon: usize,
     rng: &mut R,
 ) -> Result<ProjectedTrajectory> {
+    check_target(target)?;
+    if observed_states.len() != observed_actions.len() + 1 {
+        return Err(SepsisError::Parameter {
+            what: "observed states",
+            value: observed_states.len() as f64,
+            expected: "one more than the observed actions",
+        });
+    }
+    if let Some(&bad) = observed_states.iter().find(|&&s| s >= N_PROJ_ABS) {
+        return Err(SepsisError::StateOutOfRange { space: "projected", index: bad, len: N_PROJ_ABS });
+    }
     let mut s = observed_states[0];
     let mut out = ProjectedTrajectory { states: vec![s], actions: Vec::new(), reward: 0.0 };
     for t in 0..horizon {
@@ -100,6 +121,7 @@ pub fn counterfactual_trajectory<R: Rng + ?Sized>(
 /// A trajectory of the projected MDP itself under `target`, from its empirical initial
 /// distribution (the model-based estimate's rollouts).
 pub fn model_trajectory<R: Rng + ?Sized>(mdp: &ProjectedMdp, target: &[u8], horizon: usize, rng: &mut R) -> Result<ProjectedTrajectory> {
+    check_target(target)?;
     let mut s = sample_row(mdp.initial(), rng);
     let mut out = ProjectedTrajectory { states: vec![s], actions: Vec::new(), reward: 0.0 };
     for _ in 0..horizon {

@@ -86,7 +86,7 @@ impl Kernel {
         Ok(Self { data })
     }
 
-    /// The row P(. | s, a) of a patient with or without diabetes.
+    /// The row P(. | s, a) of a patient with or without diabetes (`state` < 720, like a slice index).
     pub fn row(&self, diabetic: bool, action: Action, state: usize) -> &[f64] {
         let start = row_index(diabetic, action, state) * N_OBS;
         &self.data[start..start + N_OBS]
@@ -144,7 +144,7 @@ impl SparseKernel {
         SparseBuilder(Self { offsets: vec![0], targets: Vec::new(), probs: Vec::new() })
     }
 
-    /// The successors and probabilities of (diabetes, action, state).
+    /// The successors and probabilities of (diabetes, action, state) (`state` < 720, like a slice index).
     pub fn row(&self, diabetic: bool, action: Action, state: usize) -> (&[u16], &[f64]) {
         let r = row_index(diabetic, action, state);
         let (a, b) = (self.offsets[r], self.offsets[r + 1]);

@@ -96,11 +96,15 @@ pub fn policy_iteration(mdp: &SparseMdp, config: &PolicyIterationConfig) -> Resu
 }
 
 /// The largest Bellman optimality gap max_s [max_a Q(s, a) - Q(s, pi(s))] of `policy` under `values`.
-pub fn optimality_gap(mdp: &SparseMdp, policy: &[u8], values: &[f64], discount: f64) -> f64 {
+pub fn optimality_gap(mdp: &SparseMdp, policy: &[u8], values: &[f64], discount: f64) -> Result<f64> {
+    mdp.check_policy(policy)?;
+    if values.len() != mdp.n_states() {
+        return Err(SepsisError::PolicyShape { space: "value function", expected: mdp.n_states(), found: values.len() });
+    }
     let (_, best) = mdp.greedy(values, discount);
     let mut own = vec![0.0; mdp.n_states()];
     mdp.backup(policy, values, discount, &mut own);
-    best.iter().zip(&own).map(|(b, o)| b - o).fold(0.0, f64::max)
+    Ok(best.iter().zip(&own).map(|(b, o)| b - o).fold(0.0, f64::max))
 }
 
 #[cfg(test)]

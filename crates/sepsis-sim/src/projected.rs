@@ -96,7 +96,7 @@ impl ProjectedMdp {
         Ok(Self { counts, transition, initial })
     }
 
-    /// The row T(. | s, a) over the 146 states.
+    /// The row T(. | s, a) over the 146 states (`state` < 146, like a slice index).
     pub fn row(&self, state: usize, action: Action) -> &[f64] {
         let start = cell(action.index(), state, 0);
         &self.transition[start..start + N_PROJ_ABS]

@@ -66,6 +66,10 @@ fn counterfactuals_keep_what_the_observation_forces() {
         }
     }
     assert!(forced > 0, "the test never met a forced step");
+    // Malformed input is a typed error, not a panic.
+    assert!(counterfactual_trajectory(&mdp, &rl[..10], &[0, 1], &[0], 20, &mut rng).is_err());
+    assert!(counterfactual_trajectory(&mdp, &rl, &[0, 1], &[0, 0], 20, &mut rng).is_err());
+    assert!(counterfactual_trajectory(&mdp, &rl, &[0, 999], &[0], 20, &mut rng).is_err());
 }
 
 #[test]

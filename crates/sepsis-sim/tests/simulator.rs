@@ -116,11 +116,12 @@ fn the_physician_satisfies_bellman_optimality_to_the_evaluation_tolerance() {
     assert!(sweeps < tight.max_sweeps);
     // Iterative evaluation stops within epsilon of V^pi, so a greedy step on it is optimal up to
     // 2 gamma epsilon under the exact V^pi.
-    let gap = optimality_gap(&mdp, &physician.greedy, &values, config.discount);
+    let gap = optimality_gap(&mdp, &physician.greedy, &values, config.discount).unwrap();
     assert!(gap <= 2.0 * config.discount * config.epsilon, "gap {gap}");
     // Not vacuous: a policy that never treats is far from optimal.
     let (lazy, _) = evaluate_iterative(&mdp, &vec![0; mdp.n_states()], &tight).unwrap();
-    assert!(optimality_gap(&mdp, &vec![0; mdp.n_states()], &lazy, config.discount) > 0.1);
+    assert!(optimality_gap(&mdp, &vec![0; mdp.n_states()], &lazy, config.discount).unwrap() > 0.1);
+    assert!(optimality_gap(&mdp, &physician.greedy, &values[1..], config.discount).is_err());
 }
 
 #[test]
