@@ -73,6 +73,21 @@ impl State {
         Ok(Self::from_obs_unchecked(index))
     }
 
+    /// The state with projected index `index` (0..144) and the given glucose level (0..5), which the
+    /// projected encoding drops. The authors' State.py decodes projected indices with glucose 2
+    /// (normal); their Section 7.3 reward table (sepsis_mdp.py `states_vector`) ended up with glucose
+    /// 4 for every projected state.
+    pub fn from_proj(index: usize, glu: u8) -> Result<Self> {
+        if index >= N_PROJ {
+            return Err(SepsisError::StateOutOfRange { space: "projected", index, len: N_PROJ });
+        }
+        if glu > 4 {
+            return Err(SepsisError::Parameter { what: "glucose level", value: f64::from(glu), expected: "0..=4" });
+        }
+        let low = index % 8;
+        Ok(Self::from_obs_unchecked(240 * (index / 48) + 80 * (index / 16 % 3) + 40 * (index / 8 % 2) + 8 * usize::from(glu) + low))
+    }
+
     /// Decodes an obs index known to be in range (internal hot loops).
     pub(crate) fn from_obs_unchecked(index: usize) -> Self {
         debug_assert!(index < N_OBS);
@@ -168,8 +183,12 @@ mod tests {
         let mut hits = vec![0; N_PROJ];
         for i in 0..N_OBS {
             hits[proj_of_obs(i).unwrap()] += 1;
+            let s = State::from_obs(i).unwrap();
+            assert_eq!(State::from_proj(s.proj_index(), s.glu).unwrap(), s);
         }
         assert!(hits.iter().all(|&h| h == 5));
+        assert!(State::from_proj(N_PROJ, 2).is_err());
+        assert!(State::from_proj(0, 5).is_err());
     }
 
     #[test]
