@@ -20,7 +20,7 @@ use crate::initial::P_DIABETES;
 use crate::kernel::SparseKernel;
 use crate::policy::{Policy, PolicySpace};
 use crate::projected::ProjectedMdp;
-use crate::state::{N_PROJ, N_PROJ_ABS};
+use crate::state::N_PROJ;
 use crate::trajectories::{simulate, SimulationConfig, Trajectories};
 
 /// The study's settings (defaults: the paper's main experiment).
@@ -173,7 +173,6 @@ pub fn off_policy_evaluation(physician: &Policy, kernel: &SparseKernel, config: 
         .concat();
     let counterfactual = bootstrap_mean(&cf_returns, config.bootstrap, &mut boot)?;
 
-    debug_assert_eq!(rl.len(), N_PROJ_ABS);
     Ok(OpeReport {
         estimates: OpeEstimates {
             observed: observed_estimate,
