@@ -8,6 +8,8 @@ mod counterfactual;
 mod gadget;
 mod input;
 mod methods;
+mod npy;
+mod sepsis;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
@@ -27,6 +29,8 @@ enum Command {
     Counterfactual(counterfactual::Args),
     /// Train a gadget from a JSON configuration and write a checkpoint.
     Train(gadget::TrainArgs),
+    /// The sepsis simulator: its kernel, the off-policy evaluation study and the Section 7.3 pairs.
+    Sepsis(sepsis::Args),
 }
 
 fn main() {
@@ -43,6 +47,7 @@ fn main() {
         Command::Couple(args) => couple::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
         Command::Train(args) => gadget::train(&args),
+        Command::Sepsis(args) => sepsis::run(&args),
     };
     match result {
         Ok(value) => print_json(&value),
