@@ -2,6 +2,7 @@
 
 mod sepsis;
 mod table1;
+mod table1_gadgets;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -35,5 +36,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, sepsis::PART]
+    vec![table1::PART, table1_gadgets::PART, sepsis::PART]
 }
