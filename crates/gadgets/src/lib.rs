@@ -32,3 +32,4 @@ pub use device::DeviceChoice;
 pub use error::{GadgetError, Result};
 pub use gadget::Gadget;
 pub use job::TrainJob;
+pub use tch::Device;

@@ -1,5 +1,6 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
+mod numpy_rewards;
 mod sepsis;
 mod table1;
 mod table1_gadgets;

@@ -4,8 +4,10 @@
 //! E[(x - y)^2] averaged over the authors' evaluation pairs of seed 1000 + training seed (Gadget 2
 //! exactly per pair, Gadget 1 from 1,000 samples per pair, as the authors did). Each trained gadget is
 //! kept as `results/checkpoints/<mode>/<gadget>-<column>-seed<s>.ckpt`; finished trainings and
-//! evaluations are never redone after an interruption. Columns 3-4 are not reproduced here yet (they
-//! need the authors' numpy reward draws).
+//! evaluations are never redone after an interruption (a training cut short restarts).
+//!
+//! Columns 3-4: the fixed pair p = softmax((10..1)/4), q = softmax((0..9)/4), the authors' numpy rewards
+//! per trial, each gadget retrained per trial (gadgets-part2.md section 1), scored by Var[h(x) - h(y)].
 
 use anyhow::Result;
 use gadgets::checkpoint::{load, save};
@@ -13,14 +15,15 @@ use gadgets::coupling::mean_expected_cost;
 use gadgets::train::{train, LossKind, TrainOptions};
 use gadgets::{DeviceChoice, Gadget, GadgetConfig, GadgetKind};
 use gumbel_core::jax_random::evaluation_pairs;
-use gumbel_core::pairs::{PairMode, SoftmaxUniform};
-use gumbel_core::CostMatrix;
+use gumbel_core::pairs::{FixedPair, LogitPair, PairDistribution, PairMode, SoftmaxUniform};
+use gumbel_core::{Categorical, CostMatrix};
 use serde_json::{json, Map, Value};
 
+use super::numpy_rewards::rewards;
 use super::{Outcome, Part};
 use crate::checks::Check;
 use crate::context::{Context, Mode};
-use crate::paper;
+use crate::paper::{self, Printed};
 use crate::report::table;
 
 /// The part.
@@ -34,6 +37,8 @@ pub const PART: Part = Part {
 /// The sizes of a run.
 struct Protocol {
     steps: usize,
+    trials: u32,
+    fixed_steps: usize,
     seeds: u64,
     evaluation_pairs: usize,
     gadget1_samples: u64,
@@ -41,8 +46,8 @@ struct Protocol {
 
 fn protocol(mode: Mode) -> Protocol {
     match mode {
-        Mode::Quick => Protocol { steps: 150, seeds: 1, evaluation_pairs: 200, gadget1_samples: 1_000 },
-        Mode::Full => Protocol { steps: 50_000, seeds: 5, evaluation_pairs: 10_000, gadget1_samples: 1_000 },
+        Mode::Quick => Protocol { steps: 150, trials: 2, fixed_steps: 100, seeds: 1, evaluation_pairs: 200, gadget1_samples: 1_000 },
+        Mode::Full => Protocol { steps: 50_000, trials: 10, fixed_steps: 3_000, seeds: 5, evaluation_pairs: 10_000, gadget1_samples: 1_000 },
     }
 }
 
@@ -67,17 +72,8 @@ fn run(ctx: &Context) -> Result<Outcome> {
                     let key = format!("{column}-{}-seed{seed}", kind.name());
                     ctx.cached(PART.name, &key, || {
                         let path = ctx.path(format!("checkpoints/{}/{}-{column}-seed{seed}.ckpt", ctx.mode.label(), kind.name()));
-                        let gadget = match load(&path, device) {
-                            Ok(loaded) => loaded.gadget,
-                            Err(_) => {
-                                eprintln!("reproduce: training {} on {column} pairs, seed {seed}, {} steps", kind.name(), plan.steps);
-                                let gadget = Gadget::new(GadgetConfig::paper(kind, 10), device, seed)?;
-                                let options = TrainOptions { loss: LossKind::Joint, batch: 64, inner_samples: 16, learning_rate, steps: plan.steps, seed, progress: true };
-                                let record = train(&gadget, &dist, &cost, &options)?;
-                                save(&gadget, Some(&record), &path)?;
-                                gadget
-                            }
-                        };
+                        let options = TrainOptions { loss: LossKind::Joint, batch: 64, inner_samples: 16, learning_rate, steps: plan.steps, seed, progress: true };
+                        let gadget = trained(&path, GadgetConfig::paper(kind, 10), &dist, &cost, &options, device)?;
                         let pairs = evaluation_pairs(&dist, 1000 + seed, plan.evaluation_pairs)?;
                         Ok(mean_expected_cost(&gadget, &pairs, &cost, plan.gadget1_samples, 1000 + seed)?)
                     })
@@ -100,6 +96,8 @@ fn run(ctx: &Context) -> Result<Outcome> {
         }
         columns.insert(column.to_owned(), Value::Object(methods));
     }
+    let (fixed_rows, fixed_data) = columns_3_4(ctx, &plan, device, &mut checks)?;
+    columns.insert("fixed_pair".to_owned(), fixed_data);
     let scope = match ctx.mode {
         Mode::Quick => format!(
             "**Quick run: each gadget trained for only {} steps (the paper: 50,000) on one seed and scored on {} \
@@ -114,6 +112,15 @@ fn run(ctx: &Context) -> Result<Outcome> {
         plan.gadget1_samples,
         ctx.mode.label(),
         table(&["column", "method", "ours", "paper", "ours − paper"], &rows)
+    ) + &format!(
+        "\n### Columns 3-4: the fixed decreasing / increasing pair, random rewards\n\n\
+         Var[h(x) - h(y)] per trial (ddof 0; Gadget 2 exact, Gadget 1 from {} samples), mean ± s.e. over {} trials of \
+         the authors' numpy rewards, each gadget retrained per trial for {} steps (the authors: 3,000; Adam 1e-5; \
+         Gadget 1 with two networks, Gadget 2 with a learned prior).\n\n{}",
+        FIXED_PAIR_SAMPLES,
+        plan.trials,
+        plan.fixed_steps,
+        table(&["column", "method", "ours", "paper", "ours − paper"], &fixed_rows)
     );
     Ok(Outcome {
         data: Value::Object(columns),
@@ -126,6 +133,77 @@ fn run(ctx: &Context) -> Result<Outcome> {
         markdown,
         checks,
     })
+}
+
+/// Samples of a Gadget 1 coupling in columns 3-4.
+const FIXED_PAIR_SAMPLES: u64 = 100_000;
+
+/// The paper's columns 3-4 (mean, s.e. over 10 trials; gadgets-part2.md): (method, monotone, non-monotone).
+const PRINTED_3_4: [(GadgetKind, Printed, Printed); 2] = [
+    (GadgetKind::Gadget2, Printed { mean: 2.0025, spread: 0.3011 }, Printed { mean: 0.2155, spread: 0.0378 }),
+    (GadgetKind::Gadget1, Printed { mean: 1.4268, spread: 0.2217 }, Printed { mean: 0.2689, spread: 0.0370 }),
+];
+
+/// Columns 3-4: per trial and reward kind, each gadget trained on the fixed pair with cost
+/// (h_i - h_j)^2 and scored by Var[h(x) - h(y)].
+fn columns_3_4(ctx: &Context, plan: &Protocol, device: gadgets::Device, checks: &mut Vec<Check>) -> Result<(Vec<Vec<String>>, Value)> {
+    let pair = LogitPair { p: (1..=10).rev().map(|v| f64::from(v) / 4.0).collect(), q: (0..10).map(|v| f64::from(v) / 4.0).collect() };
+    let dist = FixedPair { pair: pair.clone(), noise: 0.0 };
+    let (p, q) = (Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?);
+    let (mut rows, mut data) = (Vec::new(), Map::new());
+    for (column, index) in [("monotone", 0usize), ("non-monotone", 1)] {
+        let mut methods = Map::new();
+        for (kind, printed_mono, printed_non) in PRINTED_3_4 {
+            let per_trial: Vec<f64> = (0..plan.trials)
+                .map(|trial| {
+                    let key = format!("{column}-{}-trial{trial}", kind.name());
+                    ctx.cached(PART.name, &key, || {
+                        let (monotone, non_monotone) = rewards(trial);
+                        let h = if index == 0 { monotone } else { non_monotone };
+                        let cost = CostMatrix::squared_reward(&h)?;
+                        let config = GadgetConfig {
+                            separate_networks: kind == GadgetKind::Gadget1,
+                            learned_prior: kind == GadgetKind::Gadget2,
+                            ..GadgetConfig::paper(kind, 10)
+                        };
+                        let options = TrainOptions { loss: LossKind::Joint, batch: 64, inner_samples: 16, learning_rate: 1e-5, steps: plan.fixed_steps, seed: u64::from(trial), progress: true };
+                        let path = ctx.path(format!("checkpoints/{}/{}-{column}-trial{trial}.ckpt", ctx.mode.label(), kind.name()));
+                        let gadget = trained(&path, config, &dist, &cost, &options, device)?;
+                        let coupling = gadget.coupling(&p, &q, FIXED_PAIR_SAMPLES, u64::from(trial))?.coupling;
+                        Ok(coupling.variance(&h, &h)?)
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let m = mean(&per_trial);
+            let se = std_ddof0(&per_trial) / (per_trial.len() as f64).sqrt();
+            let Printed { mean: paper_mean, spread: paper_se } = if index == 0 { printed_mono } else { printed_non };
+            methods.insert(kind.name().to_owned(), json!({"mean": m, "se": se, "per_trial": per_trial}));
+            rows.push(vec![
+                column.to_owned(),
+                kind.name().to_owned(),
+                format!("{m:.2} ± {se:.2}"),
+                format!("{paper_mean:.2} ± {paper_se:.2}"),
+                format!("{:+.2}", m - paper_mean),
+            ]);
+            if ctx.mode == Mode::Full {
+                checks.push(Check::new(format!("{column} / {}", kind.name()), paper_mean, m, (3.0 * paper_se).max(0.05)));
+            }
+        }
+        data.insert(column.to_owned(), Value::Object(methods));
+    }
+    Ok((rows, Value::Object(data)))
+}
+
+/// The gadget kept at `path` if a finished run left it there, else a fresh one trained and saved.
+fn trained(path: &std::path::Path, config: GadgetConfig, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions, device: gadgets::Device) -> Result<Gadget> {
+    if let Ok(loaded) = load(path, device) {
+        return Ok(loaded.gadget);
+    }
+    eprintln!("reproduce: training {} for {} ({} steps)", config.kind.name(), path.display(), options.steps);
+    let gadget = Gadget::new(config, device, options.seed)?;
+    let record = train(&gadget, pairs, cost, options)?;
+    save(&gadget, Some(&record), path)?;
+    Ok(gadget)
 }
 
 fn mean(x: &[f64]) -> f64 {
