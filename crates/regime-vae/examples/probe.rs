@@ -18,6 +18,8 @@ fn main() -> anyhow::Result<()> {
             "train" => config.train = value.parse()?,
             "steps" => config.vae.steps = value.parse()?,
             "restarts" => config.vae.restarts = value.parse()?,
+            "kinit" => config.vae.kmeans_init_steps = value.parse()?,
+            "emrestarts" => config.em.restarts = value.parse()?,
             "batch" => config.vae.batch_size = value.parse()?,
             "lr" => config.vae.learning_rate = value.parse()?,
             "warmup" => config.vae.beta_warmup_steps = value.parse()?,

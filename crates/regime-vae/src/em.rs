@@ -2,19 +2,19 @@
 //! linear-Gaussian mechanisms on the known DAG, `x_i | Pa(x_i), c ~ N(b_ci + w_ci . Pa(x_i), s2_ci)`.
 //!
 //! The M-step is closed form: per regime and node, a weighted least-squares regression of `x_i` on its
-//! parents (responsibilities as weights) and the weighted residual variance. Initialisation: k-means++
-//! seeding and a few Lloyd iterations give hard responsibilities; the best of several seeded restarts by
+//! parents (responsibilities as weights) and the weighted residual variance. Initialisation: k-means
+//! ([`crate::kmeans`]) gives hard responsibilities; the best of several seeded restarts by
 //! log-likelihood is kept.
 
 use gumbel_core::logspace::logsumexp;
 use gumbel_core::rng::stream;
 use ndarray::{Array1, Array2, Array3};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::dag::Dag;
 use crate::error::{ensure, RegimeVaeError, Result};
 use crate::evaluate::RegimeModel;
+use crate::kmeans::kmeans_labels;
 use crate::linalg::solve;
 
 /// EM settings.
@@ -64,7 +64,8 @@ impl LinearGaussianMixture {
         let mut best: Option<Self> = None;
         for restart in 0..config.restarts {
             let mut rng = stream(config.seed, restart as u64);
-            let resp = kmeans_responsibilities(x, clusters, &mut rng);
+            let labels = kmeans_labels(x, clusters, &mut rng);
+            let resp = Array2::from_shape_fn((s, clusters), |(r, c)| if labels[r] == c { 1.0 } else { 0.0 });
             let mut model = Self {
                 dag: dag.clone(),
                 log_weights: vec![-(clusters as f64).ln(); clusters],
@@ -172,44 +173,6 @@ impl LinearGaussianMixture {
 
 fn dag_zero_coef(dag: &Dag) -> Vec<Vec<f64>> {
     (0..dag.n()).map(|i| vec![0.0; dag.parents(i).len() + 1]).collect()
-}
-
-/// k-means++ seeding (Arthur & Vassilvitskii 2007) and ten Lloyd iterations: hard responsibilities `[rows, k]`.
-fn kmeans_responsibilities<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> Array2<f64> {
-    let s = x.nrows();
-    let dist2 = |r: usize, centre: &Array1<f64>| x.row(r).iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
-    let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
-    let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();
-    while centres.len() < k {
-        let total: f64 = nearest.iter().sum();
-        let mut u = rng.random::<f64>() * total;
-        let mut pick = s - 1;
-        for (r, &d) in nearest.iter().enumerate() {
-            if u < d {
-                pick = r;
-                break;
-            }
-            u -= d;
-        }
-        let centre = x.row(pick).to_owned();
-        for (r, d) in nearest.iter_mut().enumerate() {
-            *d = d.min(dist2(r, &centre));
-        }
-        centres.push(centre);
-    }
-    let mut label = vec![0; s];
-    for _ in 0..10 {
-        for (r, l) in label.iter_mut().enumerate() {
-            *l = (0..k).min_by(|&a, &b| dist2(r, &centres[a]).total_cmp(&dist2(r, &centres[b]))).unwrap_or(0);
-        }
-        for (c, centre) in centres.iter_mut().enumerate() {
-            let rows: Vec<usize> = (0..s).filter(|&r| label[r] == c).collect();
-            if !rows.is_empty() {
-                *centre = rows.iter().map(|&r| x.row(r).to_owned()).fold(Array1::zeros(x.ncols()), |a, b| a + b) / rows.len() as f64;
-            }
-        }
-    }
-    Array2::from_shape_fn((s, k), |(r, c)| if label[r] == c { 1.0 } else { 0.0 })
 }
 
 impl RegimeModel for LinearGaussianMixture {

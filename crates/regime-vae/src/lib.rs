@@ -13,6 +13,7 @@ pub mod em;
 pub mod error;
 pub mod evaluate;
 pub mod identify;
+pub mod kmeans;
 pub mod linalg;
 pub mod mechanism;
 pub mod metrics;

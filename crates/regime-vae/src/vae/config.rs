@@ -64,6 +64,10 @@ pub struct VaeConfig {
     pub beta_warmup_steps: usize,
     /// Steps over which `beta` then rises linearly to 1.
     pub beta_ramp_steps: usize,
+    /// Warm start (0 = none): this many steps fit the encoder (cross-entropy) and the decoder (likelihood)
+    /// to k-means labels before the ELBO training, as clustering VAEs are commonly initialised (categorical
+    /// latent only: a boolean code needs to know which cluster intervenes on which node).
+    pub kmeans_init_steps: usize,
     /// Independent trainings from different seeds; the one with the best exact training ELBO is kept.
     pub restarts: usize,
     /// Seed of initialisation, mini-batches and Gumbel noise.
@@ -80,13 +84,14 @@ impl Default for VaeConfig {
             estimator: Estimator::StraightThrough,
             encoder_hidden: 128,
             decoder_hidden: 32,
-            temperature_start: 1.0,
+            temperature_start: 0.5,
             temperature_end: 0.5,
-            steps: 3000,
+            steps: 1000,
             batch_size: 256,
             learning_rate: 3e-3,
-            beta_warmup_steps: 500,
-            beta_ramp_steps: 1000,
+            beta_warmup_steps: 200,
+            beta_ramp_steps: 400,
+            kmeans_init_steps: 300,
             restarts: 1,
             seed: 0,
             threads: 1,
@@ -102,6 +107,9 @@ impl VaeConfig {
         ensure(self.temperature_start.is_finite() && self.temperature_end.is_finite(), || "temperatures must be finite".into())?;
         ensure(self.batch_size >= 1 && self.restarts >= 1 && self.threads >= 1, || "batch, restarts and threads must be >= 1".into())?;
         ensure(self.learning_rate > 0.0 && self.learning_rate.is_finite(), || "learning rate must be > 0".into())?;
+        ensure(self.kmeans_init_steps == 0 || self.latent == LatentKind::Categorical, || {
+            "the k-means warm start needs the categorical latent".into()
+        })?;
         if let Prior::Informative { observational } = self.prior {
             ensure(observational > 0.0 && observational < 1.0, || format!("prior mass {observational} not in (0, 1)"))?;
         }

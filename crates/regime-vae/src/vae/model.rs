@@ -10,13 +10,13 @@ use std::time::Instant;
 use gumbel_core::rng::stream;
 use ndarray::{Array2, Array3, Axis};
 use rand::Rng;
-use rand_distr::{Distribution, Gumbel};
 use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::dag::Dag;
 use crate::error::{ensure, RegimeVaeError, Result};
 use crate::evaluate::RegimeModel;
+use crate::kmeans::kmeans_labels;
 use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig};
 use crate::vae::net::{Decoder, Encoder};
 use crate::vae::tensor::{from_array, to_array};
@@ -123,6 +123,9 @@ impl RegimeVae {
         let data = from_array(x)?;
         let mut opt = nn::Adam::default().build(&self._store, self.config.learning_rate)?;
         let rows = x.nrows() as i64;
+        if self.config.kmeans_init_steps > 0 {
+            self.warm_start(x, &data, &mut opt, &mut rng)?;
+        }
         for step in 0..self.config.steps {
             let idx: Vec<i64> = (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
             let batch = data.f_index_select(0, &Tensor::f_from_slice(&idx)?)?;
@@ -134,6 +137,29 @@ impl RegimeVae {
                     return Err(RegimeVaeError::NonFinite(format!("loss {value} at step {step}")));
                 }
             }
+            opt.zero_grad();
+            loss.f_backward()?;
+            opt.step();
+        }
+        Ok(())
+    }
+
+    /// Fits the encoder and decoder to k-means labels (see [`VaeConfig::kmeans_init_steps`]).
+    fn warm_start<R: Rng + ?Sized>(&self, x: &Array2<f64>, data: &Tensor, opt: &mut nn::Optimizer, rng: &mut R) -> Result<()> {
+        let k = self.dag.n() + 1;
+        let labels: Vec<i64> = kmeans_labels(x, k, rng).into_iter().map(|l| l as i64).collect();
+        let labels = Tensor::f_from_slice(&labels)?;
+        let rows = x.nrows() as i64;
+        for _ in 0..self.config.kmeans_init_steps {
+            let idx: Vec<i64> = (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
+            let idx = Tensor::f_from_slice(&idx)?;
+            let batch = data.f_index_select(0, &idx)?;
+            let target = labels.f_index_select(0, &idx)?;
+            let logits = self.encoder.logits(&self.standardise(&batch)?)?;
+            let ce = logits.f_log_softmax(1, Kind::Float)?.f_gather(1, &target.f_unsqueeze(1)?, false)?.f_neg()?.f_mean(Kind::Float)?;
+            let code = target.f_one_hot(k as i64)?.f_to_kind(Kind::Float)?;
+            let nll = Self::gaussian_nll(&batch, &self.decode(&batch, &code)?)?.f_mean(Kind::Float)?;
+            let loss = ce.f_add(&nll)?;
             opt.zero_grad();
             loss.f_backward()?;
             opt.step();
@@ -317,11 +343,16 @@ impl RegimeVae {
     }
 }
 
-/// Standard Gumbel noise of `shape` from our own generator.
+/// Standard Gumbel noise `-ln(-ln u)` of `shape` from our own generator, with `u` uniform on the OPEN
+/// interval (0, 1) in double precision, so that no draw is infinite.
 fn gumbel_noise<R: Rng + ?Sized>(shape: &[i64], rng: &mut R) -> Result<Tensor> {
-    let gumbel = Gumbel::new(0.0f32, 1.0).map_err(|e| RegimeVaeError::InvalidConfig(e.to_string()))?;
     let count: i64 = shape.iter().product();
-    let data: Vec<f32> = (0..count).map(|_| gumbel.sample(rng)).collect();
+    let data: Vec<f32> = (0..count)
+        .map(|_| {
+            let u: f64 = rng.sample(rand::distr::Open01);
+            -(-u.ln()).ln() as f32
+        })
+        .collect();
     Ok(Tensor::f_from_slice(&data)?.f_view(shape)?)
 }
 
