@@ -34,7 +34,7 @@ pub struct EmConfig {
 
 impl Default for EmConfig {
     fn default() -> Self {
-        Self { restarts: 5, max_iter: 200, tol: 1e-6, var_floor: 1e-2, seed: 0 }
+        Self { restarts: 5, max_iter: 100, tol: 1e-6, var_floor: 1e-2, seed: 0 }
     }
 }
 

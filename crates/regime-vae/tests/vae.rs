@@ -6,7 +6,6 @@ use std::sync::{Mutex, OnceLock};
 use gumbel_core::rng::from_seed;
 use ndarray::{Array2, Axis};
 use regime_vae::evaluate::{evaluate, Evaluation, RegimeModel};
-use regime_vae::metrics::{contingency, matched_accuracy};
 use regime_vae::scm::{Dataset, Scm, ScmConfig};
 use regime_vae::vae::{Estimator, Intervention, LatentKind, Override, Prior, RegimeVae, VaeConfig};
 use tch::Tensor;
@@ -17,7 +16,7 @@ fn small_scm() -> Scm {
 }
 
 fn quick_config(latent: LatentKind) -> VaeConfig {
-    VaeConfig { latent, steps: 1200, beta_warmup_steps: 200, beta_ramp_steps: 400, seed: 5, ..VaeConfig::default() }
+    VaeConfig { latent, estimator: Estimator::Exact, steps: 1200, beta_warmup_steps: 200, beta_ramp_steps: 400, seed: 5, ..VaeConfig::default() }
 }
 
 struct Fixture {
@@ -55,7 +54,7 @@ fn elbo_terms_are_finite_on_extreme_inputs() {
     let x = Tensor::from_slice(&extreme.iter().map(|&v| v as f32).collect::<Vec<_>>()).view([6, 4]);
     for latent in [LatentKind::Categorical, LatentKind::PerMechanism] {
         for prior in [Prior::Uniform, Prior::Informative { observational: 0.2 }] {
-            let config = VaeConfig { latent, prior, ..VaeConfig::default() };
+            let config = VaeConfig { latent, prior, kmeans_init_steps: 0, ..VaeConfig::default() };
             let vae = RegimeVae::new(scm.dag(), &train.x, &config, 3).expect("builds");
             for estimator in [Estimator::StraightThrough, Estimator::Exact] {
                 for tau in [0.05, 1.0] {
@@ -91,23 +90,22 @@ fn well_separated_regimes_are_clustered_and_identified() {
 
 #[test]
 fn ancestral_sampling_reproduces_the_regime_means() {
-    // For each true regime, the matched cluster's ancestral samples have the training data's regime mean,
-    // within 5 standard errors of the difference of the two sample means.
+    // For each cluster, the mean of its ancestral samples equals the mean of the training rows the model
+    // puts in that cluster (the data its decoder was fit to), within 5 standard errors of the difference
+    // of the two sample means. (That these clusters are the true regimes is the test above.)
     let f = fixture().lock().expect("fixture");
     let pred = f.vae.assign(&f.train.x).expect("assigns");
-    let k = f.scm.regimes();
-    let table = contingency(&pred, &f.train.regime, k, k).expect("valid");
-    let (matching, _) = matched_accuracy(&table).expect("valid");
     let count = 4000;
-    for (cluster, &regime) in matching.iter().enumerate() {
-        let rows: Vec<usize> = (0..f.train.regime.len()).filter(|&r| f.train.regime[r] == regime).collect();
+    for cluster in 0..f.scm.regimes() {
+        let rows: Vec<usize> = (0..pred.len()).filter(|&r| pred[r] == cluster).collect();
+        assert!(rows.len() > 50, "cluster {cluster} holds {} rows", rows.len());
         let data = f.train.x.select(Axis(0), &rows);
         let samples = f.vae.sample(&Intervention::cluster(cluster), count, 40 + cluster as u64).expect("samples");
         let (dm, sm) = (data.mean_axis(Axis(0)).expect("rows"), samples.mean_axis(Axis(0)).expect("rows"));
         let (dv, sv) = (data.var_axis(Axis(0), 1.0), samples.var_axis(Axis(0), 1.0));
         for i in 0..f.scm.nodes() {
             let se = (dv[i] / rows.len() as f64 + sv[i] / count as f64).sqrt();
-            assert!((dm[i] - sm[i]).abs() < 5.0 * se, "regime {regime} node {i}: data {} model {} se {se}", dm[i], sm[i]);
+            assert!((dm[i] - sm[i]).abs() < 5.0 * se, "cluster {cluster} node {i}: data {} model {} se {se}", dm[i], sm[i]);
         }
     }
 }
@@ -137,7 +135,7 @@ fn hard_interventions_fix_the_node_and_reach_descendants_only() {
 fn same_seed_same_model() {
     let scm = small_scm();
     let train = scm.sample(300, &mut from_seed(3)).expect("valid");
-    let config = VaeConfig { steps: 30, batch_size: 64, latent: LatentKind::PerMechanism, seed: 11, ..VaeConfig::default() };
+    let config = VaeConfig { steps: 30, batch_size: 64, latent: LatentKind::PerMechanism, kmeans_init_steps: 0, seed: 11, ..VaeConfig::default() };
     let a = RegimeVae::fit(scm.dag(), &train.x, &config).expect("trains");
     let b = RegimeVae::fit(scm.dag(), &train.x, &config).expect("trains");
     assert_eq!(a.elbo(&train.x).expect("elbo"), b.elbo(&train.x).expect("elbo"));
