@@ -19,8 +19,12 @@ impl Dag {
         let n = parents.len();
         for (i, pa) in parents.iter_mut().enumerate() {
             pa.sort_unstable();
-            ensure(pa.iter().all(|&p| p < n && p != i), || format!("node {i} has an invalid parent"))?;
-            ensure(pa.windows(2).all(|w| w[0] != w[1]), || format!("node {i} lists a parent twice"))?;
+            ensure(pa.iter().all(|&p| p < n && p != i), || {
+                format!("node {i} has an invalid parent")
+            })?;
+            ensure(pa.windows(2).all(|w| w[0] != w[1]), || {
+                format!("node {i} lists a parent twice")
+            })?;
         }
         let order = topological_order(&parents)
             .ok_or_else(|| RegimeVaeError::InvalidConfig("the graph has a cycle".into()))?;
@@ -31,7 +35,9 @@ impl Dag {
     /// `n (n - 1) / 2` forward pairs gets an edge with probability `edge_prob`.
     pub fn erdos_renyi<R: Rng + ?Sized>(n: usize, edge_prob: f64, rng: &mut R) -> Result<Self> {
         ensure(n >= 1, || "a DAG needs at least one node".into())?;
-        ensure((0.0..=1.0).contains(&edge_prob), || format!("edge probability {edge_prob} not in [0, 1]"))?;
+        ensure((0.0..=1.0).contains(&edge_prob), || {
+            format!("edge probability {edge_prob} not in [0, 1]")
+        })?;
         let mut perm: Vec<usize> = (0..n).collect();
         perm.shuffle(rng);
         let mut parents = vec![Vec::new(); n];
@@ -136,9 +142,14 @@ mod tests {
     fn edge_count_matches_its_expectation() {
         // 400 graphs of 10 nodes at p = 0.3: 45 pairs each, so the count is Binomial(18000, 0.3).
         let mut rng = from_seed(11);
-        let total: usize = (0..400).map(|_| Dag::erdos_renyi(10, 0.3, &mut rng).expect("valid").edges()).sum();
+        let total: usize = (0..400)
+            .map(|_| Dag::erdos_renyi(10, 0.3, &mut rng).expect("valid").edges())
+            .sum();
         let (mean, sd) = (18000.0 * 0.3, (18000.0_f64 * 0.3 * 0.7).sqrt());
-        assert!((total as f64 - mean).abs() < 5.0 * sd, "{total} edges vs {mean}");
+        assert!(
+            (total as f64 - mean).abs() < 5.0 * sd,
+            "{total} edges vs {mean}"
+        );
     }
 
     #[test]

@@ -34,7 +34,13 @@ pub struct EmConfig {
 
 impl Default for EmConfig {
     fn default() -> Self {
-        Self { restarts: 5, max_iter: 100, tol: 1e-6, var_floor: 1e-2, seed: 0 }
+        Self {
+            restarts: 5,
+            max_iter: 100,
+            tol: 1e-6,
+            var_floor: 1e-2,
+            seed: 0,
+        }
     }
 }
 
@@ -57,15 +63,26 @@ impl LinearGaussianMixture {
     /// Fits `clusters` regimes to the rows of `x` by EM.
     pub fn fit(dag: &Dag, x: &Array2<f64>, clusters: usize, config: &EmConfig) -> Result<Self> {
         let (s, n) = x.dim();
-        ensure(n == dag.n(), || format!("{n} columns for a DAG of {} nodes", dag.n()))?;
-        ensure(s >= clusters && clusters >= 1, || format!("{s} samples for {clusters} clusters"))?;
-        ensure(config.restarts >= 1 && config.var_floor > 0.0, || "EM needs a restart and a positive variance floor".into())?;
-        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
+        ensure(n == dag.n(), || {
+            format!("{n} columns for a DAG of {} nodes", dag.n())
+        })?;
+        ensure(s >= clusters && clusters >= 1, || {
+            format!("{s} samples for {clusters} clusters")
+        })?;
+        ensure(config.restarts >= 1 && config.var_floor > 0.0, || {
+            "EM needs a restart and a positive variance floor".into()
+        })?;
+        ensure(x.iter().all(|v| v.is_finite()), || {
+            "data must be finite".into()
+        })?;
         let mut best: Option<Self> = None;
         for restart in 0..config.restarts {
             let mut rng = stream(config.seed, restart as u64);
             let labels = kmeans_labels(x, clusters, &mut rng);
-            let resp = Array2::from_shape_fn((s, clusters), |(r, c)| if labels[r] == c { 1.0 } else { 0.0 });
+            let resp = Array2::from_shape_fn(
+                (s, clusters),
+                |(r, c)| if labels[r] == c { 1.0 } else { 0.0 },
+            );
             let mut model = Self {
                 dag: dag.clone(),
                 log_weights: vec![-(clusters as f64).ln(); clusters],
@@ -87,7 +104,10 @@ impl LinearGaussianMixture {
                 previous = ll;
             }
             model.log_likelihood = model.e_step(x).1;
-            if best.as_ref().is_none_or(|b| model.log_likelihood > b.log_likelihood) {
+            if best
+                .as_ref()
+                .is_none_or(|b| model.log_likelihood > b.log_likelihood)
+            {
                 best = Some(model);
             }
         }
@@ -96,7 +116,14 @@ impl LinearGaussianMixture {
 
     fn node_mean(&self, c: usize, i: usize, row: ndarray::ArrayView1<f64>) -> f64 {
         let theta = &self.coef[c][i];
-        theta[0] + self.dag.parents(i).iter().zip(&theta[1..]).map(|(&p, w)| w * row[p]).sum::<f64>()
+        theta[0]
+            + self
+                .dag
+                .parents(i)
+                .iter()
+                .zip(&theta[1..])
+                .map(|(&p, w)| w * row[p])
+                .sum::<f64>()
     }
 
     /// Log joint `log pi_c + log p(x | c)` for every row and cluster: `[rows, clusters]`.
@@ -109,7 +136,9 @@ impl LinearGaussianMixture {
                 + (0..x.ncols())
                     .map(|i| {
                         let v = self.var[[c, i]];
-                        -half_log_2pi - 0.5 * v.ln() - 0.5 * (row[i] - self.node_mean(c, i, row)).powi(2) / v
+                        -half_log_2pi
+                            - 0.5 * v.ln()
+                            - 0.5 * (row[i] - self.node_mean(c, i, row)).powi(2) / v
                     })
                     .sum::<f64>()
         })
@@ -163,7 +192,9 @@ impl LinearGaussianMixture {
                 }
                 let theta = solve(&a, &b)?;
                 self.coef[c][i] = theta.to_vec();
-                let sq: f64 = (0..s).map(|r| resp[[r, c]] * (x[[r, i]] - self.node_mean(c, i, x.row(r))).powi(2)).sum();
+                let sq: f64 = (0..s)
+                    .map(|r| resp[[r, c]] * (x[[r, i]] - self.node_mean(c, i, x.row(r))).powi(2))
+                    .sum();
                 self.var[[c, i]] = (sq / weight).max(var_floor);
             }
         }
@@ -172,7 +203,9 @@ impl LinearGaussianMixture {
 }
 
 fn dag_zero_coef(dag: &Dag) -> Vec<Vec<f64>> {
-    (0..dag.n()).map(|i| vec![0.0; dag.parents(i).len() + 1]).collect()
+    (0..dag.n())
+        .map(|i| vec![0.0; dag.parents(i).len() + 1])
+        .collect()
 }
 
 impl RegimeModel for LinearGaussianMixture {
@@ -181,18 +214,29 @@ impl RegimeModel for LinearGaussianMixture {
     }
 
     fn assign(&self, x: &Array2<f64>) -> Result<Vec<usize>> {
-        ensure(x.ncols() == self.dag.n(), || format!("{} columns for {} nodes", x.ncols(), self.dag.n()))?;
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
         let joint = self.log_joint(x);
         Ok(joint
             .rows()
             .into_iter()
-            .map(|row| (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0))
+            .map(|row| {
+                (0..row.len())
+                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                    .unwrap_or(0)
+            })
             .collect())
     }
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
-        ensure(x.ncols() == self.dag.n(), || format!("{} columns for {} nodes", x.ncols(), self.dag.n()))?;
-        Ok(Array3::from_shape_fn((self.clusters(), x.nrows(), x.ncols()), |(c, r, i)| self.node_mean(c, i, x.row(r))))
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
+        Ok(Array3::from_shape_fn(
+            (self.clusters(), x.nrows(), x.ncols()),
+            |(c, r, i)| self.node_mean(c, i, x.row(r)),
+        ))
     }
 
     /// Exact for a linear model: propagate the means in topological order.
@@ -219,11 +263,17 @@ mod tests {
 
     #[test]
     fn em_recovers_well_separated_regimes() {
-        let config = ScmConfig { nodes: 5, edge_prob: 0.4, ..ScmConfig::default() };
+        let config = ScmConfig {
+            nodes: 5,
+            edge_prob: 0.4,
+            ..ScmConfig::default()
+        };
         let scm = Scm::random(&config, &mut from_seed(21)).expect("valid");
         let train = scm.sample(3000, &mut from_seed(22)).expect("valid");
         let test = scm.sample(1000, &mut from_seed(23)).expect("valid");
-        let em = LinearGaussianMixture::fit(scm.dag(), &train.x, scm.regimes(), &EmConfig::default()).expect("fits");
+        let em =
+            LinearGaussianMixture::fit(scm.dag(), &train.x, scm.regimes(), &EmConfig::default())
+                .expect("fits");
         let eval = evaluate(&em, &scm, &test, 1).expect("evaluates");
         assert!(eval.ari > 0.95, "{eval:?}");
         assert!(eval.observational_identified, "{eval:?}");
@@ -235,8 +285,20 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let dag = Dag::from_parents(vec![vec![], vec![0]]).expect("valid");
-        assert!(LinearGaussianMixture::fit(&dag, &Array2::zeros((10, 3)), 3, &EmConfig::default()).is_err());
-        assert!(LinearGaussianMixture::fit(&dag, &Array2::from_elem((10, 2), f64::NAN), 3, &EmConfig::default()).is_err());
-        assert!(LinearGaussianMixture::fit(&dag, &Array2::zeros((2, 2)), 3, &EmConfig::default()).is_err());
+        assert!(
+            LinearGaussianMixture::fit(&dag, &Array2::zeros((10, 3)), 3, &EmConfig::default())
+                .is_err()
+        );
+        assert!(LinearGaussianMixture::fit(
+            &dag,
+            &Array2::from_elem((10, 2), f64::NAN),
+            3,
+            &EmConfig::default()
+        )
+        .is_err());
+        assert!(
+            LinearGaussianMixture::fit(&dag, &Array2::zeros((2, 2)), 3, &EmConfig::default())
+                .is_err()
+        );
     }
 }

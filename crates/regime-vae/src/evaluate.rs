@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ensure, Result};
 use crate::identify::identify;
-use crate::metrics::{adjusted_rand_index, contingency, matched_accuracy, normalized_mutual_information};
+use crate::metrics::{
+    adjusted_rand_index, contingency, matched_accuracy, normalized_mutual_information,
+};
 use crate::scm::{Dataset, Scm};
 
 /// A fitted model with `N + 1` clusters over the `N` nodes of a known DAG.
@@ -53,12 +55,23 @@ pub struct Evaluation {
 }
 
 /// Scores `model` on the held-out `data` of `scm`; `seed` drives any Monte Carlo means.
-pub fn evaluate<M: RegimeModel + ?Sized>(model: &M, scm: &Scm, data: &Dataset, seed: u64) -> Result<Evaluation> {
+pub fn evaluate<M: RegimeModel + ?Sized>(
+    model: &M,
+    scm: &Scm,
+    data: &Dataset,
+    seed: u64,
+) -> Result<Evaluation> {
     let (s, n) = data.x.dim();
     let k = scm.regimes();
-    ensure(n == scm.nodes() && model.clusters() == k && data.regime.len() == s, || {
-        format!("model with {} clusters, data {s}x{n}, SCM with {k} regimes", model.clusters())
-    })?;
+    ensure(
+        n == scm.nodes() && model.clusters() == k && data.regime.len() == s,
+        || {
+            format!(
+                "model with {} clusters, data {s}x{n}, SCM with {k} regimes",
+                model.clusters()
+            )
+        },
+    )?;
     let pred = model.assign(&data.x)?;
     let table = contingency(&pred, &data.regime, k, k)?;
     let (matching, accuracy) = matched_accuracy(&table)?;
@@ -70,7 +83,10 @@ pub fn evaluate<M: RegimeModel + ?Sized>(model: &M, scm: &Scm, data: &Dataset, s
     for (c, &r) in matching.iter().enumerate() {
         cluster_of[r] = c;
     }
-    let targets_correct = (1..k).filter(|&r| id.targets[cluster_of[r]] == Some(r - 1)).count() as f64 / (k - 1) as f64;
+    let targets_correct = (1..k)
+        .filter(|&r| id.targets[cluster_of[r]] == Some(r - 1))
+        .count() as f64
+        / (k - 1) as f64;
 
     let mut recon = 0.0;
     let mut oracle = 0.0;
@@ -100,7 +116,11 @@ pub fn evaluate<M: RegimeModel + ?Sized>(model: &M, scm: &Scm, data: &Dataset, s
         if rows.is_empty() {
             continue;
         }
-        let sq: f64 = rows.iter().flat_map(|&r| (0..n).map(move |i| (r, i))).map(|(r, i)| (means[[c, r, i]] - truth[[regime, r, i]]).powi(2)).sum();
+        let sq: f64 = rows
+            .iter()
+            .flat_map(|&r| (0..n).map(move |i| (r, i)))
+            .map(|(r, i)| (means[[c, r, i]] - truth[[regime, r, i]]).powi(2))
+            .sum();
         mech += sq / (rows.len() * n) as f64;
         mech_regimes += 1;
     }

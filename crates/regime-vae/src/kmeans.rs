@@ -25,7 +25,13 @@ pub fn kmeans_labels<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) ->
 /// One k-means++ seeding and Lloyd's iterations: (within-cluster sum of squares, labels).
 fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64, Vec<usize>) {
     let s = x.nrows();
-    let dist2 = |r: usize, centre: &Array1<f64>| x.row(r).iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let dist2 = |r: usize, centre: &Array1<f64>| {
+        x.row(r)
+            .iter()
+            .zip(centre)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+    };
     let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
     let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();
     while centres.len() < k {
@@ -48,7 +54,9 @@ fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64,
     let mut label = vec![0; s];
     for _ in 0..LLOYD_ITERATIONS {
         for (r, l) in label.iter_mut().enumerate() {
-            *l = (0..k).min_by(|&a, &b| dist2(r, &centres[a]).total_cmp(&dist2(r, &centres[b]))).unwrap_or(0);
+            *l = (0..k)
+                .min_by(|&a, &b| dist2(r, &centres[a]).total_cmp(&dist2(r, &centres[b])))
+                .unwrap_or(0);
         }
         for (c, centre) in centres.iter_mut().enumerate() {
             let mut sum = Array1::zeros(x.ncols());
@@ -74,7 +82,9 @@ mod tests {
     fn separates_three_blobs() {
         let mut rng = gumbel_core::rng::from_seed(2);
         let centres = [[0.0, 0.0], [20.0, 0.0], [0.0, 20.0]];
-        let x = Array2::from_shape_fn((300, 2), |(r, j)| centres[r % 3][j] + rng.random_range(-1.0..1.0));
+        let x = Array2::from_shape_fn((300, 2), |(r, j)| {
+            centres[r % 3][j] + rng.random_range(-1.0..1.0)
+        });
         let labels = kmeans_labels(&x, 3, &mut gumbel_core::rng::from_seed(3));
         for r in 3..300 {
             assert_eq!(labels[r], labels[r % 3], "row {r}");

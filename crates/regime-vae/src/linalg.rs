@@ -9,17 +9,27 @@ use crate::error::{RegimeVaeError, Result};
 pub fn solve(a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
     let n = a.nrows();
     if a.ncols() != n || b.len() != n {
-        return Err(RegimeVaeError::Shape(format!("solve: {}x{} matrix, {} right-hand side", n, a.ncols(), b.len())));
+        return Err(RegimeVaeError::Shape(format!(
+            "solve: {}x{} matrix, {} right-hand side",
+            n,
+            a.ncols(),
+            b.len()
+        )));
     }
     let mut m = a.clone();
     let mut x = b.clone();
-    let scale = m.iter().fold(0.0_f64, |s, v| s.max(v.abs())).max(f64::MIN_POSITIVE);
+    let scale = m
+        .iter()
+        .fold(0.0_f64, |s, v| s.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
     for col in 0..n {
         let pivot = (col..n)
             .max_by(|&r, &s| m[[r, col]].abs().total_cmp(&m[[s, col]].abs()))
             .unwrap_or(col);
         if m[[pivot, col]].abs() <= 1e-12 * scale {
-            return Err(RegimeVaeError::Singular(format!("pivot {col} of a {n}x{n} system vanishes")));
+            return Err(RegimeVaeError::Singular(format!(
+                "pivot {col} of a {n}x{n} system vanishes"
+            )));
         }
         if pivot != col {
             for c in 0..n {
@@ -44,7 +54,9 @@ pub fn solve(a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
     if x.iter().all(|v| v.is_finite()) {
         Ok(x)
     } else {
-        Err(RegimeVaeError::NonFinite("solution of a linear system".into()))
+        Err(RegimeVaeError::NonFinite(
+            "solution of a linear system".into(),
+        ))
     }
 }
 

@@ -46,7 +46,12 @@ impl StudyConfig {
             scm: ScmConfig::default(),
             train: 10_000,
             test: 2_000,
-            vae: VaeConfig { steps: 1500, beta_warmup_steps: 300, beta_ramp_steps: 600, ..VaeConfig::default() },
+            vae: VaeConfig {
+                steps: 1500,
+                beta_warmup_steps: 300,
+                beta_ramp_steps: 600,
+                ..VaeConfig::default()
+            },
             em: EmConfig::default(),
             sweep_shifts: vec![0.5, 1.0, 2.0, 3.0, 5.0],
             sweep_scms: 3,
@@ -61,8 +66,18 @@ impl StudyConfig {
             scms: 2,
             train: 3_000,
             test: 1_000,
-            vae: VaeConfig { steps: 600, kmeans_init_steps: 200, beta_warmup_steps: 100, beta_ramp_steps: 200, ..VaeConfig::default() },
-            em: EmConfig { restarts: 2, max_iter: 100, ..EmConfig::default() },
+            vae: VaeConfig {
+                steps: 600,
+                kmeans_init_steps: 200,
+                beta_warmup_steps: 100,
+                beta_ramp_steps: 200,
+                ..VaeConfig::default()
+            },
+            em: EmConfig {
+                restarts: 2,
+                max_iter: 100,
+                ..EmConfig::default()
+            },
             sweep_shifts: vec![1.0, 3.0],
             sweep_scms: 1,
             ..Self::full()
@@ -84,8 +99,15 @@ impl MeanStd {
     pub fn of(values: &[f64]) -> Self {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
-        let var = if values.len() > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        Self { mean, std: var.sqrt() }
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
     }
 }
 
@@ -123,12 +145,17 @@ pub struct MethodSummary {
 impl MethodSummary {
     /// Summarises evaluations with their fitting times.
     pub fn of(evals: &[(Evaluation, f64)]) -> Self {
-        let pick = |f: fn(&Evaluation) -> f64| MeanStd::of(&evals.iter().map(|(e, _)| f(e)).collect::<Vec<_>>());
+        let pick = |f: fn(&Evaluation) -> f64| {
+            MeanStd::of(&evals.iter().map(|(e, _)| f(e)).collect::<Vec<_>>())
+        };
         Self {
             ari: pick(|e| e.ari),
             nmi: pick(|e| e.nmi),
             accuracy: pick(|e| e.accuracy),
-            observational_identified: evals.iter().filter(|(e, _)| e.observational_identified).count(),
+            observational_identified: evals
+                .iter()
+                .filter(|(e, _)| e.observational_identified)
+                .count(),
             scms: evals.len(),
             targets_correct: pick(|e| e.targets_correct),
             clusters_used: pick(|e| e.clusters_used as f64),
@@ -163,22 +190,48 @@ pub struct ScmRecord {
 
 /// Draws an SCM and its data from `seed`, fits both methods, and scores them on held-out data.
 pub fn run_scm(config: &StudyConfig, shift: f64, seed: u64) -> Result<ScmRecord> {
-    let scm_config = ScmConfig { shift, ..config.scm };
+    let scm_config = ScmConfig {
+        shift,
+        ..config.scm
+    };
     let scm = Scm::random(&scm_config, &mut stream(seed, 0))?;
     let train = scm.sample(config.train, &mut stream(seed, 1))?;
     let test = scm.sample(config.test, &mut stream(seed, 2))?;
 
     let start = Instant::now();
-    let vae = RegimeVae::fit(scm.dag(), &train.x, &VaeConfig { seed: stream_seed(seed, 3), ..config.vae })?;
+    let vae = RegimeVae::fit(
+        scm.dag(),
+        &train.x,
+        &VaeConfig {
+            seed: stream_seed(seed, 3),
+            ..config.vae
+        },
+    )?;
     let vae_seconds = start.elapsed().as_secs_f64();
     let vae_eval = evaluate(&vae, &scm, &test, stream_seed(seed, 4))?;
 
     let start = Instant::now();
-    let em = LinearGaussianMixture::fit(scm.dag(), &train.x, scm.regimes(), &EmConfig { seed: stream_seed(seed, 5), ..config.em })?;
+    let em = LinearGaussianMixture::fit(
+        scm.dag(),
+        &train.x,
+        scm.regimes(),
+        &EmConfig {
+            seed: stream_seed(seed, 5),
+            ..config.em
+        },
+    )?;
     let em_seconds = start.elapsed().as_secs_f64();
     let em_eval = evaluate(&em, &scm, &test, stream_seed(seed, 4))?;
 
-    Ok(ScmRecord { seed, shift, edges: scm.dag().edges(), vae: vae_eval, vae_seconds, em: em_eval, em_seconds })
+    Ok(ScmRecord {
+        seed,
+        shift,
+        edges: scm.dag().edges(),
+        vae: vae_eval,
+        vae_seconds,
+        em: em_eval,
+        em_seconds,
+    })
 }
 
 fn stream_seed(seed: u64, index: u64) -> u64 {
@@ -211,8 +264,14 @@ pub struct PublicNumbers {
 impl Default for PublicNumbers {
     fn default() -> Self {
         Self {
-            ari: MeanStd { mean: 0.495, std: 0.185 },
-            regime_mse: MeanStd { mean: 3.92, std: 1.54 },
+            ari: MeanStd {
+                mean: 0.495,
+                std: 0.185,
+            },
+            regime_mse: MeanStd {
+                mean: 3.92,
+                std: 1.54,
+            },
             oracle_regime_mse: 1.2,
         }
     }
@@ -237,13 +296,22 @@ pub struct StudyResult {
 
 /// Summaries of both methods over records.
 fn summarise(records: &[ScmRecord]) -> (MethodSummary, MethodSummary) {
-    let vae: Vec<_> = records.iter().map(|r| (r.vae.clone(), r.vae_seconds)).collect();
-    let em: Vec<_> = records.iter().map(|r| (r.em.clone(), r.em_seconds)).collect();
+    let vae: Vec<_> = records
+        .iter()
+        .map(|r| (r.vae.clone(), r.vae_seconds))
+        .collect();
+    let em: Vec<_> = records
+        .iter()
+        .map(|r| (r.em.clone(), r.em_seconds))
+        .collect();
     (MethodSummary::of(&vae), MethodSummary::of(&em))
 }
 
 /// Runs the study; `progress` is told each finished SCM.
-pub fn run_study(config: &StudyConfig, mut progress: impl FnMut(&ScmRecord)) -> Result<StudyResult> {
+pub fn run_study(
+    config: &StudyConfig,
+    mut progress: impl FnMut(&ScmRecord),
+) -> Result<StudyResult> {
     run_study_with(config, |shift, seed| {
         let record = run_scm(config, shift, seed)?;
         progress(&record);
@@ -259,7 +327,9 @@ pub fn run_study_with<E>(
 where
     E: From<crate::error::RegimeVaeError>,
 {
-    ensure(config.scms >= 1, || "the study needs at least one SCM".into())?;
+    ensure(config.scms >= 1, || {
+        "the study needs at least one SCM".into()
+    })?;
     let per_scm = (0..config.scms)
         .map(|k| record(config.scm.shift, stream_seed(config.seed, k as u64)))
         .collect::<std::result::Result<Vec<_>, E>>()?;
@@ -274,5 +344,12 @@ where
             sweep.push(SweepPoint { shift, vae, em });
         }
     }
-    Ok(StudyResult { config: config.clone(), vae, em, public_code: PublicNumbers::default(), per_scm, sweep })
+    Ok(StudyResult {
+        config: config.clone(),
+        vae,
+        em,
+        public_code: PublicNumbers::default(),
+        per_scm,
+        sweep,
+    })
 }

@@ -64,9 +64,15 @@ impl RegimeVae {
     pub fn new(dag: &Dag, x: &Array2<f64>, config: &VaeConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let n = dag.n();
-        ensure(x.ncols() == n && x.nrows() >= 2, || format!("data {:?} for {n} nodes", x.dim()))?;
-        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
-        let mean = x.mean_axis(Axis(0)).ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
+        ensure(x.ncols() == n && x.nrows() >= 2, || {
+            format!("data {:?} for {n} nodes", x.dim())
+        })?;
+        ensure(x.iter().all(|v| v.is_finite()), || {
+            "data must be finite".into()
+        })?;
+        let mean = x
+            .mean_axis(Axis(0))
+            .ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
         let scale = x.std_axis(Axis(0), 0.0).mapv(|s| s.max(1e-3));
         let mut rng = stream(seed, 0);
         let store = nn::VarStore::new(Device::Cpu);
@@ -75,8 +81,20 @@ impl RegimeVae {
             LatentKind::Categorical => n + 1,
             LatentKind::PerMechanism => n,
         };
-        let encoder = Encoder::new(&(&root / "encoder"), n, config.encoder_hidden, latent_width, &mut rng)?;
-        let decoder = Decoder::new(&(&root / "decoder"), dag, config.latent, config.decoder_hidden, &mut rng)?;
+        let encoder = Encoder::new(
+            &(&root / "encoder"),
+            n,
+            config.encoder_hidden,
+            latent_width,
+            &mut rng,
+        )?;
+        let decoder = Decoder::new(
+            &(&root / "decoder"),
+            dag,
+            config.latent,
+            config.decoder_hidden,
+            &mut rng,
+        )?;
         Ok(Self {
             config: *config,
             dag: dag.clone(),
@@ -85,7 +103,12 @@ impl RegimeVae {
             decoder,
             mean: from_array(&mean.insert_axis(Axis(0)))?,
             scale: from_array(&scale.insert_axis(Axis(0)))?,
-            report: TrainReport { restart_elbos: Vec::new(), kept: 0, seconds: 0.0, steps_per_second: 0.0 },
+            report: TrainReport {
+                restart_elbos: Vec::new(),
+                kept: 0,
+                seconds: 0.0,
+                steps_per_second: 0.0,
+            },
         })
     }
 
@@ -97,7 +120,8 @@ impl RegimeVae {
         let mut best: Option<(f64, Self)> = None;
         let mut elbos = Vec::with_capacity(config.restarts);
         for restart in 0..config.restarts {
-            let seed = gumbel_core::rng::splitmix64(config.seed ^ (restart as u64).wrapping_mul(0x9E37));
+            let seed =
+                gumbel_core::rng::splitmix64(config.seed ^ (restart as u64).wrapping_mul(0x9E37));
             let mut model = Self::new(dag, x, config, seed)?;
             model.train(x, seed)?;
             let elbo = model.elbo(x)?;
@@ -106,10 +130,15 @@ impl RegimeVae {
                 best = Some((elbo, model));
             }
         }
-        let (_, mut model) = best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))?;
+        let (_, mut model) =
+            best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))?;
         let seconds = start.elapsed().as_secs_f64();
         model.report = TrainReport {
-            kept: elbos.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(k, _)| k),
+            kept: elbos
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(k, _)| k),
             restart_elbos: elbos,
             seconds,
             steps_per_second: (config.steps * config.restarts) as f64 / seconds.max(1e-9),
@@ -127,14 +156,26 @@ impl RegimeVae {
             self.warm_start(x, &data, &mut opt, &mut rng)?;
         }
         for step in 0..self.config.steps {
-            let idx: Vec<i64> = (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
+            let idx: Vec<i64> = (0..self.config.batch_size)
+                .map(|_| rng.random_range(0..rows))
+                .collect();
             let batch = data.f_index_select(0, &Tensor::f_from_slice(&idx)?)?;
-            let terms = self.terms(&batch, self.config.estimator, self.config.temperature(step), &mut rng)?;
-            let loss = terms.nll.f_add(&terms.kl.f_mul_scalar(self.config.beta(step))?)?.f_mean(Kind::Float)?;
+            let terms = self.terms(
+                &batch,
+                self.config.estimator,
+                self.config.temperature(step),
+                &mut rng,
+            )?;
+            let loss = terms
+                .nll
+                .f_add(&terms.kl.f_mul_scalar(self.config.beta(step))?)?
+                .f_mean(Kind::Float)?;
             if step % 100 == 0 {
                 let value = loss.f_double_value(&[])?;
                 if !value.is_finite() {
-                    return Err(RegimeVaeError::NonFinite(format!("loss {value} at step {step}")));
+                    return Err(RegimeVaeError::NonFinite(format!(
+                        "loss {value} at step {step}"
+                    )));
                 }
             }
             opt.zero_grad();
@@ -145,20 +186,36 @@ impl RegimeVae {
     }
 
     /// Fits the encoder and decoder to k-means labels (see [`VaeConfig::kmeans_init_steps`]).
-    fn warm_start<R: Rng + ?Sized>(&self, x: &Array2<f64>, data: &Tensor, opt: &mut nn::Optimizer, rng: &mut R) -> Result<()> {
+    fn warm_start<R: Rng + ?Sized>(
+        &self,
+        x: &Array2<f64>,
+        data: &Tensor,
+        opt: &mut nn::Optimizer,
+        rng: &mut R,
+    ) -> Result<()> {
         let k = self.dag.n() + 1;
-        let labels: Vec<i64> = kmeans_labels(x, k, rng).into_iter().map(|l| l as i64).collect();
+        let labels: Vec<i64> = kmeans_labels(x, k, rng)
+            .into_iter()
+            .map(|l| l as i64)
+            .collect();
         let labels = Tensor::f_from_slice(&labels)?;
         let rows = x.nrows() as i64;
         for _ in 0..self.config.kmeans_init_steps {
-            let idx: Vec<i64> = (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
+            let idx: Vec<i64> = (0..self.config.batch_size)
+                .map(|_| rng.random_range(0..rows))
+                .collect();
             let idx = Tensor::f_from_slice(&idx)?;
             let batch = data.f_index_select(0, &idx)?;
             let target = labels.f_index_select(0, &idx)?;
             let logits = self.encoder.logits(&self.standardise(&batch)?)?;
-            let ce = logits.f_log_softmax(1, Kind::Float)?.f_gather(1, &target.f_unsqueeze(1)?, false)?.f_neg()?.f_mean(Kind::Float)?;
+            let ce = logits
+                .f_log_softmax(1, Kind::Float)?
+                .f_gather(1, &target.f_unsqueeze(1)?, false)?
+                .f_neg()?
+                .f_mean(Kind::Float)?;
             let code = target.f_one_hot(k as i64)?.f_to_kind(Kind::Float)?;
-            let nll = Self::gaussian_nll(&batch, &self.decode(&batch, &code)?)?.f_mean(Kind::Float)?;
+            let nll =
+                Self::gaussian_nll(&batch, &self.decode(&batch, &code)?)?.f_mean(Kind::Float)?;
             let loss = ce.f_add(&nll)?;
             opt.zero_grad();
             loss.f_backward()?;
@@ -180,7 +237,11 @@ impl RegimeVae {
     /// `-log N(x; mu, 1)` summed over nodes, `[batch]`.
     fn gaussian_nll(x: &Tensor, mu: &Tensor) -> Result<Tensor> {
         let n = x.size()[1] as f64;
-        Ok(x.f_sub(mu)?.f_square()?.f_sum_dim_intlist(1, false, Kind::Float)?.f_mul_scalar(0.5)?.f_add_scalar(n * HALF_LOG_2PI)?)
+        Ok(x.f_sub(mu)?
+            .f_square()?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .f_mul_scalar(0.5)?
+            .f_add_scalar(n * HALF_LOG_2PI)?)
     }
 
     /// Log prior probabilities: `[N + 1]` for the categorical latent, `[2]` = (log P(z_i = 0), log P(z_i = 1)) per boolean.
@@ -205,7 +266,13 @@ impl RegimeVae {
 
     /// The ELBO terms of a batch of raw data `x` `[batch, N]`; `rng` draws the Gumbel noise of the
     /// straight-through estimator at temperature `tau`.
-    pub fn terms<R: Rng + ?Sized>(&self, x: &Tensor, estimator: Estimator, tau: f64, rng: &mut R) -> Result<ElboTerms> {
+    pub fn terms<R: Rng + ?Sized>(
+        &self,
+        x: &Tensor,
+        estimator: Estimator,
+        tau: f64,
+        rng: &mut R,
+    ) -> Result<ElboTerms> {
         let batch = x.size()[0];
         let logits = self.encoder.logits(&self.standardise(x)?)?;
         let width = logits.size()[1];
@@ -213,19 +280,31 @@ impl RegimeVae {
         match self.config.latent {
             LatentKind::Categorical => {
                 let log_q = logits.f_log_softmax(1, Kind::Float)?;
-                let log_p = Tensor::f_from_slice(&prior.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
-                let kl = log_q.f_exp()?.f_mul(&log_q.f_sub(&log_p)?)?.f_sum_dim_intlist(1, false, Kind::Float)?;
+                let log_p =
+                    Tensor::f_from_slice(&prior.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
+                let kl = log_q
+                    .f_exp()?
+                    .f_mul(&log_q.f_sub(&log_p)?)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?;
                 let nll = match estimator {
                     Estimator::StraightThrough => {
                         let noise = gumbel_noise(&[batch, width], rng)?;
-                        let soft = logits.f_add(&noise)?.f_div_scalar(tau)?.f_softmax(1, Kind::Float)?;
-                        let hard = soft.f_argmax(1, false)?.f_one_hot(width)?.f_to_kind(Kind::Float)?;
+                        let soft = logits
+                            .f_add(&noise)?
+                            .f_div_scalar(tau)?
+                            .f_softmax(1, Kind::Float)?;
+                        let hard = soft
+                            .f_argmax(1, false)?
+                            .f_one_hot(width)?
+                            .f_to_kind(Kind::Float)?;
                         let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
                         Self::gaussian_nll(x, &self.decode(x, &z)?)?
                     }
                     Estimator::Exact => {
                         let per_code = self.nll_per_cluster(x)?; // [K, batch]
-                        per_code.f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?.f_sum_dim_intlist(0, false, Kind::Float)?
+                        per_code
+                            .f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?
+                            .f_sum_dim_intlist(0, false, Kind::Float)?
                     }
                 };
                 Ok(ElboTerms { nll, kl })
@@ -241,7 +320,8 @@ impl RegimeVae {
                 let nll = match estimator {
                     Estimator::StraightThrough => {
                         // A logistic variable is the difference of two Gumbels (binary Gumbel-softmax).
-                        let noise = gumbel_noise(&[batch, width], rng)?.f_sub(&gumbel_noise(&[batch, width], rng)?)?;
+                        let noise = gumbel_noise(&[batch, width], rng)?
+                            .f_sub(&gumbel_noise(&[batch, width], rng)?)?;
                         let soft = logits.f_add(&noise)?.f_div_scalar(tau)?.f_sigmoid()?;
                         let hard = soft.f_gt(0.5)?.f_to_kind(Kind::Float)?;
                         let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
@@ -277,7 +357,10 @@ impl RegimeVae {
             LatentKind::PerMechanism if c > 0 => code[c - 1] = 1.0,
             LatentKind::PerMechanism => {}
         }
-        Ok(Tensor::f_from_slice(&code)?.f_view([1, width])?.f_expand([rows, width], false)?.f_contiguous()?)
+        Ok(Tensor::f_from_slice(&code)?
+            .f_view([1, width])?
+            .f_expand([rows, width], false)?
+            .f_contiguous()?)
     }
 
     /// `-log p(x | cluster c)` for every cluster: `[N + 1, batch]`.
@@ -286,7 +369,10 @@ impl RegimeVae {
         let k = self.dag.n() + 1;
         let mut rows = Vec::with_capacity(k);
         for c in 0..k {
-            rows.push(Self::gaussian_nll(x, &self.decode(x, &self.cluster_code(c, batch)?)?)?);
+            rows.push(Self::gaussian_nll(
+                x,
+                &self.decode(x, &self.cluster_code(c, batch)?)?,
+            )?);
         }
         Ok(Tensor::f_stack(&rows, 0)?)
     }
@@ -297,7 +383,11 @@ impl RegimeVae {
         let data = from_array(x)?;
         let mut rng = stream(0, 0);
         let terms = self.terms(&data, Estimator::Exact, 1.0, &mut rng)?;
-        let value = terms.nll.f_add(&terms.kl)?.f_mean(Kind::Float)?.f_double_value(&[])?;
+        let value = terms
+            .nll
+            .f_add(&terms.kl)?
+            .f_mean(Kind::Float)?
+            .f_double_value(&[])?;
         Ok(-value)
     }
 
@@ -362,17 +452,30 @@ impl RegimeModel for RegimeVae {
     }
 
     fn assign(&self, x: &Array2<f64>) -> Result<Vec<usize>> {
-        ensure(x.ncols() == self.dag.n(), || format!("{} columns for {} nodes", x.ncols(), self.dag.n()))?;
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
         let post = self.regime_log_posterior(x)?;
-        Ok(post.rows().into_iter().map(|r| (0..r.len()).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap_or(0)).collect())
+        Ok(post
+            .rows()
+            .into_iter()
+            .map(|r| {
+                (0..r.len())
+                    .max_by(|&a, &b| r[a].total_cmp(&r[b]))
+                    .unwrap_or(0)
+            })
+            .collect())
     }
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
-        ensure(x.ncols() == self.dag.n(), || format!("{} columns for {} nodes", x.ncols(), self.dag.n()))?;
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
         let k = self.clusters();
         let mut out = Array3::zeros((k, x.nrows(), x.ncols()));
         for c in 0..k {
-            out.index_axis_mut(Axis(0), c).assign(&self.cluster_means(x, c)?);
+            out.index_axis_mut(Axis(0), c)
+                .assign(&self.cluster_means(x, c)?);
         }
         Ok(out)
     }
@@ -383,7 +486,8 @@ impl RegimeModel for RegimeVae {
         let mut out = Array2::zeros((k, self.dag.n()));
         for c in 0..k {
             let spec = crate::vae::sample::Intervention::cluster(c);
-            let samples = self.sample(&spec, 2000, gumbel_core::rng::splitmix64(seed ^ c as u64))?;
+            let samples =
+                self.sample(&spec, 2000, gumbel_core::rng::splitmix64(seed ^ c as u64))?;
             if let Some(m) = samples.mean_axis(Axis(0)) {
                 out.row_mut(c).assign(&m);
             }

@@ -29,13 +29,27 @@ pub struct Encoder {
 
 impl Encoder {
     /// Builds an encoder from `inputs` to `outputs` logits with two hidden layers of `hidden`.
-    pub fn new<R: Rng + ?Sized>(path: &nn::Path, inputs: usize, hidden: usize, outputs: usize, rng: &mut R) -> Result<Self> {
+    pub fn new<R: Rng + ?Sized>(
+        path: &nn::Path,
+        inputs: usize,
+        hidden: usize,
+        outputs: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
         let dims = [inputs, hidden, hidden, outputs];
         let mut layers = Vec::with_capacity(3);
         for (l, pair) in dims.windows(2).enumerate() {
             let bound = 1.0 / (pair[0] as f64).sqrt();
-            let w = variable(path, &format!("w{l}"), &uniform(&[pair[0] as i64, pair[1] as i64], bound, rng)?)?;
-            let b = variable(path, &format!("b{l}"), &Tensor::f_zeros([pair[1] as i64], (Kind::Float, tch::Device::Cpu))?)?;
+            let w = variable(
+                path,
+                &format!("w{l}"),
+                &uniform(&[pair[0] as i64, pair[1] as i64], bound, rng)?,
+            )?;
+            let b = variable(
+                path,
+                &format!("b{l}"),
+                &Tensor::f_zeros([pair[1] as i64], (Kind::Float, tch::Device::Cpu))?,
+            )?;
             layers.push((w, b));
         }
         Ok(Self { layers })
@@ -50,7 +64,9 @@ impl Encoder {
                 h = h.f_relu()?;
             }
         }
-        Ok(h.f_div_scalar(LOGIT_BOUND)?.f_tanh()?.f_mul_scalar(LOGIT_BOUND)?)
+        Ok(h.f_div_scalar(LOGIT_BOUND)?
+            .f_tanh()?
+            .f_mul_scalar(LOGIT_BOUND)?)
     }
 }
 
@@ -79,7 +95,13 @@ impl Decoder {
     }
 
     /// Builds the decoders of `dag` for `latent` codes with `hidden` units per layer.
-    pub fn new<R: Rng + ?Sized>(path: &nn::Path, dag: &Dag, latent: LatentKind, hidden: usize, rng: &mut R) -> Result<Self> {
+    pub fn new<R: Rng + ?Sized>(
+        path: &nn::Path,
+        dag: &Dag,
+        latent: LatentKind,
+        hidden: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
         let n = dag.n();
         let c = Self::code_width(latent, n);
         let d = n + c;

@@ -43,7 +43,10 @@ pub struct Intervention {
 impl Intervention {
     /// The regime of cluster `c`, with no override.
     pub fn cluster(c: usize) -> Self {
-        Self { code: Code::Cluster(c), overrides: Vec::new() }
+        Self {
+            code: Code::Cluster(c),
+            overrides: Vec::new(),
+        }
     }
 
     /// Adds an override of `node`.
@@ -68,7 +71,9 @@ impl RegimeVae {
                 }
             }
             (Code::Mechanisms(states), LatentKind::PerMechanism) => {
-                ensure(states.len() == n, || format!("{} mechanism states for {n} nodes", states.len()))?;
+                ensure(states.len() == n, || {
+                    format!("{} mechanism states for {n} nodes", states.len())
+                })?;
                 for (slot, &on) in row.iter_mut().zip(states) {
                     *slot = if on { 1.0 } else { 0.0 };
                 }
@@ -90,14 +95,21 @@ impl RegimeVae {
             let value = match change {
                 Override::Set(v) | Override::Shift(v) => v,
             };
-            ensure(node < n && value.is_finite(), || format!("override of node {node} by {value}"))?;
+            ensure(node < n && value.is_finite(), || {
+                format!("override of node {node} by {value}")
+            })?;
         }
         let code = self.code_array(&spec.code, count)?;
         let mut rng = from_seed(seed);
         let mut x = Array2::zeros((count, n));
         for &i in self.dag().order() {
             let mu = self.code_means(&x, &code)?;
-            let change = spec.overrides.iter().rev().find(|(node, _)| *node == i).map(|&(_, c)| c);
+            let change = spec
+                .overrides
+                .iter()
+                .rev()
+                .find(|(node, _)| *node == i)
+                .map(|&(_, c)| c);
             for r in 0..count {
                 let noise: f64 = StandardNormal.sample(&mut rng);
                 x[[r, i]] = match change {

@@ -29,27 +29,56 @@ fn run(ctx: &Context) -> Result<Outcome> {
     };
     config.seed = ctx.seed;
     let result = run_study_with(&config, |shift, seed| {
-        ctx.cached("regime_vae", &format!("shift{shift}-seed{seed}"), || Ok(run_scm(&config, shift, seed)?))
+        ctx.cached("regime_vae", &format!("shift{shift}-seed{seed}"), || {
+            Ok(run_scm(&config, shift, seed)?)
+        })
     })?;
 
     let plot = "regime_vae_sweep.png";
-    let mut points: Vec<(f64, &MethodSummary, &MethodSummary)> =
-        result.sweep.iter().map(|p| (p.shift, &p.vae, &p.em)).collect();
+    let mut points: Vec<(f64, &MethodSummary, &MethodSummary)> = result
+        .sweep
+        .iter()
+        .map(|p| (p.shift, &p.vae, &p.em))
+        .collect();
     if !result.sweep.iter().any(|p| p.shift == config.scm.shift) {
         points.push((config.scm.shift, &result.vae, &result.em));
     }
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     let series = vec![
-        Series { name: "VAE ARI".into(), points: points.iter().map(|(s, v, _)| (*s, v.ari.mean, v.ari.std)).collect() },
-        Series { name: "EM reference ARI".into(), points: points.iter().map(|(s, _, e)| (*s, e.ari.mean, e.ari.std)).collect() },
-        Series { name: "VAE NMI".into(), points: points.iter().map(|(s, v, _)| (*s, v.nmi.mean, v.nmi.std)).collect() },
+        Series {
+            name: "VAE ARI".into(),
+            points: points
+                .iter()
+                .map(|(s, v, _)| (*s, v.ari.mean, v.ari.std))
+                .collect(),
+        },
+        Series {
+            name: "EM reference ARI".into(),
+            points: points
+                .iter()
+                .map(|(s, _, e)| (*s, e.ari.mean, e.ari.std))
+                .collect(),
+        },
+        Series {
+            name: "VAE NMI".into(),
+            points: points
+                .iter()
+                .map(|(s, v, _)| (*s, v.nmi.mean, v.nmi.std))
+                .collect(),
+        },
     ];
     line_plot(
         &ctx.path(plot),
         "Regime recovery against the intervention shift",
-        ("mean shift of each intervention", "ARI / NMI on held-out data"),
+        (
+            "mean shift of each intervention",
+            "ARI / NMI on held-out data",
+        ),
         &series,
-        &[("public code ARI at shift 10".into(), result.public_code.ari.mean)],
+        &[(
+            "public code ARI at shift 10".into(),
+            result.public_code.ari.mean,
+        )],
         false,
     )?;
 
@@ -66,12 +95,42 @@ fn run(ctx: &Context) -> Result<Outcome> {
             format!("{} / {}", e.observational_identified, e.scms),
             "–",
         ),
-        row("targets named correctly", ms(&v.targets_correct), ms(&e.targets_correct), "–"),
-        row("reconstruction MSE (observed parents)", ms(&v.recon_mse), ms(&e.recon_mse), "–"),
-        row("  its oracle", ms(&v.oracle_recon_mse), ms(&e.oracle_recon_mse), "–"),
-        row("regime-only MSE", ms(&v.regime_mse), ms(&e.regime_mse), &ms(&p.regime_mse)),
-        row("  its oracle", ms(&v.oracle_regime_mse), ms(&e.oracle_regime_mse), &format!("about {}", p.oracle_regime_mse)),
-        row("mechanism RMSE", ms(&v.mechanism_rmse), ms(&e.mechanism_rmse), "–"),
+        row(
+            "targets named correctly",
+            ms(&v.targets_correct),
+            ms(&e.targets_correct),
+            "–",
+        ),
+        row(
+            "reconstruction MSE (observed parents)",
+            ms(&v.recon_mse),
+            ms(&e.recon_mse),
+            "–",
+        ),
+        row(
+            "  its oracle",
+            ms(&v.oracle_recon_mse),
+            ms(&e.oracle_recon_mse),
+            "–",
+        ),
+        row(
+            "regime-only MSE",
+            ms(&v.regime_mse),
+            ms(&e.regime_mse),
+            &ms(&p.regime_mse),
+        ),
+        row(
+            "  its oracle",
+            ms(&v.oracle_regime_mse),
+            ms(&e.oracle_regime_mse),
+            &format!("about {}", p.oracle_regime_mse),
+        ),
+        row(
+            "mechanism RMSE",
+            ms(&v.mechanism_rmse),
+            ms(&e.mechanism_rmse),
+            "–",
+        ),
         row("fit seconds", ms(&v.seconds), ms(&e.seconds), "–"),
     ];
     let sweep_rows: Vec<Vec<String>> = points
@@ -109,9 +168,19 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let checks = vec![
         // The targets, written as checks: ARI within 0.1 of 1 (>= 0.9), identification on all but one SCM.
         Check::new("VAE ARI at shift 10 (target >= 0.9)", 1.0, v.ari.mean, 0.1),
-        Check::new("VAE observational regime identified (target >= n - 1)", v.scms as f64, v.observational_identified as f64, 1.0),
+        Check::new(
+            "VAE observational regime identified (target >= n - 1)",
+            v.scms as f64,
+            v.observational_identified as f64,
+            1.0,
+        ),
         // The generator against the public code's oracle floor (about 1.2 over random SCMs, range 1.0-1.8).
-        Check::new("oracle regime-only MSE of the generator", p.oracle_regime_mse, e.oracle_regime_mse.mean, 0.3),
+        Check::new(
+            "oracle regime-only MSE of the generator",
+            p.oracle_regime_mse,
+            e.oracle_regime_mse.mean,
+            0.3,
+        ),
     ];
     Ok(Outcome {
         data: json!({"vae": result.vae, "em": result.em, "public_code": result.public_code,
