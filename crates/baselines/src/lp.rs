@@ -1,0 +1,57 @@
+//! The LP-optimal coupling: min_pi sum_ij pi_ij C_ij subject to the marginals (the Table 1 row
+//! "Optimal (LP)"; Bertsimas & Tsitsiklis 1997), solved through good_lp with the pure-Rust microlp
+//! backend (revised simplex), so that no system library is needed. docs/baselines.md gives the
+//! timings behind that choice.
+//!
+//! The K^2 variables pi_ij >= 0 have K row constraints sum_j pi_ij = p_i and K - 1 column
+//! constraints sum_i pi_ij = q_j: the last column constraint follows from the others (both
+//! marginals sum to one) and is left out, so that rounding in sum p - sum q cannot make the
+//! system infeasible.
+
+use good_lp::{microlp, variable, variables, Expression, Solution, SolverModel, Variable};
+use gumbel_core::{Categorical, CostMatrix, Coupling};
+use ndarray::Array2;
+
+use crate::error::{BaselineError, Result};
+
+/// The largest marginal error accepted from the solver before renormalising.
+pub const MARGINAL_TOLERANCE: f64 = 1e-9;
+
+/// An optimal coupling of p and q for `cost` (one of them, when the optimum is not unique).
+pub fn lp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
+    p.check_same_len(q)?;
+    let k = p.len();
+    if cost.len() != k {
+        return Err(gumbel_core::CoreError::LengthMismatch { what: "cost matrix", expected: k, found: cost.len() }.into());
+    }
+    let (pp, qq) = (p.probs(), q.probs());
+    let c = cost.matrix();
+    let mut vars = variables!();
+    let pi: Vec<Variable> = vars.add_vector(variable().min(0.0), k * k);
+    let objective: Expression = pi.iter().enumerate().map(|(n, &v)| c[[n / k, n % k]] * v).sum();
+    let mut model = vars.minimise(objective).using(microlp);
+    for (i, &pi_row) in pp.iter().enumerate() {
+        let row: Expression = pi[i * k..(i + 1) * k].iter().sum();
+        model.add_constraint(row.eq(pi_row));
+    }
+    for (j, &qj) in qq.iter().enumerate().take(k - 1) {
+        let column: Expression = (0..k).map(|i| pi[i * k + j]).sum();
+        model.add_constraint(column.eq(qj));
+    }
+    let solution = model.solve().map_err(|e| BaselineError::Solver(e.to_string()))?;
+    let joint = Array2::from_shape_fn((k, k), |(i, j)| solution.value(pi[i * k + j]).max(0.0));
+    let row_error = marginal_error(joint.rows().into_iter().map(|r| r.sum()), &pp);
+    let column_error = marginal_error(joint.columns().into_iter().map(|c| c.sum()), &qq);
+    let error = row_error.max(column_error);
+    // NaN must fail too, hence not `error > tolerance`.
+    if error.is_nan() || error > MARGINAL_TOLERANCE {
+        return Err(BaselineError::InaccurateSolution { error, tolerance: MARGINAL_TOLERANCE });
+    }
+    let total = joint.sum();
+    Ok(Coupling::new(joint / total)?)
+}
+
+/// max_i |found_i - expected_i|.
+fn marginal_error(found: impl Iterator<Item = f64>, expected: &[f64]) -> f64 {
+    found.zip(expected).map(|(f, e)| (f - e).abs()).fold(0.0, f64::max)
+}
