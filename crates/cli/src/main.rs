@@ -1,1 +1,64 @@
-fn main() {}
+//! `gumbel-gadgets`: counterfactual reasoning with Gumbel-max mechanisms from the command line.
+//!
+//! JSON in (inline or as a path to a JSON file), JSON out on stdout. Bad input: one line on stderr
+//! naming the problem, exit code 2, nothing on stdout.
+
+mod couple;
+mod counterfactual;
+mod input;
+mod methods;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(name = "gumbel-gadgets", version, about = "Couplings and counterfactuals of Gumbel-max causal mechanisms")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The joint distribution of (x, y) under a coupling of p and q, with its summaries.
+    Couple(couple::Args),
+    /// The distribution of y given an observed x = K under the counterfactual q.
+    Counterfactual(counterfactual::Args),
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version.
+            print!("{error}");
+            return;
+        }
+        Err(error) => fail(&first_line(&error.to_string())),
+    };
+    let result = match cli.command {
+        Command::Couple(args) => couple::run(&args),
+        Command::Counterfactual(args) => counterfactual::run(&args),
+    };
+    match result {
+        Ok(value) => print_json(&value),
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+fn print_json(value: &Value) {
+    match serde_json::to_string(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => fail(&format!("could not write JSON: {error}")),
+    }
+}
+
+/// Prints `gumbel-gadgets: <message>` on one line to stderr and exits with code 2.
+fn fail(message: &str) -> ! {
+    eprintln!("gumbel-gadgets: {}", message.replace('\n', " "));
+    std::process::exit(2);
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim().to_owned()
+}

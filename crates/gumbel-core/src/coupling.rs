@@ -164,12 +164,12 @@ mod tests {
     fn summaries_of_a_hand_solved_joint() {
         let c = Coupling::new(array![[0.3, 0.1], [0.2, 0.4]]).unwrap();
         assert_abs_diff_eq!(c.p_x_ne_y(), 0.3, epsilon = 1e-15);
-        assert_eq!(c.x_marginal(), vec![0.4, 0.6000000000000001]);
+        assert_abs_diff_eq!(c.x_marginal()[1], 0.6, epsilon = 1e-15);
         assert_abs_diff_eq!(c.y_marginal()[0], 0.5, epsilon = 1e-15);
         // h = (0, 1): x - y is 0 w.p. 0.7, -1 w.p. 0.1, +1 w.p. 0.2: mean 0.1, E[d^2] 0.3, var 0.29.
         assert_abs_diff_eq!(c.variance(&[0.0, 1.0], &[0.0, 1.0]).unwrap(), 0.29, epsilon = 1e-15);
         assert_abs_diff_eq!(c.expected_cost(&CostMatrix::squared_index(2)).unwrap(), 0.3, epsilon = 1e-15);
-        assert_eq!(c.conditional_given_x(0).unwrap(), vec![0.75, 0.25]);
+        assert_abs_diff_eq!(c.conditional_given_x(0).unwrap()[0], 0.75, epsilon = 1e-15);
         let p = Categorical::from_probs(&[0.4, 0.6]).unwrap();
         let q = Categorical::from_probs(&[0.5, 0.5]).unwrap();
         assert!(c.check_marginals(&p, &q, 1e-12).is_ok());

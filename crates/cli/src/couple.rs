@@ -1,0 +1,68 @@
+//! `gumbel-gadgets couple`: the joint of a coupling with P(x != y), E[C] and Var[h(x) - h(y)].
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use crate::input;
+use crate::methods::{self, Method};
+
+/// Arguments of `couple`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The coupling method.
+    #[arg(long, value_enum, default_value = "gumbel-max")]
+    method: Method,
+    /// Probabilities of x (a JSON array, or a path to a JSON file).
+    #[arg(long)]
+    p: Option<String>,
+    /// Logits of x (normalised for you; -inf is not JSON, so use probabilities for zeros).
+    #[arg(long)]
+    p_logits: Option<String>,
+    /// Probabilities of y.
+    #[arg(long)]
+    q: Option<String>,
+    /// Logits of y.
+    #[arg(long)]
+    q_logits: Option<String>,
+    /// A K x K cost matrix C: adds `expected_cost` = sum joint * C.
+    #[arg(long, conflicts_with = "reward")]
+    cost: Option<String>,
+    /// A reward vector h: adds `expected_cost` with C_ij = (h_i - h_j)^2 and `variance` = Var[h(x) - h(y)].
+    #[arg(long)]
+    reward: Option<String>,
+    /// Estimate the joint from this many samples instead of computing it exactly.
+    #[arg(long)]
+    samples: Option<u64>,
+    /// Seed of the samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Runs `couple`.
+pub fn run(args: &Args) -> Result<Value> {
+    let p = input::categorical("p", args.p.as_deref(), args.p_logits.as_deref())?;
+    let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
+    p.check_same_len(&q)?;
+    let reward: Option<Vec<f64>> = args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
+    let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
+    let sampling = methods::sampling(args.samples, args.seed)?;
+    let joint = methods::joint(args.method, &p, &q, sampling)?;
+    let coupling = &joint.coupling;
+    let mut out = json!({
+        "method": args.method.name(),
+        "exact": joint.exact,
+        "joint": coupling.to_rows(),
+        "p_x_ne_y": coupling.p_x_ne_y(),
+    });
+    if let Some(cost) = &cost {
+        out["expected_cost"] = json!(coupling.expected_cost(cost)?);
+    }
+    if let Some(h) = &reward {
+        out["variance"] = json!(coupling.variance(h, h)?);
+    }
+    if let Some(s) = sampling {
+        out["samples"] = json!(s.samples);
+        out["seed"] = json!(s.seed);
+    }
+    Ok(out)
+}

@@ -1,0 +1,41 @@
+//! Reading the JSON arrays that arguments carry, inline (`[0.2, 0.8]`) or as a path to a JSON file.
+
+use anyhow::{bail, Context, Result};
+use gumbel_core::{Categorical, CostMatrix};
+use serde::de::DeserializeOwned;
+
+/// Parses `text` as JSON if it looks like an array, else reads it as a path to a JSON file.
+pub fn json_arg<T: DeserializeOwned>(name: &str, text: &str) -> Result<T> {
+    let trimmed = text.trim_start();
+    let (source, content) = if trimmed.starts_with('[') {
+        ("inline value", text.to_owned())
+    } else {
+        let content = std::fs::read_to_string(text)
+            .with_context(|| format!("{name}: '{text}' is neither a JSON array nor a readable file"))?;
+        ("file", content)
+    };
+    serde_json::from_str(&content).with_context(|| format!("{name}: the {source} is not the expected JSON"))
+}
+
+/// A distribution from exactly one of a probabilities argument and a logits argument.
+pub fn categorical(name: &str, probs: Option<&str>, logits: Option<&str>) -> Result<Categorical> {
+    let parsed = match (probs, logits) {
+        (Some(text), None) => Categorical::from_probs(&json_arg::<Vec<f64>>(&format!("--{name}"), text)?),
+        (None, Some(text)) => Categorical::from_logits(&json_arg::<Vec<f64>>(&format!("--{name}-logits"), text)?),
+        _ => bail!("give exactly one of --{name} and --{name}-logits"),
+    };
+    parsed.with_context(|| format!("--{name}"))
+}
+
+/// The cost matrix from `--cost` (a K x K array) or `--reward` (h, giving C_ij = (h_i - h_j)^2).
+pub fn cost(cost: Option<&str>, reward: Option<&[f64]>) -> Result<Option<CostMatrix>> {
+    Ok(match (cost, reward) {
+        (Some(text), None) => {
+            let rows: Vec<Vec<f64>> = json_arg("--cost", text)?;
+            Some(CostMatrix::from_rows(&rows).context("--cost")?)
+        }
+        (None, Some(h)) => Some(CostMatrix::squared_reward(h).context("--reward")?),
+        (None, None) => None,
+        (Some(_), Some(_)) => bail!("give at most one of --cost and --reward"),
+    })
+}

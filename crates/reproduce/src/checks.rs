@@ -1,0 +1,44 @@
+//! Checks of reproduced numbers against the paper's, each with its stated tolerance.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// One reproduced number beside the paper's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What is compared (e.g. "independent / gumbel-max").
+    pub name: String,
+    /// The paper's value.
+    pub paper: f64,
+    /// Ours.
+    pub ours: f64,
+    /// The largest accepted |ours - paper|.
+    pub tolerance: f64,
+}
+
+impl Check {
+    /// A check named `name`.
+    pub fn new(name: impl Into<String>, paper: f64, ours: f64, tolerance: f64) -> Self {
+        Self { name: name.into(), paper, ours, tolerance }
+    }
+
+    /// Whether |ours - paper| <= tolerance (false for NaN).
+    pub fn passed(&self) -> bool {
+        (self.ours - self.paper).abs() <= self.tolerance
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: ours {:.4}, paper {:.4}, tolerance {} ({})",
+            self.name,
+            self.ours,
+            self.paper,
+            self.tolerance,
+            if self.passed() { "ok" } else { "OUTSIDE" }
+        )
+    }
+}

@@ -1,0 +1,81 @@
+//! What every part is given: the output folder, the mode, the seed, provenance, and a cache of
+//! finished units of work.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::provenance::Provenance;
+use crate::store;
+
+/// Quick (minutes on 2 cores) or the papers' full protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Reduced sizes, clearly labelled.
+    Quick,
+    /// The papers' protocols.
+    Full,
+}
+
+impl Mode {
+    /// "quick" or "full".
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Quick => "quick",
+            Mode::Full => "full",
+        }
+    }
+}
+
+/// The shared state of one `reproduce` run.
+pub struct Context {
+    /// The results folder.
+    pub out: PathBuf,
+    /// Quick or full.
+    pub mode: Mode,
+    /// The master seed.
+    pub seed: u64,
+    /// Where and from what this run was made.
+    pub provenance: Provenance,
+}
+
+impl Context {
+    /// Creates the results folder and gathers provenance.
+    pub fn new(out: PathBuf, mode: Mode, seed: u64) -> Result<Self> {
+        std::fs::create_dir_all(out.join("cache")).with_context(|| format!("creating {}", out.display()))?;
+        Ok(Self { out, mode, seed, provenance: Provenance::gather() })
+    }
+
+    /// The result of a unit of work named `key` within `part` (and mode): read from
+    /// `results/cache/<mode>/<part>/<key>.json` if a finished run left it there, else computed and
+    /// stored there at once, so an interruption loses at most the unit in progress.
+    pub fn cached<T, F>(&self, part: &str, key: &str, compute: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Result<T>,
+    {
+        let path = self.cache_dir(part).join(format!("{key}.json"));
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(value) = serde_json::from_str(&text) {
+                return Ok(value);
+            }
+            eprintln!("reproduce: ignoring unreadable cache entry {}", path.display());
+        }
+        let value = compute()?;
+        store::write_atomic(&path, serde_json::to_string_pretty(&value)?.as_bytes())?;
+        Ok(value)
+    }
+
+    /// The cache folder of a part in the current mode.
+    pub fn cache_dir(&self, part: &str) -> PathBuf {
+        self.out.join("cache").join(self.mode.label()).join(part)
+    }
+
+    /// A path inside the results folder.
+    pub fn path(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.out.join(name)
+    }
+}
