@@ -2,7 +2,7 @@
 //! rewards (comonotone), and the authors' fixed "permuted" order.
 
 use crate::error::{BaselineError, Result};
-use crate::jax_permutation::jax_uniform_argsort;
+use crate::jax_random::uniform_argsort;
 
 /// A permutation of the outcomes `0..K`: `ranks()[r]` is the outcome placed r-th on the unit
 /// interval by the inverse-CDF mechanism (the authors' `p[perm]`, official-gadgets.md section 1).
@@ -45,10 +45,10 @@ impl OutcomeOrder {
     }
 
     /// The authors' "permuted" order: `argsort(jax.random.uniform(PRNGKey(seed), [k]))`, reproduced
-    /// bit for bit (see [`crate::jax_permutation`]). The paper's permuted CDF^-1 rows use seed 1,
+    /// bit for bit (see [`crate::jax_random`]). The paper's permuted CDF^-1 rows use seed 1,
     /// which for K = 10 is (2, 5, 1, 8, 4, 3, 9, 0, 6, 7).
-    pub fn authors_permutation(k: usize, seed: u32) -> Result<Self> {
-        Self::new(jax_uniform_argsort(k, seed))
+    pub fn authors_permutation(k: usize, seed: u64) -> Result<Self> {
+        Self::new(uniform_argsort(k, seed))
     }
 
     /// K.

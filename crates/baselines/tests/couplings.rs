@@ -1,4 +1,5 @@
 //! The couplings against their defining properties, each other and the authors' printed numbers.
+#![allow(clippy::unwrap_used)] // helpers of tests, where a panic is the failure report
 
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::sampling::JointSampler;
