@@ -15,13 +15,13 @@ pub struct Args {
     /// Probabilities of x, the factual distribution.
     #[arg(long)]
     p: Option<String>,
-    /// Logits of x.
+    /// Logits of x (normalised for you; "-inf" marks an impossible outcome).
     #[arg(long)]
     p_logits: Option<String>,
     /// Probabilities of y, the counterfactual distribution.
     #[arg(long)]
     q: Option<String>,
-    /// Logits of y.
+    /// Logits of y (normalised for you; "-inf" marks an impossible outcome).
     #[arg(long)]
     q_logits: Option<String>,
     /// The observed outcome x (0-based).

@@ -15,13 +15,13 @@ pub struct Args {
     /// Probabilities of x (a JSON array, or a path to a JSON file).
     #[arg(long)]
     p: Option<String>,
-    /// Logits of x (normalised for you; -inf is not JSON, so use probabilities for zeros).
+    /// Logits of x (normalised for you; "-inf" marks an impossible outcome).
     #[arg(long)]
     p_logits: Option<String>,
     /// Probabilities of y.
     #[arg(long)]
     q: Option<String>,
-    /// Logits of y.
+    /// Logits of y (normalised for you; "-inf" marks an impossible outcome).
     #[arg(long)]
     q_logits: Option<String>,
     /// A K x K cost matrix C: adds `expected_cost` = sum joint * C.

@@ -21,10 +21,26 @@ pub fn json_arg<T: DeserializeOwned>(name: &str, text: &str) -> Result<T> {
 pub fn categorical(name: &str, probs: Option<&str>, logits: Option<&str>) -> Result<Categorical> {
     let parsed = match (probs, logits) {
         (Some(text), None) => Categorical::from_probs(&json_arg::<Vec<f64>>(&format!("--{name}"), text)?),
-        (None, Some(text)) => Categorical::from_logits(&json_arg::<Vec<f64>>(&format!("--{name}-logits"), text)?),
+        (None, Some(text)) => Categorical::from_logits(&parse_logits(&format!("--{name}-logits"), text)?),
         _ => bail!("give exactly one of --{name} and --{name}-logits"),
     };
     parsed.with_context(|| format!("--{name}"))
+}
+
+/// Logits: JSON numbers, with `"-inf"` (or `null`) for an impossible outcome, since JSON has no
+/// infinities.
+fn parse_logits(name: &str, text: &str) -> Result<Vec<f64>> {
+    let values: Vec<serde_json::Value> = json_arg(name, text)?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            serde_json::Value::Number(n) => n.as_f64().with_context(|| format!("{name}: entry {i} is not a number")),
+            serde_json::Value::Null => Ok(f64::NEG_INFINITY),
+            serde_json::Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
+            other => bail!("{name}: entry {i} is {other}; use numbers, or \"-inf\" for an impossible outcome"),
+        })
+        .collect()
 }
 
 /// The cost matrix from `--cost` (a K x K array) or `--reward` (h, giving C_ij = (h_i - h_j)^2).

@@ -4,6 +4,8 @@
 //! |count - n pi| <= 5 sqrt(n pi (1 - pi)) + 25/3, i.e. sqrt(2 v t) + 2t/3 with t = 5^2/2, which
 //! is 5 standard errors for well-filled cells and stays valid for the Poisson-like tails of rare ones.
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly.
+
 use gumbel_core::exact::{counterfactual_distribution, diagonal_entry, gumbel_max_coupling};
 use gumbel_core::mechanism::GumbelMax;
 use gumbel_core::rng::from_seed;

@@ -42,3 +42,15 @@ impl fmt::Display for Check {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_passes_only_within_its_tolerance() {
+        assert!(Check::new("a", 1.0, 1.04, 0.05).passed());
+        assert!(!Check::new("a", 1.0, 1.06, 0.05).passed());
+        assert!(!Check::new("a", 1.0, f64::NAN, 0.05).passed());
+    }
+}

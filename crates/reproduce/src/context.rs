@@ -79,3 +79,23 @@ impl Context {
         self.out.join(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_units_are_computed_once_and_survive_a_restart() {
+        let dir = std::env::temp_dir().join(format!("reproduce-cache-{}", std::process::id()));
+        let ctx = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
+        let first: f64 = ctx.cached("part", "unit", || Ok(1.5)).unwrap();
+        // A second run (a fresh context on the same folder) must not recompute.
+        let again = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
+        let second: f64 = again.cached("part", "unit", || anyhow::bail!("recomputed")).unwrap();
+        assert_eq!((first, second), (1.5, 1.5));
+        // Full mode keeps its own cache.
+        let full = Context::new(dir.clone(), Mode::Full, 0).unwrap();
+        assert!(full.cached::<f64, _>("part", "unit", || anyhow::bail!("recomputed")).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

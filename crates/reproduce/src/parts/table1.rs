@@ -31,6 +31,7 @@ use super::{Outcome, Part};
 use crate::checks::Check;
 use crate::context::Context;
 use crate::paper;
+use crate::plot::{heatmaps, Heatmap};
 use crate::report::table;
 
 /// The part.
@@ -120,6 +121,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
     for (index, column) in REWARD_COLUMNS.into_iter().enumerate() {
         columns.insert(column.to_owned(), reward_column(ctx, column, index, &mut tables)?);
     }
+    let figure = coupling_pictures(ctx)?;
     let markdown = format!(
         "Columns 1-2: E[(x - y)^2] under each coupling, computed exactly per pair and averaged over \
          {PAIRS_PER_SEED} pairs per evaluation seed; mean ± std (ddof 0) over {SEEDS} seeds. \"ours\" is on the \
@@ -128,7 +130,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
          Columns 3-4: Var[h(x) - h(y)] for the fixed pair, exact per trial, mean ± s.e. over {TRIALS} reward \
          trials drawn from the authors' stream (numpy's legacy RandomState(t)). \"paper, exact\" is the exact \
          value of the baselines on those rewards; \"paper, printed\" is the paper's 2000-sample estimate; the \
-         last column is ours on rewards from this workspace's generator (seed {}).\n\n{}",
+         last column is ours on rewards from this workspace's generator (seed {}).\n\n{}\n\
+         Couplings of the decreasing / increasing pair of columns 3-4 (p logits (10..1)/4, q logits (0..9)/4; \
+         lp-optimal for the cost (i - j)^2): ![couplings]({figure})\n",
         ctx.seed,
         table(
             &["column", "method", "ours", "paper", "ours − paper", "max seed gap", "ours, own pairs"],
@@ -156,6 +160,19 @@ fn run(ctx: &Context) -> Result<Outcome> {
         markdown,
         checks: tables.checks,
     })
+}
+
+/// Heatmaps of each method's coupling of the fixed pair; returns the PNG's file name.
+fn coupling_pictures(ctx: &Context) -> Result<String> {
+    let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
+    let cost = CostMatrix::squared_index(OUTCOMES);
+    let panels = METHODS
+        .iter()
+        .map(|(method, coupler)| Ok(Heatmap { title: (*method).to_owned(), matrix: coupler(&p, &q, &cost)?.to_rows() }))
+        .collect::<Result<Vec<_>>>()?;
+    let name = "table1_couplings.png";
+    heatmaps(&ctx.path(name), "Couplings of the decreasing / increasing pair", &panels, 3)?;
+    Ok(name.to_owned())
 }
 
 /// One column of logit pairs: every method's mean E[(x - y)^2] per evaluation seed, on the authors'
