@@ -5,7 +5,8 @@
 //! - [`inverse_cdf`]: (F_p^-1(u), F_q^-1(u)) with one uniform u, in any [`OutcomeOrder`]: exact joint,
 //!   mechanism, exact counterfactual and a rejection-free counterfactual sampler.
 //! - [`maximal`]: P(x = y) = sum min(p, q): exact joint and sampler.
-//! - [`lp`]: the optimal coupling for any cost matrix (good_lp + microlp).
+//! - [`lp`] and [`transport`]: the optimal coupling for any cost matrix (a dedicated transportation
+//!   solver, or good_lp + microlp).
 //! - [`order`]: outcome orders, including the authors' "permuted" one.
 //! - [`jax_random`] and [`authors_pairs`]: JAX's threefry numbers, for the authors' permutation and
 //!   their exact evaluation pairs of Table 1 columns 1-2.
@@ -27,10 +28,11 @@ pub mod numpy_legacy;
 pub mod order;
 pub mod rewards;
 pub mod sampling;
+pub mod transport;
 
 pub use error::{BaselineError, Result};
 pub use independent::independent_coupling;
 pub use inverse_cdf::{inverse_cdf_coupling, InverseCdf};
-pub use lp::lp_optimal_coupling;
+pub use lp::{lp_optimal_coupling, lp_optimal_coupling_with, LpSolver};
 pub use maximal::{maximal_coupling, Maximal};
 pub use order::OutcomeOrder;

@@ -1,9 +1,11 @@
 //! The LP-optimal coupling: min_pi sum_ij pi_ij C_ij subject to the marginals (the Table 1 row
-//! "Optimal (LP)"; Bertsimas & Tsitsiklis 1997), solved through good_lp with the pure-Rust microlp
-//! backend (revised simplex), so that no system library is needed. docs/baselines.md gives the
-//! timings behind that choice.
+//! "Optimal (LP)"; Bertsimas & Tsitsiklis 1997), by one of two pure-Rust solvers (no system library):
+//! the general LP through good_lp with the microlp backend (revised simplex), or the dedicated
+//! transportation solver of [`crate::transport`], the default: about 3 times faster at K = 10 (the size
+//! of every Table 1 solve), comparable at K = 146 and 500 (docs/baselines.md has the timings). Each
+//! checks the other in the tests.
 //!
-//! The K^2 variables pi_ij >= 0 have K row constraints sum_j pi_ij = p_i and K - 1 column
+//! For good_lp, the K^2 variables pi_ij >= 0 have K row constraints sum_j pi_ij = p_i and K - 1 column
 //! constraints sum_i pi_ij = q_j: the last column constraint follows from the others (both
 //! marginals sum to one) and is left out, so that rounding in sum p - sum q cannot make the
 //! system infeasible.
@@ -13,12 +15,37 @@ use gumbel_core::{Categorical, CostMatrix, Coupling};
 use ndarray::Array2;
 
 use crate::error::{BaselineError, Result};
+use crate::transport::transport_optimal_coupling;
 
 /// The largest marginal error accepted from the solver before renormalising.
 pub const MARGINAL_TOLERANCE: f64 = 1e-9;
 
-/// An optimal coupling of p and q for `cost` (one of them, when the optimum is not unique).
+/// The solver behind [`lp_optimal_coupling_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LpSolver {
+    /// Successive shortest paths on the transportation graph ([`crate::transport`]).
+    #[default]
+    Transport,
+    /// The general LP through good_lp and microlp.
+    MicroLp,
+}
+
+/// An optimal coupling of p and q for `cost` (one of them, when the optimum is not unique), by the
+/// default solver.
 pub fn lp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
+    lp_optimal_coupling_with(p, q, cost, LpSolver::default())
+}
+
+/// An optimal coupling of p and q for `cost` by `solver`.
+pub fn lp_optimal_coupling_with(p: &Categorical, q: &Categorical, cost: &CostMatrix, solver: LpSolver) -> Result<Coupling> {
+    match solver {
+        LpSolver::Transport => transport_optimal_coupling(p, q, cost),
+        LpSolver::MicroLp => microlp_optimal_coupling(p, q, cost),
+    }
+}
+
+/// The general LP through good_lp + microlp.
+fn microlp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
     if cost.len() != k {
@@ -39,9 +66,15 @@ pub fn lp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) 
         model.add_constraint(column.eq(qj));
     }
     let solution = model.solve().map_err(|e| BaselineError::Solver(e.to_string()))?;
-    let joint = Array2::from_shape_fn((k, k), |(i, j)| solution.value(pi[i * k + j]).max(0.0));
-    let row_error = marginal_error(joint.rows().into_iter().map(|r| r.sum()), &pp);
-    let column_error = marginal_error(joint.columns().into_iter().map(|c| c.sum()), &qq);
+    finish(Array2::from_shape_fn((k, k), |(i, j)| solution.value(pi[i * k + j])), &pp, &qq)
+}
+
+/// A solver's joint as a coupling: negative rounding clamped to zero, both marginals checked within
+/// [`MARGINAL_TOLERANCE`], the total renormalised.
+pub(crate) fn finish(joint: Array2<f64>, pp: &[f64], qq: &[f64]) -> Result<Coupling> {
+    let joint = joint.mapv(|v| v.max(0.0));
+    let row_error = marginal_error(joint.rows().into_iter().map(|r| r.sum()), pp);
+    let column_error = marginal_error(joint.columns().into_iter().map(|c| c.sum()), qq);
     let error = row_error.max(column_error);
     // NaN must fail too, hence not `error > tolerance`.
     if error.is_nan() || error > MARGINAL_TOLERANCE {

@@ -4,8 +4,8 @@
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::sampling::JointSampler;
 use baselines::{
-    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, BaselineError, InverseCdf,
-    Maximal, OutcomeOrder,
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, lp_optimal_coupling_with, maximal_coupling,
+    BaselineError, InverseCdf, LpSolver, Maximal, OutcomeOrder,
 };
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::rng::from_seed;
@@ -80,6 +80,27 @@ fn maximal_coupling_is_maximal_and_the_lp_finds_it() {
             assert!((couplings[5].1.p_x_ne_y() - maximal).abs() < 1e-9, "LP on 1 - I is maximal");
         }
     }
+}
+
+#[test]
+fn transport_solver_and_microlp_agree() {
+    let mut rng = from_seed(16);
+    for k in [1, 2, 4, 9, 16, 30] {
+        for _ in 0..4 {
+            let (p, q) = (random_categorical(&mut rng, k), random_categorical(&mut rng, k));
+            let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| 10.0 * rng.random::<f64>() - 3.0)).unwrap();
+            let fast = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::Transport).unwrap();
+            let general = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp).unwrap();
+            fast.check_marginals(&p, &q, 1e-12).unwrap();
+            let (a, b) = (fast.expected_cost(&cost).unwrap(), general.expected_cost(&cost).unwrap());
+            assert!((a - b).abs() < 1e-9, "K = {k}: transport {a} vs microlp {b}");
+        }
+    }
+    // Ties everywhere: a constant cost, and p = q under 1 - I (the optimum is the diagonal).
+    let p = random_categorical(&mut rng, 7);
+    let flat = lp_optimal_coupling(&p, &p, &CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap();
+    assert!((flat.expected_cost(&CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap() - 2.0).abs() < 1e-12);
+    assert!(lp_optimal_coupling(&p, &p, &CostMatrix::mismatch(7)).unwrap().p_x_ne_y().abs() < 1e-12);
 }
 
 #[test]

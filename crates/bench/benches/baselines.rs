@@ -1,10 +1,13 @@
-//! Benchmarks of the baselines crate: the LP-optimal coupling through good_lp + microlp (K = 10, 146,
-//! 500) and the exact independent, inverse-CDF and maximal joints.
+//! Benchmarks of the baselines crate: the LP-optimal coupling by the transportation solver (K = 10,
+//! 146, 500) and through good_lp + microlp (K = 10, 146; K = 500 takes about 22 s a solve, measured
+//! once in docs/baselines.md), and the exact independent, inverse-CDF and maximal joints.
 
 #![allow(clippy::unwrap_used)] // Benchmarks, like tests, fail loudly on bad fixtures.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions.
 
-use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder};
+use baselines::{
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling_with, maximal_coupling, LpSolver, OutcomeOrder,
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gumbel_core::pairs::{PairDistribution, PairMode, SoftmaxUniform};
 use gumbel_core::rng::from_seed;
@@ -24,16 +27,20 @@ fn cost(k: usize) -> CostMatrix {
 }
 
 fn lp(c: &mut Criterion) {
-    let mut group = c.benchmark_group("lp_optimal_microlp");
-    group.sample_size(10);
-    for k in [10, 146, 500] {
-        let (p, q) = pair(k, 1);
-        let cost = cost(k);
-        group.bench_with_input(BenchmarkId::from_parameter(k), &k, |b, _| {
-            b.iter(|| lp_optimal_coupling(&p, &q, &cost).unwrap())
-        });
+    for (name, solver, sizes) in
+        [("lp_optimal_transport", LpSolver::Transport, &[10, 146, 500][..]), ("lp_optimal_microlp", LpSolver::MicroLp, &[10, 146][..])]
+    {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        for &k in sizes {
+            let (p, q) = pair(k, 1);
+            let cost = cost(k);
+            group.bench_with_input(BenchmarkId::from_parameter(k), &k, |b, _| {
+                b.iter(|| lp_optimal_coupling_with(&p, &q, &cost, solver).unwrap())
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 fn exact_joints(c: &mut Criterion) {
