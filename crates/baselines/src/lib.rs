@@ -7,21 +7,18 @@
 //! - [`maximal`]: P(x = y) = sum min(p, q): exact joint and sampler.
 //! - [`lp`] and [`transport`]: the optimal coupling for any cost matrix (a dedicated transportation
 //!   solver, or good_lp + microlp).
-//! - [`order`]: outcome orders, including the authors' "permuted" one.
-//! - [`jax_random`] and [`authors_pairs`]: JAX's threefry numbers, for the authors' permutation and
-//!   their exact evaluation pairs of Table 1 columns 1-2.
+//! - [`order`]: outcome orders, including the authors' "permuted" one (JAX's threefry numbers from
+//!   `gumbel_core::jax_random`).
 //! - [`numpy_legacy`] and [`rewards`]: the authors' reward stream and the fixed pair of Table 1
 //!   columns 3-4.
 //!
 //! Every coupling is a [`gumbel_core::Coupling`], so P(x != y), E[C] and Var[h(x) - h(y)] come exact
 //! from its methods.
 
-pub mod authors_pairs;
 pub mod cdf;
 pub mod error;
 pub mod independent;
 pub mod inverse_cdf;
-pub mod jax_random;
 pub mod lp;
 pub mod maximal;
 pub mod numpy_legacy;

@@ -7,6 +7,8 @@ mod couple;
 mod counterfactual;
 mod input;
 mod methods;
+mod npy;
+mod sepsis;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
@@ -24,6 +26,8 @@ enum Command {
     Couple(couple::Args),
     /// The distribution of y given an observed x = K under the counterfactual q.
     Counterfactual(counterfactual::Args),
+    /// The sepsis simulator: its kernel, the off-policy evaluation study and the Section 7.3 pairs.
+    Sepsis(sepsis::Args),
 }
 
 fn main() {
@@ -39,6 +43,7 @@ fn main() {
     let result = match cli.command {
         Command::Couple(args) => couple::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
+        Command::Sepsis(args) => sepsis::run(&args),
     };
     match result {
         Ok(value) => print_json(&value),

@@ -107,6 +107,16 @@ pub enum CoreError {
         /// The observation.
         observed: usize,
     },
+    /// A count beyond what JAX's 32-bit random counters can address (jax_random).
+    #[error("{what} is {requested}; JAX's 32-bit counters address at most {max}")]
+    CountTooLarge {
+        /// What was counted.
+        what: &'static str,
+        /// The count asked for.
+        requested: usize,
+        /// The largest count allowed.
+        max: usize,
+    },
     /// A request for zero samples, or another count that must be positive.
     #[error("{what} must be positive")]
     ZeroCount {

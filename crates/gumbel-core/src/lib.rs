@@ -7,6 +7,7 @@
 //! - [`exact`]: the closed-form joint of a Gumbel-max coupling and the exact counterfactual P(y | x).
 //! - [`Coupling`] and [`CostMatrix`]: a K x K joint with its summaries (P(x != y), E[C], Var[h1(x) - h2(y)]).
 //! - [`pairs`]: the distributions of logit pairs the paper trains and evaluates on.
+//! - [`jax_random`]: JAX's threefry PRNG bit for bit, and the authors' own Table 1 evaluation pairs.
 //! - [`rng`]: seeding; every random result derives from an explicit `u64`.
 //!
 //! Invariant: this crate knows nothing of tch, LP solvers or I/O.
@@ -17,6 +18,7 @@ pub mod coupling;
 pub mod error;
 pub mod exact;
 pub mod gumbel;
+pub mod jax_random;
 pub mod logspace;
 pub mod mechanism;
 pub mod montecarlo;

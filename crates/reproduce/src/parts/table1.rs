@@ -3,7 +3,8 @@
 //! - Columns 1-2: E[(x - y)^2] over K = 10 logit pairs l = log_softmax(8 U[0,1]^10), independent or
 //!   mirrored; 10,000 pairs per evaluation seed, 5 seeds, mean +- std (ddof 0) over seeds, as the
 //!   authors report. Every coupling is exact per pair, so the only randomness is the draw of the pairs.
-//!   The pairs are the authors' own, rebuilt from their JAX keys (evaluation seeds 1001..1005), so the
+//!   The pairs are the authors' own, rebuilt from their JAX keys (`gumbel_core::jax_random`, evaluation
+//!   seeds 1001..1005), so the
 //!   rows compare seed for seed with their printed arrays; the same rows on pairs from this
 //!   workspace's generator (the master seed) are written beside them: those differ from the paper by
 //!   the sampling error of 50,000 pairs (about 0.03 to 0.06), not by any method.
@@ -18,10 +19,10 @@
 //! Gadget rows join by adding (name, coupler) entries to [`METHODS`].
 
 use anyhow::Result;
-use baselines::authors_pairs::authors_evaluation_pairs;
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, OutcomeOrder};
 use gumbel_core::exact::gumbel_max_coupling;
+use gumbel_core::jax_random::evaluation_pairs;
 use gumbel_core::pairs::{sample_pairs, LogitPair, PairMode, SoftmaxUniform};
 use gumbel_core::{Categorical, CostMatrix, Coupling};
 use rayon::prelude::*;
@@ -181,18 +182,17 @@ fn pair_column(ctx: &Context, column: &str, mode: PairMode, tables: &mut Tables)
     let dist = SoftmaxUniform::paper(mode);
     let mut methods = Map::new();
     for (method, coupler) in METHODS {
-        let per_seed = |source: &str, pairs: &dyn Fn(u64) -> Vec<LogitPair>| -> Result<Vec<f64>> {
+        let per_seed = |source: &str, pairs: &dyn Fn(u64) -> Result<Vec<LogitPair>>| -> Result<Vec<f64>> {
             (1..=SEEDS)
                 .map(|s| {
                     ctx.cached("table1", &format!("{column}-{method}-{source}-seed{s}"), || {
-                        mean_cost(&pairs(s), coupler)
+                        mean_cost(&pairs(s)?, coupler)
                     })
                 })
                 .collect()
         };
-        let authors =
-            per_seed("authors", &|s| authors_evaluation_pairs(AUTHORS_SEED_OFFSET + s, PAIRS_PER_SEED, OUTCOMES, mode))?;
-        let own = per_seed("seeded", &|s| sample_pairs(&dist, PAIRS_PER_SEED, evaluation_seed(ctx, s)))?;
+        let authors = per_seed("authors", &|s| Ok(evaluation_pairs(&dist, AUTHORS_SEED_OFFSET + s, PAIRS_PER_SEED)?))?;
+        let own = per_seed("seeded", &|s| Ok(sample_pairs(&dist, PAIRS_PER_SEED, evaluation_seed(ctx, s))))?;
         let (m, sd) = (mean(&authors), std_ddof0(&authors));
         let (own_m, own_sd) = (mean(&own), std_ddof0(&own));
         methods.insert(
