@@ -5,8 +5,8 @@
 //! - [`inverse_cdf`]: (F_p^-1(u), F_q^-1(u)) with one uniform u, in any [`OutcomeOrder`]: exact joint,
 //!   mechanism, exact counterfactual and a rejection-free counterfactual sampler.
 //! - [`maximal`]: P(x = y) = sum min(p, q): exact joint and sampler.
-//! - [`lp`] and [`transport`]: the optimal coupling for any cost matrix (a dedicated transportation
-//!   solver, or good_lp + microlp).
+//! - [`lp`] and [`network_simplex`]: the optimal coupling for any cost matrix (the transportation
+//!   simplex, or good_lp + microlp).
 //! - [`order`]: outcome orders, including the authors' "permuted" one (JAX's threefry numbers from
 //!   `gumbel_core::jax_random`).
 //! - [`numpy_legacy`] and [`rewards`]: the authors' reward stream and the fixed pair of Table 1
@@ -21,11 +21,11 @@ pub mod independent;
 pub mod inverse_cdf;
 pub mod lp;
 pub mod maximal;
+pub mod network_simplex;
 pub mod numpy_legacy;
 pub mod order;
 pub mod rewards;
 pub mod sampling;
-pub mod transport;
 
 pub use error::{BaselineError, Result};
 pub use independent::independent_coupling;

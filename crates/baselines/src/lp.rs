@@ -1,9 +1,8 @@
 //! The LP-optimal coupling: min_pi sum_ij pi_ij C_ij subject to the marginals (the Table 1 row
 //! "Optimal (LP)"; Bertsimas & Tsitsiklis 1997), by one of two pure-Rust solvers (no system library):
-//! the general LP through good_lp with the microlp backend (revised simplex), or the dedicated
-//! transportation solver of [`crate::transport`], the default: about 3 times faster at K = 10 (the size
-//! of every Table 1 solve), comparable at K = 146 and 500 (docs/baselines.md has the timings). Each
-//! checks the other in the tests.
+//! the general LP through good_lp with the microlp backend (revised simplex), or the transportation
+//! simplex of [`crate::network_simplex`], the default: 8 times faster at K = 10, 23 times at K = 146 and
+//! 37 times at K = 500 (docs/baselines.md has the timings). Each checks the other in the tests.
 //!
 //! For good_lp, the K^2 variables pi_ij >= 0 have K row constraints sum_j pi_ij = p_i and K - 1 column
 //! constraints sum_i pi_ij = q_j: the last column constraint follows from the others (both
@@ -15,7 +14,7 @@ use gumbel_core::{Categorical, CostMatrix, Coupling};
 use ndarray::Array2;
 
 use crate::error::{BaselineError, Result};
-use crate::transport::transport_optimal_coupling;
+use crate::network_simplex::network_simplex_coupling;
 
 /// The largest marginal error accepted from the solver before renormalising.
 pub const MARGINAL_TOLERANCE: f64 = 1e-9;
@@ -23,9 +22,9 @@ pub const MARGINAL_TOLERANCE: f64 = 1e-9;
 /// The solver behind [`lp_optimal_coupling_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LpSolver {
-    /// Successive shortest paths on the transportation graph ([`crate::transport`]).
+    /// The transportation simplex ([`crate::network_simplex`]).
     #[default]
-    Transport,
+    NetworkSimplex,
     /// The general LP through good_lp and microlp.
     MicroLp,
 }
@@ -39,8 +38,8 @@ pub fn lp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) 
 /// An optimal coupling of p and q for `cost` by `solver`.
 pub fn lp_optimal_coupling_with(p: &Categorical, q: &Categorical, cost: &CostMatrix, solver: LpSolver) -> Result<Coupling> {
     match solver {
-        LpSolver::Transport => transport_optimal_coupling(p, q, cost),
         LpSolver::MicroLp => microlp_optimal_coupling(p, q, cost),
+        LpSolver::NetworkSimplex => network_simplex_coupling(p, q, cost),
     }
 }
 

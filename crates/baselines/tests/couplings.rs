@@ -83,17 +83,17 @@ fn maximal_coupling_is_maximal_and_the_lp_finds_it() {
 }
 
 #[test]
-fn transport_solver_and_microlp_agree() {
+fn network_simplex_and_microlp_agree() {
     let mut rng = from_seed(16);
     for k in [1, 2, 4, 9, 16, 30] {
         for _ in 0..4 {
             let (p, q) = (random_categorical(&mut rng, k), random_categorical(&mut rng, k));
             let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| 10.0 * rng.random::<f64>() - 3.0)).unwrap();
-            let fast = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::Transport).unwrap();
             let general = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp).unwrap();
-            fast.check_marginals(&p, &q, 1e-12).unwrap();
-            let (a, b) = (fast.expected_cost(&cost).unwrap(), general.expected_cost(&cost).unwrap());
-            assert!((a - b).abs() < 1e-9, "K = {k}: transport {a} vs microlp {b}");
+            let simplex = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::NetworkSimplex).unwrap();
+            simplex.check_marginals(&p, &q, 1e-12).unwrap();
+            let (s, b) = (simplex.expected_cost(&cost).unwrap(), general.expected_cost(&cost).unwrap());
+            assert!((s - b).abs() < 1e-9, "K = {k}: network simplex {s} vs microlp {b}");
         }
     }
     // Ties everywhere: a constant cost, and p = q under 1 - I (the optimum is the diagonal).

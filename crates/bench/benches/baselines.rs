@@ -1,4 +1,4 @@
-//! Benchmarks of the baselines crate: the LP-optimal coupling by the transportation solver (K = 10,
+//! Benchmarks of the baselines crate: the LP-optimal coupling by the transportation simplex (K = 10,
 //! 146, 500) and through good_lp + microlp (K = 10, 146; K = 500 takes about 22 s a solve, measured
 //! once in docs/baselines.md), and the exact independent, inverse-CDF and maximal joints.
 
@@ -28,7 +28,10 @@ fn cost(k: usize) -> CostMatrix {
 
 fn lp(c: &mut Criterion) {
     for (name, solver, sizes) in
-        [("lp_optimal_transport", LpSolver::Transport, &[10, 146, 500][..]), ("lp_optimal_microlp", LpSolver::MicroLp, &[10, 146][..])]
+        [
+            ("lp_optimal_network_simplex", LpSolver::NetworkSimplex, &[10, 146, 500][..]),
+            ("lp_optimal_microlp", LpSolver::MicroLp, &[10, 146][..]),
+        ]
     {
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
