@@ -46,10 +46,17 @@ pub struct OrderArgs {
 }
 
 impl OrderArgs {
+    /// Refuses `--order` for a method that has no outcome order (it would be silently ignored).
+    fn check(&self, method: Method) -> Result<()> {
+        if self.order.is_some() && method != Method::InverseCdf {
+            bail!("--order is for inverse-cdf only, not {}", method.name());
+        }
+        Ok(())
+    }
+
     /// The order that `method` uses for `k` outcomes.
     fn order(&self, method: Method, k: usize) -> Result<OutcomeOrder> {
         Ok(match (method, &self.order) {
-            (Method::PermutedInverseCdf, Some(_)) => bail!("--order is for inverse-cdf; permuted-inverse-cdf takes --permutation-seed"),
             (Method::PermutedInverseCdf, None) => OutcomeOrder::authors_permutation(k, self.permutation_seed)?,
             (_, Some(text)) => OutcomeOrder::new(input::json_arg("--order", text)?)?,
             (_, None) => OutcomeOrder::identity(k),
@@ -89,6 +96,7 @@ pub fn joint(
     order: &OrderArgs,
     sampling: Option<Sampling>,
 ) -> Result<Joint> {
+    order.check(method)?;
     match method {
         Method::GumbelMax => {
             let m = GumbelMax::new(p.clone(), q.clone())?;
@@ -136,6 +144,7 @@ pub fn counterfactual(
     order: &OrderArgs,
     sampling: Option<Sampling>,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+    order.check(method)?;
     match method {
         Method::GumbelMax => {
             let mechanism = GumbelMax::new(p.clone(), q.clone())?;

@@ -73,6 +73,7 @@ fn sampled_joints_and_counterfactuals() {
 #[test]
 fn bad_inputs_are_one_line_errors() {
     assert_bad_input(&["couple", "--method", "lp-optimal", "--p", P, "--q", Q], "needs a cost");
+    assert_bad_input(&["couple", "--method", "maximal", "--order", "[0, 1, 2]", "--p", P, "--q", Q], "--order is for");
     assert_bad_input(&["couple", "--method", "inverse-cdf", "--order", "[0, 0, 1]", "--p", P, "--q", Q], "not a permutation");
     assert_bad_input(&["couple", "--method", "inverse-cdf", "--order", "[0, 1]", "--p", P, "--q", Q], "outcome order");
     assert_bad_input(
