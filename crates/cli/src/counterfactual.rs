@@ -28,6 +28,9 @@ pub struct Args {
     /// The observed outcome x (0-based).
     #[arg(long)]
     observed: usize,
+    /// The outcome order of the inverse-CDF methods.
+    #[command(flatten)]
+    order: methods::OrderArgs,
     /// Also draw this many counterfactual samples and report their histogram as `sampled`.
     #[arg(long)]
     samples: Option<u64>,
@@ -45,7 +48,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
     p.check_same_len(&q)?;
     let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
-    let (distribution, sampled) = methods::counterfactual(args.method, &args.gadget, &p, &q, args.observed, sampling)?;
+    let (distribution, sampled) = methods::counterfactual(args.method, &args.gadget, &p, &q, args.observed, &args.order, sampling)?;
     let mut out = json!({
         "method": args.method.name(),
         "observed": args.observed,

@@ -1,6 +1,7 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
 mod numpy_rewards;
+mod regime_vae;
 mod sepsis;
 mod table1;
 mod table1_gadgets;
@@ -37,5 +38,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, table1_gadgets::PART, sepsis::PART]
+    vec![table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART]
 }
