@@ -1,3 +1,34 @@
-//! Gadget 1 and Gadget 2: learned Gumbel-max causal mechanisms on libtorch.
+//! Gadget 1 and Gadget 2: learned Gumbel-max causal mechanisms (shared/papers/001, Section 5;
+//! supplement Appendices G-I) on libtorch through tch, on the CPU or a CUDA device.
 //!
-//! Not implemented yet: this crate is an empty shell until issue 4 fills it. Nothing here claims to work.
+//! - [`GadgetConfig`] / [`Gadget`]: the architecture and a gadget's parameters on a device
+//!   ([`DeviceChoice`]: `cpu`, `cuda`, `auto`).
+//! - [`gadget1`], [`gadget2`]: the two mechanisms; marginals exact for any logits by construction.
+//! - [`coupling`]: the coupling of a pair (Gadget 2 exactly, Gadget 1 by Monte Carlo) and the
+//!   counterfactual distribution given an observation.
+//! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss.
+//! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata.
+//!
+//! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
+//! global one: the same seed gives the same numbers on every device.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod coupling;
+pub mod device;
+pub mod error;
+pub mod gadget;
+pub mod gadget1;
+pub mod gadget2;
+pub mod job;
+pub mod mlp;
+pub mod noise;
+pub mod task;
+pub mod train;
+
+pub use config::{GadgetConfig, GadgetKind};
+pub use device::DeviceChoice;
+pub use error::{GadgetError, Result};
+pub use gadget::Gadget;
+pub use job::TrainJob;

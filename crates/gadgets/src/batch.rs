@@ -1,0 +1,64 @@
+//! Batches of logit pairs as tensors of normalised log-probabilities.
+//!
+//! Every entry point normalises (l - logsumexp l) and validates (NaN and +inf are errors, -inf is an
+//! impossible outcome) through [`Categorical`], so the gadgets' marginals are exact for any logits:
+//! the authors' Gadget 2 is exact only for normalised logits (official-gadgets.md section 3).
+
+use gumbel_core::pairs::LogitPair;
+use gumbel_core::Categorical;
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{GadgetError, Result};
+
+/// `[B, K]` log-probabilities of p and of q for B pairs.
+#[derive(Debug)]
+pub struct PairBatch {
+    /// log p, `[B, K]`.
+    pub log_p: Tensor,
+    /// log q, `[B, K]`.
+    pub log_q: Tensor,
+}
+
+impl PairBatch {
+    /// From unnormalised logit pairs, each of length `outcomes`; f32 (training) or f64 (evaluation).
+    pub fn from_pairs(pairs: &[LogitPair], outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+        let mut p = Vec::with_capacity(pairs.len() * outcomes);
+        let mut q = Vec::with_capacity(pairs.len() * outcomes);
+        for pair in pairs {
+            p.extend(normalised(&pair.p, outcomes, "p")?);
+            q.extend(normalised(&pair.q, outcomes, "q")?);
+        }
+        let shape = [pairs.len() as i64, outcomes as i64];
+        let to = |v: &[f64]| Tensor::from_slice(v).reshape(shape).to_kind(kind).to_device(device);
+        Ok(Self { log_p: to(&p), log_q: to(&q) })
+    }
+
+    /// One pair of validated distributions.
+    pub fn single(p: &Categorical, q: &Categorical, outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+        let pair = LogitPair { p: p.log_probs().to_vec(), q: q.log_probs().to_vec() };
+        Self::from_pairs(&[pair], outcomes, kind, device)
+    }
+
+    /// B.
+    pub fn len(&self) -> usize {
+        self.log_p.size()[0] as usize
+    }
+
+    /// Whether the batch holds no pair.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Log-probabilities of `logits`, checked to have `outcomes` entries.
+fn normalised(logits: &[f64], outcomes: usize, what: &'static str) -> Result<Vec<f64>> {
+    if logits.len() != outcomes {
+        return Err(GadgetError::OutcomeMismatch { what, expected: outcomes, found: logits.len() });
+    }
+    Ok(Categorical::from_logits(logits)?.log_probs().to_vec())
+}
+
+/// A single log-probability vector `[1, K]`.
+pub fn log_probs_tensor(dist: &Categorical, kind: Kind, device: Device) -> Tensor {
+    Tensor::from_slice(dist.log_probs()).reshape([1, dist.len() as i64]).to_kind(kind).to_device(device)
+}

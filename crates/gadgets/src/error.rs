@@ -1,0 +1,62 @@
+//! The typed errors of the gadgets crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong when building, running, training, saving or loading a gadget.
+#[derive(Debug, Error)]
+pub enum GadgetError {
+    /// A device name other than `cpu`, `cuda` or `auto`.
+    #[error("unknown device {0:?}; expected \"cpu\", \"cuda\" or \"auto\"")]
+    UnknownDevice(String),
+    /// `cuda` was asked for on a machine without a usable CUDA device.
+    #[error("device \"cuda\" was requested but libtorch sees no CUDA device on this machine (use \"cpu\" or \"auto\")")]
+    CudaUnavailable,
+    /// A configuration value out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// Invalid logits, probabilities, couplings or observations (from gumbel-core).
+    #[error(transparent)]
+    Core(#[from] gumbel_core::CoreError),
+    /// A pair or observation whose size does not match the gadget.
+    #[error("{what}: the gadget has {expected} outcomes, the input has {found}")]
+    OutcomeMismatch {
+        /// What was given.
+        what: &'static str,
+        /// The gadget's number of outcomes K.
+        expected: usize,
+        /// The input's length.
+        found: usize,
+    },
+    /// The training loss or a gradient became NaN or infinite.
+    #[error("training diverged at step {step}: the {what} is not finite ({value})")]
+    NonFinite {
+        /// The step (counting from 1) at which it happened.
+        step: usize,
+        /// "loss" or "gradient".
+        what: &'static str,
+        /// The offending value (a sum over the gradients for "gradient").
+        value: f64,
+    },
+    /// A checkpoint that cannot be read, is corrupt, or does not fit the gadget.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file that could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A failure inside libtorch.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// The result type of the gadgets crate.
+pub type Result<T> = std::result::Result<T, GadgetError>;

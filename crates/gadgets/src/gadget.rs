@@ -1,0 +1,189 @@
+//! A gadget with its parameters on a device: construction from a [`GadgetConfig`], and the batched
+//! hard and relaxed samplers that training, evaluation and the CLI share.
+
+use gumbel_core::rng::{from_seed, SeededRng};
+use gumbel_core::Categorical;
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::batch::{log_probs_tensor, PairBatch};
+use crate::config::{GadgetConfig, GadgetKind};
+use crate::error::{GadgetError, Result};
+use crate::gadget1::Gadget1;
+use crate::gadget2::Gadget2;
+
+/// Upper bound on latent x outcome x sample cells of one sampling chunk (memory of the noise tensor).
+const CHUNK_CELLS: usize = 1 << 22;
+
+/// The parameters of either gadget.
+#[derive(Debug)]
+enum Body {
+    One(Gadget1),
+    Two(Gadget2),
+}
+
+/// A gadget: its configuration, its variables (a libtorch `VarStore`) and its device.
+#[derive(Debug)]
+pub struct Gadget {
+    config: GadgetConfig,
+    store: nn::VarStore,
+    body: Body,
+}
+
+impl Gadget {
+    /// A fresh gadget on `device`, its weights drawn from `seed` (lecun-normal kernels, zero biases):
+    /// the same seed gives the same weights on every device.
+    pub fn new(config: GadgetConfig, device: Device, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let store = nn::VarStore::new(device);
+        let mut rng = from_seed(seed);
+        let root = store.root();
+        let body = match config.kind {
+            GadgetKind::Gadget1 => Body::One(Gadget1::new(&root, &config, &mut rng)?),
+            GadgetKind::Gadget2 => Body::Two(Gadget2::new(&root, &config, &mut rng)?),
+        };
+        Ok(Self { config, store, body })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &GadgetConfig {
+        &self.config
+    }
+
+    /// K.
+    pub fn outcomes(&self) -> usize {
+        self.config.outcomes
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.store.device()
+    }
+
+    /// The variables (for the optimiser and checkpoints).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.store
+    }
+
+    /// Sets the parameters that make the gadget the Gumbel-max mechanism (Sections 5.1 and 5.2): for
+    /// Gadget 1 pi(x = k, z = k | p) = p_k, for Gadget 2 pi(x | z, p) = p for every z.
+    pub fn set_gumbel_max_parameters(&mut self) {
+        match &mut self.body {
+            Body::One(g) => g.set_gumbel_max_parameters(),
+            Body::Two(g) => g.set_gumbel_max_parameters(),
+        }
+    }
+
+    /// The outcome marginal the gadget samples from for `p`, computed in f64 from the network's output:
+    /// equal to p by construction (exact marginals for any logits).
+    pub fn marginal(&self, p: &Categorical) -> Result<Vec<f64>> {
+        self.check_len("p", p.len())?;
+        let log_p = log_probs_tensor(p, Kind::Double, self.device());
+        let marginal = tch::no_grad(|| match &self.body {
+            Body::One(g) => g.marginal(&log_p),
+            Body::Two(g) => g.marginal(&log_p),
+        });
+        to_vec(&marginal)
+    }
+
+    /// `[B, n]` hard (argmax) or `[B, n, K]` relaxed (Gumbel-softmax at the configured temperature)
+    /// samples of (x, y) for every pair of `batch`, with common random numbers for p and q.
+    pub fn sample_batch(&self, batch: &PairBatch, n: usize, rng: &mut SeededRng, relaxed: bool) -> (Tensor, Tensor) {
+        let tau = relaxed.then_some(self.config.temperature);
+        match &self.body {
+            Body::One(g) => g.pairs(batch, n as i64, rng, tau),
+            Body::Two(g) => g.pairs(batch, n as i64, rng, tau),
+        }
+    }
+
+    /// Counterfactual y for every observation `x_obs` `[B, n]` of `batch`'s p: `[B, n]` hard indices,
+    /// or `[B, n, K]` relaxed (Gadget 2: the posterior mixture over z of Gumbel-softmax samples).
+    pub fn counterfactual_batch(&self, batch: &PairBatch, x_obs: &Tensor, rng: &mut SeededRng, relaxed: bool) -> Tensor {
+        let tau = self.config.temperature;
+        match (&self.body, relaxed) {
+            (Body::One(g), false) => g.counterfactuals(batch, x_obs, rng, None),
+            (Body::One(g), true) => g.counterfactuals(batch, x_obs, rng, Some(tau)),
+            (Body::Two(g), false) => g.counterfactuals(batch, x_obs, rng),
+            (Body::Two(g), true) => g.relaxed_counterfactuals(batch, x_obs, rng, tau),
+        }
+    }
+
+    /// `n` hard pairs (x, y) for one pair of distributions, from `seed`.
+    pub fn sample_pairs(&self, p: &Categorical, q: &Categorical, n: usize, seed: u64) -> Result<Vec<(usize, usize)>> {
+        let batch = self.single(p, q)?;
+        let mut rng = from_seed(seed);
+        let mut out = Vec::with_capacity(n);
+        for size in self.chunks(n) {
+            let (x, y) = tch::no_grad(|| self.sample_batch(&batch, size, &mut rng, false));
+            out.extend(to_indices(&x)?.into_iter().zip(to_indices(&y)?));
+        }
+        Ok(out)
+    }
+
+    /// `n` counterfactual outcomes y given that p produced `observed`, from `seed`.
+    pub fn sample_counterfactuals(&self, p: &Categorical, q: &Categorical, observed: usize, n: usize, seed: u64) -> Result<Vec<usize>> {
+        let batch = self.single(p, q)?;
+        p.check_observation(observed)?;
+        let mut rng = from_seed(seed);
+        let mut out = Vec::with_capacity(n);
+        for size in self.chunks(n) {
+            let x_obs = Tensor::full([1, size as i64], observed as i64, (Kind::Int64, self.device()));
+            let y = tch::no_grad(|| self.counterfactual_batch(&batch, &x_obs, &mut rng, false));
+            out.extend(to_indices(&y)?);
+        }
+        Ok(out)
+    }
+
+    /// Gadget 2 only: its prior and conditionals for (p, q), in f64.
+    pub(crate) fn gadget2_parts(&self, p: &Categorical, q: &Categorical) -> Result<Option<Gadget2Parts>> {
+        let Body::Two(g) = &self.body else { return Ok(None) };
+        let batch = PairBatch::single(p, q, self.outcomes(), Kind::Double, self.device())?;
+        let (cond_p, cond_q) = tch::no_grad(|| g.both_conditionals(&batch));
+        let prior = to_vec(&g.log_prior(Kind::Double))?;
+        let rows = |t: &Tensor| -> Result<Vec<Vec<f64>>> {
+            Ok(to_vec(t)?.chunks(self.outcomes()).map(<[f64]>::to_vec).collect())
+        };
+        Ok(Some(Gadget2Parts { log_prior: prior, cond_p: rows(&cond_p)?, cond_q: rows(&cond_q)? }))
+    }
+
+    /// One pair as an f32 batch on the gadget's device, after checking its length.
+    fn single(&self, p: &Categorical, q: &Categorical) -> Result<PairBatch> {
+        self.check_len("p", p.len())?;
+        self.check_len("q", q.len())?;
+        PairBatch::single(p, q, self.outcomes(), Kind::Float, self.device())
+    }
+
+    fn check_len(&self, what: &'static str, found: usize) -> Result<()> {
+        if found != self.outcomes() {
+            return Err(GadgetError::OutcomeMismatch { what, expected: self.outcomes(), found });
+        }
+        Ok(())
+    }
+
+    /// Sizes of the sampling chunks for `n` samples of one pair.
+    fn chunks(&self, n: usize) -> impl Iterator<Item = usize> {
+        let per_sample = self.config.latent_rows() * self.outcomes();
+        let chunk = (CHUNK_CELLS / per_sample).max(1);
+        (0..n.div_ceil(chunk)).map(move |c| chunk.min(n - c * chunk))
+    }
+}
+
+/// Gadget 2's prior and conditionals for one pair (p, q), in f64.
+pub(crate) struct Gadget2Parts {
+    /// log pi(z), `|Z|` entries.
+    pub log_prior: Vec<f64>,
+    /// log pi(. | z, p), one row per z.
+    pub cond_p: Vec<Vec<f64>>,
+    /// log pi(. | z, q), one row per z.
+    pub cond_q: Vec<Vec<f64>>,
+}
+
+/// All entries of a tensor as f64, on the CPU.
+pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f64>> {
+    Ok(Vec::<f64>::try_from(t.to_device(Device::Cpu).to_kind(Kind::Double).flatten(0, -1))?)
+}
+
+/// All entries of an index tensor, on the CPU.
+fn to_indices(t: &Tensor) -> Result<Vec<usize>> {
+    let values = Vec::<i64>::try_from(t.to_device(Device::Cpu).flatten(0, -1))?;
+    Ok(values.into_iter().map(|v| v as usize).collect())
+}

@@ -1,0 +1,62 @@
+//! A training job as written in the JSON file of `gumbel-gadgets train --config FILE.json`:
+//! the architecture, the pairs, the cost, the optimisation settings and the device.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::GadgetConfig;
+use crate::device::DeviceChoice;
+use crate::error::{GadgetError, Result};
+use crate::gadget::Gadget;
+use crate::task::{CostSpec, PairSpec};
+use crate::train::{train, TrainOptions, TrainingRecord};
+
+/// The contents of a training configuration file (format in docs/gadgets.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainJob {
+    /// The architecture.
+    pub gadget: GadgetConfig,
+    /// The distribution of logit pairs.
+    pub pairs: PairSpec,
+    /// The cost matrix.
+    pub cost: CostSpec,
+    /// Loss, batch, inner samples, learning rate, steps, seed.
+    pub training: TrainOptions,
+    /// `cpu`, `cuda` or `auto` (the default).
+    #[serde(default)]
+    pub device: DeviceChoice,
+    /// libtorch's intra-op threads (its default, the core count, when absent).
+    #[serde(default)]
+    pub threads: Option<usize>,
+}
+
+impl TrainJob {
+    /// Reads and parses a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| GadgetError::Io { path: path.display().to_string(), source })?;
+        serde_json::from_str(&text).map_err(|e| GadgetError::InvalidConfig(format!("{}: {e}", path.display())))
+    }
+
+    /// Builds the gadget (weights from the training seed) and trains it.
+    pub fn run(&self) -> Result<(Gadget, TrainingRecord)> {
+        let outcomes = self.gadget.outcomes;
+        if self.pairs.outcomes() != outcomes {
+            return Err(GadgetError::OutcomeMismatch { what: "pairs", expected: outcomes, found: self.pairs.outcomes() });
+        }
+        let pairs = self.pairs.build()?;
+        let cost = self.cost.build(outcomes)?;
+        self.training.validate()?;
+        if let Some(threads) = self.threads {
+            if threads == 0 {
+                return Err(GadgetError::InvalidConfig("threads must be positive".into()));
+            }
+            tch::set_num_threads(threads as i32);
+        }
+        let gadget = Gadget::new(self.gadget.clone(), self.device.resolve()?, self.training.seed)?;
+        let record = train(&gadget, pairs.as_ref(), &cost, &self.training)?;
+        Ok((gadget, record))
+    }
+}

@@ -1,0 +1,168 @@
+//! What a gadget is trained on, as written in a training configuration file: the distribution of
+//! logit pairs (the paper's Sections 7.1-7.3) and the cost matrix.
+
+use gumbel_core::pairs::{FixedPair, LogitPair, PairDistribution, PairMode, Ramp, SoftmaxUniform};
+use gumbel_core::rng::from_seed;
+use gumbel_core::CostMatrix;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{GadgetError, Result};
+
+/// A distribution of logit pairs, tagged by `"type"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PairSpec {
+    /// Section 7.1: p = base (k - (K-1)/2) + rho N(0, 1), q = -base (k - (K-1)/2) + rho N(0, 1).
+    Ramp {
+        /// K (10 in the paper).
+        outcomes: usize,
+        /// The slope (0.1 in the paper).
+        #[serde(default = "default_base_scale")]
+        base_scale: f64,
+        /// rho, the noise scale (0, 0.1, 0.4, ... 102.4 in Figure 1a).
+        noise: f64,
+    },
+    /// Section 7.2: l = log_softmax(scale U[0, 1]^K) for p, and q independent or p reversed.
+    SoftmaxUniform {
+        /// K (10 in the paper).
+        outcomes: usize,
+        /// The multiplier of the uniforms (8 in the paper).
+        #[serde(default = "default_scale")]
+        scale: f64,
+        /// `independent` or `mirrored`.
+        mode: Mode,
+    },
+    /// Section 7.2's "fixed" mode: one pair drawn from the independent softmax-uniform distribution
+    /// with `pair_seed`, then always that pair.
+    SoftmaxUniformFixed {
+        /// K (10 in the paper).
+        outcomes: usize,
+        /// The multiplier of the uniforms (8 in the paper).
+        #[serde(default = "default_scale")]
+        scale: f64,
+        /// The seed the pair is drawn from.
+        pair_seed: u64,
+    },
+    /// A fixed pair of logits (not necessarily normalised; -inf allowed), plus N(0, noise^2) on every
+    /// finite logit (0: always the same pair; the sepsis study's "generalized" setting uses 1).
+    Fixed {
+        /// Logits of p.
+        p: Vec<f64>,
+        /// Logits of q.
+        q: Vec<f64>,
+        /// The scale of the Gaussian perturbation.
+        #[serde(default)]
+        noise: f64,
+    },
+}
+
+/// How q relates to p in [`PairSpec::SoftmaxUniform`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// p and q drawn independently.
+    Independent,
+    /// q is p reversed.
+    Mirrored,
+}
+
+fn default_base_scale() -> f64 {
+    0.1
+}
+fn default_scale() -> f64 {
+    8.0
+}
+
+impl PairSpec {
+    /// K.
+    pub fn outcomes(&self) -> usize {
+        match self {
+            PairSpec::Ramp { outcomes, .. }
+            | PairSpec::SoftmaxUniform { outcomes, .. }
+            | PairSpec::SoftmaxUniformFixed { outcomes, .. } => *outcomes,
+            PairSpec::Fixed { p, .. } => p.len(),
+        }
+    }
+
+    /// The distribution, after checking sizes and scales.
+    pub fn build(&self) -> Result<Box<dyn PairDistribution>> {
+        let bad = |msg: String| Err(GadgetError::InvalidConfig(msg));
+        if self.outcomes() < 2 {
+            return bad(format!("pairs: at least 2 outcomes are needed, got {}", self.outcomes()));
+        }
+        Ok(match self {
+            PairSpec::Ramp { outcomes, base_scale, noise } => {
+                if !(noise.is_finite() && *noise >= 0.0 && base_scale.is_finite()) {
+                    return bad(format!("ramp: noise {noise} and base_scale {base_scale} must be finite, noise >= 0"));
+                }
+                Box::new(Ramp { outcomes: *outcomes, base_scale: *base_scale, noise: *noise })
+            }
+            PairSpec::SoftmaxUniform { outcomes, scale, mode } => {
+                let mode = match mode {
+                    Mode::Independent => PairMode::Independent,
+                    Mode::Mirrored => PairMode::Mirrored,
+                };
+                Box::new(SoftmaxUniform { outcomes: *outcomes, scale: finite_scale(*scale)?, mode })
+            }
+            PairSpec::SoftmaxUniformFixed { outcomes, scale, pair_seed } => {
+                let source = SoftmaxUniform { outcomes: *outcomes, scale: finite_scale(*scale)?, mode: PairMode::Independent };
+                Box::new(FixedPair { pair: source.sample(&mut from_seed(*pair_seed)), noise: 0.0 })
+            }
+            PairSpec::Fixed { p, q, noise } => {
+                if p.len() != q.len() {
+                    return bad(format!("fixed pair: p has {} logits, q {}", p.len(), q.len()));
+                }
+                gumbel_core::Categorical::from_logits(p)?;
+                gumbel_core::Categorical::from_logits(q)?;
+                if !(noise.is_finite() && *noise >= 0.0) {
+                    return bad(format!("fixed pair: noise must be finite and >= 0, got {noise}"));
+                }
+                Box::new(FixedPair { pair: LogitPair { p: p.clone(), q: q.clone() }, noise: *noise })
+            }
+        })
+    }
+}
+
+fn finite_scale(scale: f64) -> Result<f64> {
+    if scale.is_finite() {
+        Ok(scale)
+    } else {
+        Err(GadgetError::InvalidConfig(format!("softmax-uniform: scale must be finite, got {scale}")))
+    }
+}
+
+/// A cost matrix C(x, y), tagged by `"type"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CostSpec {
+    /// 1 - I: the expected cost is P(x != y) (Section 7.1).
+    Mismatch,
+    /// (i - j)^2 on outcome indices (Section 7.2, Table 1 columns 1-2).
+    SquaredIndex,
+    /// (h_i - h_j)^2 for a reward vector h (Table 1 columns 3-4, the sepsis study).
+    SquaredReward {
+        /// The reward of each outcome.
+        h: Vec<f64>,
+    },
+    /// An explicit K x K matrix, rows x, columns y.
+    Matrix {
+        /// The rows.
+        rows: Vec<Vec<f64>>,
+    },
+}
+
+impl CostSpec {
+    /// The K x K matrix, checked against K.
+    pub fn build(&self, outcomes: usize) -> Result<CostMatrix> {
+        let cost = match self {
+            CostSpec::Mismatch => CostMatrix::mismatch(outcomes),
+            CostSpec::SquaredIndex => CostMatrix::squared_index(outcomes),
+            CostSpec::SquaredReward { h } => CostMatrix::squared_reward(h)?,
+            CostSpec::Matrix { rows } => CostMatrix::from_rows(rows)?,
+        };
+        if cost.len() != outcomes {
+            return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: outcomes, found: cost.len() });
+        }
+        Ok(cost)
+    }
+}

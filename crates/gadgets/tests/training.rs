@@ -1,0 +1,121 @@
+//! Training: a short run on the Section 7.1 maximality task lowers P(x != y); both losses stay finite
+//! with impossible outcomes; a diverging loss is reported with its step; same seed, same weights;
+//! checkpoints round-trip and reject corrupt files.
+
+mod common;
+
+use common::{dist, gadget, small};
+use gadgets::checkpoint::{load, save};
+use gadgets::task::{CostSpec, PairSpec};
+use gadgets::train::{train, LossKind, TrainOptions};
+use gadgets::{Gadget, GadgetError, GadgetKind, TrainJob};
+use gumbel_core::pairs::{FixedPair, LogitPair, Ramp};
+use gumbel_core::CostMatrix;
+use ndarray::Array2;
+use tch::Device;
+
+fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
+    TrainOptions { loss, batch: 16, inner_samples: 16, learning_rate, steps, seed: 3, progress: false }
+}
+
+/// Every variable of a gadget, flattened, in name order.
+fn weights(g: &Gadget) -> Vec<(String, Vec<f32>)> {
+    let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars.into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats"))).collect()
+}
+
+#[test]
+fn a_short_run_on_the_maximality_task_lowers_p_x_ne_y() {
+    let ramp = Ramp { outcomes: 10, base_scale: 0.1, noise: 0.0 };
+    let pair = ramp.noise_free();
+    let (p, q) = (dist(&pair.p), dist(&pair.q));
+    let g = gadget(small(GadgetKind::Gadget2, 10, 20), 1);
+    let before = g.coupling(&p, &q, 0, 0).expect("coupling").coupling.p_x_ne_y();
+    let record = train(&g, &ramp, &CostMatrix::mismatch(10), &options(150, 1e-2, LossKind::Joint)).expect("training");
+    let after = g.coupling(&p, &q, 0, 0).expect("coupling").coupling.p_x_ne_y();
+    assert!(after < before - 0.02, "P(x != y) went from {before} to {after}");
+    assert_eq!((record.log_every, record.losses.len()), (2, 75));
+    assert!(record.final_loss < record.losses[0]);
+}
+
+#[test]
+fn both_losses_stay_finite_with_impossible_outcomes() {
+    let pair = LogitPair { p: vec![0.0, f64::NEG_INFINITY, 1.0, -0.5], q: vec![f64::NEG_INFINITY, 0.3, 0.2, 1.0] };
+    let pairs = FixedPair { pair, noise: 0.5 };
+    for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+        for loss in [LossKind::Joint, LossKind::Counterfactual] {
+            let config = gadgets::GadgetConfig { learned_prior: true, ..small(kind, 4, 3) };
+            let g = gadget(config, 2);
+            let record = train(&g, &pairs, &CostMatrix::squared_index(4), &options(5, 1e-3, loss))
+                .unwrap_or_else(|e| panic!("{kind:?} {loss:?}: {e}"));
+            assert!(record.final_loss.is_finite());
+        }
+    }
+}
+
+#[test]
+fn a_diverging_loss_names_its_step() {
+    let mut huge = Array2::from_elem((3, 3), 3.0e38);
+    huge.diag_mut().fill(0.0);
+    let cost = CostMatrix::new(huge).expect("finite in f64");
+    let pairs = FixedPair { pair: LogitPair { p: vec![0.0; 3], q: vec![0.0; 3] }, noise: 0.0 };
+    let g = gadget(small(GadgetKind::Gadget2, 3, 2), 0);
+    match train(&g, &pairs, &cost, &options(3, 1e-3, LossKind::Joint)) {
+        Err(GadgetError::NonFinite { step, what, .. }) => assert_eq!((step, what), (1, "loss")),
+        other => panic!("expected a non-finite loss at step 1, got {other:?}"),
+    }
+}
+
+#[test]
+fn same_seed_same_weights_and_checkpoints_round_trip() {
+    let job: TrainJob = serde_json::from_value(serde_json::json!({
+        "gadget": { "kind": "gadget-1", "outcomes": 5, "hidden": [16] },
+        "pairs": { "type": "softmax-uniform", "outcomes": 5, "mode": "mirrored" },
+        "cost": { "type": "squared-index" },
+        "training": { "steps": 4, "batch": 8, "inner_samples": 4, "learning_rate": 1e-3, "seed": 7, "progress": false },
+        "device": "cpu"
+    }))
+    .expect("job");
+    let (first, record) = job.run().expect("run");
+    let (second, _) = job.run().expect("run");
+    assert_eq!(weights(&first), weights(&second));
+    let fresh = Gadget::new(job.gadget.clone(), Device::Cpu, 7).expect("fresh");
+    assert_ne!(weights(&first), weights(&fresh), "training must change the weights");
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("g1.ckpt");
+    save(&first, Some(&record), &path).expect("save");
+    let loaded = load(&path, Device::Cpu).expect("load");
+    assert_eq!(weights(&loaded.gadget), weights(&first));
+    assert_eq!(loaded.gadget.config(), first.config());
+    assert_eq!(loaded.training.as_ref(), Some(&record));
+
+    // A flipped weight byte, a truncated file and a foreign file are clear errors.
+    let mut bytes = std::fs::read(&path).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, &bytes).expect("write");
+    assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("checksum")));
+    std::fs::write(&path, &bytes[..100]).expect("write");
+    assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { .. })));
+    std::fs::write(&path, b"{}").expect("write");
+    assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic")));
+    assert!(matches!(load(&dir.path().join("missing"), Device::Cpu), Err(GadgetError::Io { .. })));
+}
+
+#[test]
+fn training_configuration_errors_are_typed() {
+    let base = serde_json::json!({
+        "gadget": { "kind": "gadget-2", "outcomes": 4, "hidden": [8] },
+        "pairs": { "type": "fixed", "p": [0.0, 1.0, 2.0], "q": [0.0, 1.0, 2.0] },
+        "cost": { "type": "mismatch" },
+        "training": { "steps": 1, "progress": false }
+    });
+    let job: TrainJob = serde_json::from_value(base).expect("parses");
+    assert!(matches!(job.run(), Err(GadgetError::OutcomeMismatch { .. })));
+    let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
+    assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
+    let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }.build().map(|_| ()).expect_err("negative noise");
+    let _ = CostSpec::SquaredReward { h: vec![1.0, 2.0] }.build(4).map(|_| ()).expect_err("wrong length");
+}
