@@ -1,5 +1,6 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
+mod figure2;
 mod sepsis;
 mod table1;
 
@@ -35,5 +36,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, sepsis::PART]
+    vec![table1::PART, sepsis::PART, figure2::PART]
 }
