@@ -64,7 +64,8 @@ pub fn exact_mixture(mechanism: Exact<'_>, pairs: &[LogitPair], observed: Option
     let laws: Vec<Array2<f64>> = match mechanism {
         // libtorch tensors are not shared across threads: the gadget's pairs go one by one.
         Exact::Gadget2(_) => pairs.iter().map(|pair| law(mechanism, pair, observed)).collect::<Result<_>>()?,
-        _ => pairs.par_iter().map(|pair| law(mechanism, pair, observed)).collect::<Result<_>>()?,
+        Exact::GumbelMax => pairs.par_iter().map(|pair| law(Exact::GumbelMax, pair, observed)).collect::<Result<_>>()?,
+        Exact::InverseCdf => pairs.par_iter().map(|pair| law(Exact::InverseCdf, pair, observed)).collect::<Result<_>>()?,
     };
     average(laws)
 }
