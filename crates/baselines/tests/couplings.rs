@@ -96,6 +96,20 @@ fn network_simplex_and_microlp_agree() {
             assert!((s - b).abs() < 1e-9, "K = {k}: network simplex {s} vs microlp {b}");
         }
     }
+    // Degenerate bases: uniform p = q (the north-west corner empties a row and a column at once at
+    // every step) and a larger instance.
+    for (k, uniform) in [(12, true), (60, false)] {
+        let (p, q) = if uniform {
+            let u = Categorical::from_probs(&vec![1.0 / k as f64; k]).unwrap();
+            (u.clone(), u)
+        } else {
+            (random_categorical(&mut rng, k), random_categorical(&mut rng, k))
+        };
+        let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| rng.random::<f64>())).unwrap();
+        let s = lp_optimal_coupling(&p, &q, &cost).unwrap().expected_cost(&cost).unwrap();
+        let b = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp).unwrap().expected_cost(&cost).unwrap();
+        assert!((s - b).abs() < 1e-9, "K = {k}: network simplex {s} vs microlp {b}");
+    }
     // Ties everywhere: a constant cost, and p = q under 1 - I (the optimum is the diagonal).
     let p = random_categorical(&mut rng, 7);
     let flat = lp_optimal_coupling(&p, &p, &CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap();

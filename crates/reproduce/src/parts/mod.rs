@@ -1,6 +1,7 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
 mod figure2;
+mod regime_vae;
 mod sepsis;
 mod table1;
 
@@ -36,5 +37,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, sepsis::PART, figure2::PART]
+    vec![table1::PART, sepsis::PART, regime_vae::PART, figure2::PART]
 }
