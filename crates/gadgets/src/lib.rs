@@ -22,8 +22,10 @@ pub mod gadget;
 pub mod gadget1;
 pub mod gadget2;
 pub mod job;
+pub mod mixture;
 pub mod mlp;
 pub mod noise;
+pub mod observed;
 pub mod task;
 pub mod train;
 

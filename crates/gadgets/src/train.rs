@@ -210,7 +210,7 @@ fn surrogate_loss(gadget: &Gadget, batch: &PairBatch, cost: &Tensor, options: &T
 }
 
 /// The sum of every gradient entry: finite exactly when every entry is.
-fn gradient_sum(gadget: &Gadget) -> Result<f64> {
+pub(crate) fn gradient_sum(gadget: &Gadget) -> Result<f64> {
     let sums: Vec<Tensor> = gadget
         .var_store()
         .trainable_variables()

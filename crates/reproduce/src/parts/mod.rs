@@ -1,5 +1,6 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
+mod figure2;
 mod numpy_rewards;
 mod regime_vae;
 mod sepsis;
@@ -38,5 +39,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART]
+    vec![table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART, figure2::PART]
 }
