@@ -1,7 +1,10 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
+mod coupling_pictures;
+mod figure1;
 mod sepsis;
 mod table1;
+mod table1_gadgets;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -35,5 +38,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, sepsis::PART]
+    vec![figure1::PART, table1::PART, sepsis::PART]
 }

@@ -83,13 +83,17 @@ fn run(ctx: &Context) -> Result<Outcome> {
         columns.insert(column.to_owned(), Value::Object(methods));
     }
     let figure = coupling_pictures(ctx)?;
-    let markdown = format!(
+    let gadget_rows = super::table1_gadgets::gadget_rows(ctx)?;
+    columns.insert("gadgets".to_owned(), gadget_rows.data);
+    checks.extend(gadget_rows.checks);
+    let mut markdown = format!(
         "E[(x - y)^2] under each coupling, computed exactly per pair and averaged over the authors' {PAIRS_PER_SEED} \
          evaluation pairs of each seed 1001..1005 (regenerated from JAX's PRNG); mean ± std (ddof 0) over {SEEDS} seeds.\n\n{}\n\
          Couplings of the decreasing / increasing pair of columns 3-4 (p logits (10..1)/4, q logits (0..9)/4): \
          ![couplings]({figure})\n",
         table(&["column", "method", "ours", "paper", "ours − paper"], &rows)
     );
+    markdown.push_str(&gadget_rows.markdown);
     Ok(Outcome {
         data: Value::Object(columns),
         config: json!({"pairs_per_seed": PAIRS_PER_SEED, "seeds": SEEDS, "pairs": "the authors' (JAX threefry, evaluation seeds 1001..1005)", "outcomes": 10, "logit_scale": 8.0, "cost": "(i-j)^2"}),
