@@ -27,6 +27,9 @@ pub struct Args {
     /// The observed outcome x (0-based).
     #[arg(long)]
     observed: usize,
+    /// The outcome order of the inverse-CDF methods.
+    #[command(flatten)]
+    order: methods::OrderArgs,
     /// Also draw this many counterfactual samples and report their histogram as `sampled`.
     #[arg(long)]
     samples: Option<u64>,
@@ -41,7 +44,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
     p.check_same_len(&q)?;
     let sampling = methods::sampling(args.samples, args.seed)?;
-    let (distribution, sampled) = methods::counterfactual(args.method, &p, &q, args.observed, sampling)?;
+    let (distribution, sampled) = methods::counterfactual(args.method, &p, &q, args.observed, &args.order, sampling)?;
     let mut out = json!({
         "method": args.method.name(),
         "observed": args.observed,

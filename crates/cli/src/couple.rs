@@ -30,6 +30,9 @@ pub struct Args {
     /// A reward vector h: adds `expected_cost` with C_ij = (h_i - h_j)^2 and `variance` = Var[h(x) - h(y)].
     #[arg(long)]
     reward: Option<String>,
+    /// The outcome order of the inverse-CDF methods.
+    #[command(flatten)]
+    order: methods::OrderArgs,
     /// Estimate the joint from this many samples instead of computing it exactly.
     #[arg(long)]
     samples: Option<u64>,
@@ -46,7 +49,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let reward: Option<Vec<f64>> = args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
     let sampling = methods::sampling(args.samples, args.seed)?;
-    let joint = methods::joint(args.method, &p, &q, sampling)?;
+    let joint = methods::joint(args.method, &p, &q, cost.as_ref(), &args.order, sampling)?;
     let coupling = &joint.coupling;
     let mut out = json!({
         "method": args.method.name(),

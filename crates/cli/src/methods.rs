@@ -1,21 +1,71 @@
 //! The coupling methods the CLI offers, and how each computes a joint and a counterfactual.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use baselines::sampling::JointSampler;
+use baselines::{independent_coupling, lp_optimal_coupling, InverseCdf, Maximal, OutcomeOrder};
 use clap::ValueEnum;
 use gumbel_core::mechanism::GumbelMax;
-use gumbel_core::{Categorical, Coupling};
+use gumbel_core::{Categorical, CostMatrix, Coupling};
+
+use crate::input;
 
 /// A coupling method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Method {
     /// The Gumbel-max SCM (exact closed form; Monte Carlo with --samples).
     GumbelMax,
+    /// x and y drawn independently: the joint p q^T.
+    Independent,
+    /// (F_p^-1(u), F_q^-1(u)) with one uniform u, in index order or --order.
+    InverseCdf,
+    /// Inverse-CDF after the authors' fixed random permutation of the outcomes (--permutation-seed).
+    PermutedInverseCdf,
+    /// The maximal coupling: P(x = y) = sum min(p, q).
+    Maximal,
+    /// The coupling of least expected cost (needs --cost or --reward), by linear programming.
+    LpOptimal,
 }
 
 impl Method {
     /// The name on the command line (`gumbel-max`, ...).
     pub fn name(self) -> String {
         self.to_possible_value().map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+}
+
+/// The outcome order of the inverse-CDF methods.
+#[derive(clap::Args)]
+pub struct OrderArgs {
+    /// inverse-cdf: the outcome order on [0, 1), a JSON array permuting 0..K (default: index order).
+    #[arg(long)]
+    order: Option<String>,
+    /// permuted-inverse-cdf: the seed of the permutation argsort(jax.random.uniform(PRNGKey(seed), [K]));
+    /// the paper's is 1.
+    #[arg(long, default_value_t = 1)]
+    permutation_seed: u64,
+}
+
+impl OrderArgs {
+    /// Refuses `--order` for a method that has no outcome order (it would be silently ignored).
+    fn check(&self, method: Method) -> Result<()> {
+        if self.order.is_some() && method != Method::InverseCdf {
+            bail!("--order is for inverse-cdf only, not {}", method.name());
+        }
+        Ok(())
+    }
+
+    /// The order that `method` uses for `k` outcomes.
+    fn order(&self, method: Method, k: usize) -> Result<OutcomeOrder> {
+        Ok(match (method, &self.order) {
+            (Method::PermutedInverseCdf, None) => OutcomeOrder::authors_permutation(k, self.permutation_seed)?,
+            (_, Some(text)) => OutcomeOrder::new(input::json_arg("--order", text)?)?,
+            (_, None) => OutcomeOrder::identity(k),
+        })
+    }
+
+    /// The inverse-CDF mechanism of `method` for (p, q).
+    fn inverse_cdf(&self, method: Method, p: &Categorical, q: &Categorical) -> Result<InverseCdf> {
+        Ok(InverseCdf::new(p, q, &self.order(method, p.len())?)?)
     }
 }
 
@@ -36,17 +86,53 @@ pub struct Joint {
     pub exact: bool,
 }
 
-/// The joint of `method` for (p, q): exact, or estimated from `sampling` when given.
-pub fn joint(method: Method, p: &Categorical, q: &Categorical, sampling: Option<Sampling>) -> Result<Joint> {
+/// The joint of `method` for (p, q): exact, or estimated from `sampling` when given. `cost` is what
+/// lp-optimal minimises; `order` is read by the inverse-CDF methods.
+pub fn joint(
+    method: Method,
+    p: &Categorical,
+    q: &Categorical,
+    cost: Option<&CostMatrix>,
+    order: &OrderArgs,
+    sampling: Option<Sampling>,
+) -> Result<Joint> {
+    order.check(method)?;
     match method {
         Method::GumbelMax => {
-            let mechanism = GumbelMax::new(p.clone(), q.clone())?;
-            Ok(match sampling {
-                None => Joint { coupling: mechanism.exact_coupling()?, exact: true },
-                Some(s) => Joint { coupling: mechanism.estimate_coupling(s.samples, s.seed)?, exact: false },
-            })
+            let m = GumbelMax::new(p.clone(), q.clone())?;
+            exact_or_estimated(sampling, || Ok(m.exact_coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+        }
+        Method::InverseCdf | Method::PermutedInverseCdf => {
+            let m = order.inverse_cdf(method, p, q)?;
+            exact_or_estimated(sampling, || Ok(m.coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+        }
+        Method::Maximal => {
+            let m = Maximal::new(p, q)?;
+            exact_or_estimated(sampling, || Ok(m.coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+        }
+        Method::Independent | Method::LpOptimal => {
+            let coupling = if method == Method::Independent {
+                independent_coupling(p, q)?
+            } else {
+                let Some(cost) = cost else { bail!("lp-optimal needs a cost: give --cost or --reward") };
+                lp_optimal_coupling(p, q, cost)?
+            };
+            let sampler = JointSampler::new(&coupling);
+            exact_or_estimated(sampling, || Ok(coupling), |s| Ok(sampler.estimate_coupling(s.samples, s.seed)?))
         }
     }
+}
+
+/// The exact joint, or the one estimated from `sampling` when given.
+fn exact_or_estimated(
+    sampling: Option<Sampling>,
+    exact: impl FnOnce() -> Result<Coupling>,
+    estimate: impl FnOnce(Sampling) -> Result<Coupling>,
+) -> Result<Joint> {
+    Ok(match sampling {
+        None => Joint { coupling: exact()?, exact: true },
+        Some(s) => Joint { coupling: estimate(s)?, exact: false },
+    })
 }
 
 /// The exact P(y | x = observed) of `method`, and a sampled histogram when `sampling` is given.
@@ -55,8 +141,10 @@ pub fn counterfactual(
     p: &Categorical,
     q: &Categorical,
     observed: usize,
+    order: &OrderArgs,
     sampling: Option<Sampling>,
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
+    order.check(method)?;
     match method {
         Method::GumbelMax => {
             let mechanism = GumbelMax::new(p.clone(), q.clone())?;
@@ -66,6 +154,19 @@ pub fn counterfactual(
                 .transpose()?;
             Ok((exact, sampled))
         }
+        Method::InverseCdf | Method::PermutedInverseCdf => {
+            let mechanism = order.inverse_cdf(method, p, q)?;
+            let exact = mechanism.counterfactual_distribution(observed)?;
+            let sampled = sampling
+                .map(|s| mechanism.counterfactual_histogram(observed, s.samples, s.seed))
+                .transpose()?;
+            Ok((exact, sampled))
+        }
+        Method::Independent | Method::Maximal | Method::LpOptimal => bail!(
+            "counterfactual is defined for mechanisms (gumbel-max, inverse-cdf, permuted-inverse-cdf), not for the \
+             coupling {}",
+            method.name()
+        ),
     }
 }
 

@@ -36,8 +36,6 @@ pub struct Trained {
     pub gadget: Gadget,
     /// How it was trained (read back from the checkpoint on a resumed run).
     pub record: TrainingRecord,
-    /// Whether this call trained it (false: read from the cache).
-    pub fresh: bool,
 }
 
 impl Run {
@@ -69,7 +67,7 @@ impl Run {
             match checkpoint::load(&path, device) {
                 Ok(loaded) => {
                     if let Some(record) = loaded.training {
-                        return Ok(Trained { gadget: loaded.gadget, record, fresh: false });
+                        return Ok(Trained { gadget: loaded.gadget, record });
                     }
                 }
                 Err(error) => progress.note(&format!("retraining {label}: {error}")),
@@ -107,7 +105,7 @@ impl Run {
         checkpoint::save(&gadget, Some(&record), &partial)?;
         std::fs::rename(&partial, &path).with_context(|| format!("renaming {} into place", partial.display()))?;
         progress.note(&format!("{label}: {} steps in {seconds:.0} s, final loss {:.4}", self.training.steps, record.final_loss));
-        Ok(Trained { gadget, record, fresh: true })
+        Ok(Trained { gadget, record })
     }
 }
 

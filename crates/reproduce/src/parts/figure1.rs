@@ -116,11 +116,6 @@ fn test_pair() -> Result<(Categorical, Categorical)> {
     Ok((Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?))
 }
 
-/// 1 - sum_k min(p_k, q_k): P(x != y) of a maximal coupling (the total variation distance).
-fn maximal_p_ne(p: &Categorical, q: &Categorical) -> f64 {
-    1.0 - p.probs().iter().zip(q.probs()).map(|(a, b)| a.min(b)).sum::<f64>()
-}
-
 /// One point of Figure 1a: ours and the authors' at one rho.
 struct Point {
     rho: f64,
@@ -132,7 +127,8 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let protocol = Protocol::new(ctx.mode);
     let (p, q) = test_pair()?;
     let gumbel_max = gumbel_max_coupling(&p, &q)?;
-    let maximal = maximal_p_ne(&p, &q);
+    let maximal_coupling = baselines::maximal_coupling(&p, &q)?;
+    let maximal = maximal_coupling.p_x_ne_y();
 
     let label = |rho: f64, seed: u64| format!("ramp-rho{rho}-seed{seed}");
     let runs: Vec<(f64, u64, Run)> = protocol
@@ -179,13 +175,16 @@ fn run(ctx: &Context) -> Result<Outcome> {
         true,
     )?;
 
-    let mut panels = vec![Heatmap { title: format!("maximal: P(x != y) {maximal:.4}"), matrix: super::coupling_pictures::maximal(&p, &q)?.to_rows() }];
+    let mut panels = vec![Heatmap { title: format!("maximal: P(x != y) {maximal:.4}"), matrix: maximal_coupling.to_rows() }];
     if let (Some(c), Some(first)) = (&learned, points.first()) {
         panels.push(Heatmap { title: format!("Gadget 2, rho {}: {:.4}", first.rho, c.p_x_ne_y()), matrix: c.to_rows() });
     }
     panels.push(Heatmap { title: format!("Gumbel-max: {:.4}", gumbel_max.p_x_ne_y()), matrix: gumbel_max.to_rows() });
     let figure_5 = "figure5_maximality.png";
     heatmaps(&ctx.path(figure_5), &format!("Couplings of the noise-free pair ({} mode)", ctx.mode.label()), &panels, 3)?;
+
+    let figure_1b = "figure1b.png";
+    let variances = super::coupling_pictures::figure_1b(ctx, PART.name, figure_1b, &mut throughput)?;
 
     let mut checks = vec![
         Check::new("Gumbel-max P(x != y), noise-free pair (exact vs the authors' 100k samples)", AUTHORS_GUMBEL_MAX, gumbel_max.p_x_ne_y(), monte_carlo_tolerance(AUTHORS_GUMBEL_MAX, 0.0)),
@@ -215,8 +214,13 @@ fn run(ctx: &Context) -> Result<Outcome> {
          Monte Carlo lines: {AUTHORS_GUMBEL_MAX}, {AUTHORS_MAXIMAL}).{quick_note}\n\n{}\n\
          ![Figure 1a]({figure_1a})\n\nSupplement Figure 5 (b-d): the maximal coupling, the Gadget 2 learned at the smallest \
          rho (first seed), and Gumbel-max, rows x ~ p, columns y ~ q:\n\n![Figure 5]({figure_5})\n\n\
+         Figure 1b / supplement Figure 5: the coupling of every method of the fixed pair of Table 1 columns 3-4 \
+         (p logits (10..1)/4, q logits (0..9)/4) under the authors' reward trial 0, titled with Var[h(x) - h(y)] \
+         (exact; Gadget 1 from 100,000 samples). Gadgets trained on that pair and reward as in the authors' second \
+         repository ({gadget_schedule}):\n\n{}\n![Figure 1b]({figure_1b})\n\n\
          Training: {} steps in {:.0} s, {} steps/s on {} ({} CPUs).\n",
         table(&["rho", "ours", "authors", "ours − authors", "in authors' std"], &rows),
+        variances.table,
         throughput.steps,
         throughput.seconds,
         steps_per_second.map_or("–".to_owned(), |s| format!("{s:.1}")),
@@ -227,6 +231,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
         seeds = protocol.seeds,
         hidden = protocol.hidden,
         gm = gumbel_max.p_x_ne_y(),
+        gadget_schedule = variances.schedule,
         quick_note = if ctx.mode == Mode::Quick {
             " **Quick mode**: a smaller network and far fewer steps (at a larger rate) than the paper, so the learned couplings are not \
              converged and sit between Gumbel-max and maximal; the paper's numbers need `--full`."
@@ -243,6 +248,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
             "gumbel_max_exact": gumbel_max.p_x_ne_y(),
             "maximal_exact": maximal,
             "learned_coupling": learned.map(|c| c.to_rows()),
+            "figure_1b": variances.data,
             "training": {"steps": throughput.steps, "seconds": throughput.seconds, "steps_per_second": steps_per_second,
                          "full_protocol_steps": full_steps,
                          "full_protocol_seconds_estimate": steps_per_second.map(|s| full_steps / s)},
