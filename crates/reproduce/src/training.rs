@@ -130,3 +130,51 @@ impl Throughput {
         (self.steps > 0).then(|| self.steps as f64 / self.seconds.max(1e-9))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gadgets::train::LossKind;
+    use gadgets::GadgetKind;
+
+    use super::*;
+    use crate::context::Mode;
+
+    fn tiny(seed: u64) -> Run {
+        Run {
+            gadget: GadgetConfig { hidden: vec![8], latent: 3, ..GadgetConfig::paper(GadgetKind::Gadget2, 3) },
+            pairs: PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 0.5 },
+            cost: CostSpec::Mismatch,
+            training: TrainOptions { loss: LossKind::Joint, batch: 4, inner_samples: 2, learning_rate: 1e-3, steps: 3, seed, progress: true },
+        }
+    }
+
+    #[test]
+    fn keys_name_every_setting_and_ignore_the_progress_flag() {
+        let run = tiny(1);
+        let mut quiet = run.clone();
+        quiet.training.progress = false;
+        assert_eq!(run.key("a").unwrap(), quiet.key("a").unwrap());
+        assert_ne!(run.key("a").unwrap(), tiny(2).key("a").unwrap());
+        let mut slower = run.clone();
+        slower.training.learning_rate = 1e-4;
+        assert_ne!(run.key("a").unwrap(), slower.key("a").unwrap());
+    }
+
+    #[test]
+    fn a_trained_run_is_read_back_not_retrained() {
+        let dir = std::env::temp_dir().join(format!("reproduce-training-{}", std::process::id()));
+        let ctx = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
+        let progress = Progress::new("test", 3, "steps");
+        let run = tiny(7);
+        assert_eq!(run.remaining_steps(&ctx, "part", "tiny").unwrap(), 3);
+        let first = run.trained(&ctx, "part", "tiny", &progress).unwrap();
+        assert_eq!(run.remaining_steps(&ctx, "part", "tiny").unwrap(), 0);
+        // The second call reads the checkpoint: the same record (its wall time included) and weights.
+        let second = run.trained(&ctx, "part", "tiny", &progress).unwrap();
+        assert_eq!(first.record, second.record);
+        let (p, q) = (gumbel_core::Categorical::from_probs(&[0.2, 0.3, 0.5]).unwrap(), gumbel_core::Categorical::from_probs(&[0.5, 0.3, 0.2]).unwrap());
+        let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();
+        assert_eq!(joint(&first), joint(&second));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
