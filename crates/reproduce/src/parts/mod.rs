@@ -4,7 +4,7 @@ mod coupling_pictures;
 mod figure1;
 mod sepsis;
 mod table1;
-mod table1_gadgets;
+mod table1_protocol;
 
 use anyhow::Result;
 use serde_json::Value;

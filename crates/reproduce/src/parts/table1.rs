@@ -124,7 +124,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
         columns.insert(column.to_owned(), reward_column(ctx, column, index, &mut tables)?);
     }
     let figure = coupling_pictures(ctx)?;
-    let gadget_rows = super::table1_gadgets::gadget_rows(ctx)?;
+    let gadget_rows = super::table1_protocol::gadget_rows(ctx)?;
     columns.insert("gadgets".to_owned(), gadget_rows.data);
     tables.checks.extend(gadget_rows.checks);
     let mut markdown = format!(
