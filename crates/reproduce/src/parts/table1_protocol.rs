@@ -94,6 +94,8 @@ struct Authors {
     seeds: [f64; 5],
 }
 
+// Printed measurements: 3.1410 (Gadget 2, fixed, seed 4) is a score, not an approximation of pi.
+#[allow(clippy::approx_constant)]
 fn authors(kind: GadgetKind, mode: PairsMode) -> Authors {
     let (sweep, seeds) = match (kind, mode) {
         (GadgetKind::Gadget2, PairsMode::Independent) => {
