@@ -1,7 +1,7 @@
 //! Training steps per second of the gadgets in the paper's configuration (K = 10, hidden [1024, 1024],
 //! B = 64, N_in = 16; Gadget 2 with |Z| = 20, Gadget 1 with one shared network), on the CPU and, when
 //! libtorch sees one, on CUDA. One iteration is one full Adam step (pairs, forward, backward, update).
-//! steps/s = 1 / (time per iteration).
+//! steps/s = 1 / (time per iteration). CPU runs use `DEFAULT_CPU_THREADS` (1) libtorch threads.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -14,6 +14,7 @@ use gumbel_core::CostMatrix;
 use tch::Device;
 
 fn training_steps(c: &mut Criterion) {
+    gadgets::device::set_cpu_threads(gadgets::device::DEFAULT_CPU_THREADS);
     let mut devices = vec![Device::Cpu];
     if tch::Cuda::is_available() {
         devices.push(Device::Cuda(0));

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
+use crate::gadget::GadgetArgs;
 use crate::input;
 use crate::methods::{self, Method};
 
@@ -36,6 +37,9 @@ pub struct Args {
     /// Seed of the samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The trained gadget of methods gadget-1 and gadget-2.
+    #[command(flatten)]
+    gadget: GadgetArgs,
 }
 
 /// Runs `counterfactual`.
@@ -43,15 +47,18 @@ pub fn run(args: &Args) -> Result<Value> {
     let p = input::categorical("p", args.p.as_deref(), args.p_logits.as_deref())?;
     let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
     p.check_same_len(&q)?;
-    let sampling = methods::sampling(args.samples, args.seed)?;
-    let (distribution, sampled) = methods::counterfactual(args.method, &p, &q, args.observed, &args.order, sampling)?;
+    let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
+    let (distribution, sampled) = methods::counterfactual(args.method, &args.gadget, &p, &q, args.observed, &args.order, sampling)?;
     let mut out = json!({
         "method": args.method.name(),
         "observed": args.observed,
+        "exact": args.method.exact_counterfactual(),
         "distribution": distribution,
     });
-    if let (Some(sampled), Some(s)) = (sampled, sampling) {
+    if let Some(sampled) = sampled {
         out["sampled"] = json!(sampled);
+    }
+    if let Some(s) = sampling {
         out["samples"] = json!(s.samples);
         out["seed"] = json!(s.seed);
     }

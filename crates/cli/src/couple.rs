@@ -3,6 +3,7 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
+use crate::gadget::GadgetArgs;
 use crate::input;
 use crate::methods::{self, Method};
 
@@ -39,6 +40,9 @@ pub struct Args {
     /// Seed of the samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The trained gadget of methods gadget-1 and gadget-2.
+    #[command(flatten)]
+    gadget: GadgetArgs,
 }
 
 /// Runs `couple`.
@@ -48,8 +52,8 @@ pub fn run(args: &Args) -> Result<Value> {
     p.check_same_len(&q)?;
     let reward: Option<Vec<f64>> = args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
-    let sampling = methods::sampling(args.samples, args.seed)?;
-    let joint = methods::joint(args.method, &p, &q, cost.as_ref(), &args.order, sampling)?;
+    let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
+    let joint = methods::joint(args.method, &args.gadget, &p, &q, cost.as_ref(), &args.order, sampling)?;
     let coupling = &joint.coupling;
     let mut out = json!({
         "method": args.method.name(),

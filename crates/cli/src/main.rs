@@ -5,6 +5,7 @@
 
 mod couple;
 mod counterfactual;
+mod gadget;
 mod input;
 mod methods;
 mod npy;
@@ -26,6 +27,8 @@ enum Command {
     Couple(couple::Args),
     /// The distribution of y given an observed x = K under the counterfactual q.
     Counterfactual(counterfactual::Args),
+    /// Train a gadget from a JSON configuration and write a checkpoint.
+    Train(gadget::TrainArgs),
     /// The sepsis simulator: its kernel, the off-policy evaluation study and the Section 7.3 pairs.
     Sepsis(sepsis::Args),
 }
@@ -43,6 +46,7 @@ fn main() {
     let result = match cli.command {
         Command::Couple(args) => couple::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
+        Command::Train(args) => gadget::train(&args),
         Command::Sepsis(args) => sepsis::run(&args),
     };
     match result {

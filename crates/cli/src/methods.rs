@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use gumbel_core::mechanism::GumbelMax;
 use gumbel_core::{Categorical, CostMatrix, Coupling};
 
+use crate::gadget::{self, GadgetArgs, DEFAULT_SAMPLES};
 use crate::input;
 
 /// A coupling method.
@@ -24,12 +25,32 @@ pub enum Method {
     Maximal,
     /// The coupling of least expected cost (needs --cost or --reward), by linear programming.
     LpOptimal,
+    /// A trained Gadget 1 (--checkpoint; always estimated by Monte Carlo).
+    #[value(name = "gadget-1")]
+    Gadget1,
+    /// A trained Gadget 2 (--checkpoint; exact, Monte Carlo with --samples).
+    #[value(name = "gadget-2")]
+    Gadget2,
 }
 
 impl Method {
     /// The name on the command line (`gumbel-max`, ...).
     pub fn name(self) -> String {
         self.to_possible_value().map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+
+    /// Whether the method has an exact counterfactual distribution.
+    pub fn exact_counterfactual(self) -> bool {
+        self != Method::Gadget1
+    }
+}
+
+/// The sampling a method runs with: Gadget 1 has no closed form, so it is always estimated
+/// (`DEFAULT_SAMPLES` draws from `seed` unless --samples says otherwise).
+pub fn effective_sampling(method: Method, sampling: Option<Sampling>, seed: u64) -> Option<Sampling> {
+    match (method, sampling) {
+        (Method::Gadget1, None) => Some(Sampling { samples: DEFAULT_SAMPLES, seed }),
+        (_, given) => given,
     }
 }
 
@@ -87,9 +108,10 @@ pub struct Joint {
 }
 
 /// The joint of `method` for (p, q): exact, or estimated from `sampling` when given. `cost` is what
-/// lp-optimal minimises; `order` is read by the inverse-CDF methods.
+/// lp-optimal minimises; `order` is read by the inverse-CDF methods; `gadget` by the gadget methods.
 pub fn joint(
     method: Method,
+    gadget: &GadgetArgs,
     p: &Categorical,
     q: &Categorical,
     cost: Option<&CostMatrix>,
@@ -98,6 +120,8 @@ pub fn joint(
 ) -> Result<Joint> {
     order.check(method)?;
     match method {
+        Method::Gadget1 => gadget::joint(gadgets::GadgetKind::Gadget1, gadget, p, q, sampling),
+        Method::Gadget2 => gadget::joint(gadgets::GadgetKind::Gadget2, gadget, p, q, sampling),
         Method::GumbelMax => {
             let m = GumbelMax::new(p.clone(), q.clone())?;
             exact_or_estimated(sampling, || Ok(m.exact_coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
@@ -135,9 +159,11 @@ fn exact_or_estimated(
     })
 }
 
-/// The exact P(y | x = observed) of `method`, and a sampled histogram when `sampling` is given.
+/// P(y | x = observed) of `method` (exact except for Gadget 1, see [`Method::exact_counterfactual`]),
+/// and a sampled histogram when `sampling` is given.
 pub fn counterfactual(
     method: Method,
+    gadget: &GadgetArgs,
     p: &Categorical,
     q: &Categorical,
     observed: usize,
@@ -146,6 +172,8 @@ pub fn counterfactual(
 ) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
     order.check(method)?;
     match method {
+        Method::Gadget1 => gadget::counterfactual(gadgets::GadgetKind::Gadget1, gadget, p, q, observed, sampling),
+        Method::Gadget2 => gadget::counterfactual(gadgets::GadgetKind::Gadget2, gadget, p, q, observed, sampling),
         Method::GumbelMax => {
             let mechanism = GumbelMax::new(p.clone(), q.clone())?;
             let exact = mechanism.exact_counterfactual(observed)?;
@@ -163,7 +191,7 @@ pub fn counterfactual(
             Ok((exact, sampled))
         }
         Method::Independent | Method::Maximal | Method::LpOptimal => bail!(
-            "counterfactual is defined for mechanisms (gumbel-max, inverse-cdf, permuted-inverse-cdf), not for the \
+            "counterfactual is defined for mechanisms (gumbel-max, inverse-cdf, permuted-inverse-cdf, gadget-1, gadget-2), not for the \
              coupling {}",
             method.name()
         ),

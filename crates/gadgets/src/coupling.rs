@@ -8,7 +8,8 @@
 
 use gumbel_core::exact::{counterfactual_distribution, gumbel_max_coupling};
 use gumbel_core::logspace::logsumexp;
-use gumbel_core::{Categorical, CoreError, Coupling};
+use gumbel_core::pairs::LogitPair;
+use gumbel_core::{Categorical, CoreError, CostMatrix, Coupling};
 use ndarray::Array2;
 
 use crate::error::Result;
@@ -81,4 +82,19 @@ impl Gadget {
         draws.iter().for_each(|&y| distribution[y] += 1.0 / draws.len() as f64);
         Ok(CounterfactualEstimate { distribution, exact: false, samples: Some(samples) })
     }
+}
+
+/// The mean over `pairs` of E[C(x, y)] under the gadget's coupling of each pair (the paper's Table 1
+/// score): exact per pair for Gadget 2, from `samples` draws per pair (seeds `seed`, `seed + 1`, ...)
+/// for Gadget 1.
+pub fn mean_expected_cost(gadget: &Gadget, pairs: &[LogitPair], cost: &CostMatrix, samples: u64, seed: u64) -> Result<f64> {
+    if pairs.is_empty() {
+        return Err(CoreError::ZeroCount { what: "number of evaluation pairs" }.into());
+    }
+    let mut total = 0.0;
+    for (i, pair) in pairs.iter().enumerate() {
+        let (p, q) = (Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?);
+        total += gadget.coupling(&p, &q, samples, seed.wrapping_add(i as u64))?.coupling.expected_cost(cost)?;
+    }
+    Ok(total / pairs.len() as f64)
 }

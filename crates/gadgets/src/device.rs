@@ -56,6 +56,16 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// libtorch intra-op threads used for training unless configured otherwise: 1. The gadgets' matrices
+/// are small (128 rows), and on a busy shared machine libtorch's spinning OpenMP threads made a
+/// training step 5-10 times slower with 2 threads than with 1 (measured here, docs/gadgets.md).
+pub const DEFAULT_CPU_THREADS: usize = 1;
+
+/// Sets libtorch's intra-op thread count (process-wide).
+pub fn set_cpu_threads(threads: usize) {
+    tch::set_num_threads(threads.clamp(1, i32::MAX as usize) as i32);
+}
+
 /// A short name of a resolved device for logs and metadata: `cpu` or `cuda:N`.
 pub fn device_name(device: Device) -> String {
     match device {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::GadgetConfig;
-use crate::device::DeviceChoice;
+use crate::device::{set_cpu_threads, DeviceChoice, DEFAULT_CPU_THREADS};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::task::{CostSpec, PairSpec};
@@ -27,7 +27,7 @@ pub struct TrainJob {
     /// `cpu`, `cuda` or `auto` (the default).
     #[serde(default)]
     pub device: DeviceChoice,
-    /// libtorch's intra-op threads (its default, the core count, when absent).
+    /// libtorch's intra-op threads ([`crate::device::DEFAULT_CPU_THREADS`] when absent).
     #[serde(default)]
     pub threads: Option<usize>,
 }
@@ -49,12 +49,11 @@ impl TrainJob {
         let pairs = self.pairs.build()?;
         let cost = self.cost.build(outcomes)?;
         self.training.validate()?;
-        if let Some(threads) = self.threads {
-            if threads == 0 {
-                return Err(GadgetError::InvalidConfig("threads must be positive".into()));
-            }
-            tch::set_num_threads(threads as i32);
+        let threads = self.threads.unwrap_or(DEFAULT_CPU_THREADS);
+        if threads == 0 {
+            return Err(GadgetError::InvalidConfig("threads must be positive".into()));
         }
+        set_cpu_threads(threads);
         let gadget = Gadget::new(self.gadget.clone(), self.device.resolve()?, self.training.seed)?;
         let record = train(&gadget, pairs.as_ref(), &cost, &self.training)?;
         Ok((gadget, record))

@@ -22,8 +22,10 @@ pub mod gadget;
 pub mod gadget1;
 pub mod gadget2;
 pub mod job;
+pub mod mixture;
 pub mod mlp;
 pub mod noise;
+pub mod observed;
 pub mod task;
 pub mod train;
 
@@ -32,3 +34,4 @@ pub use device::DeviceChoice;
 pub use error::{GadgetError, Result};
 pub use gadget::Gadget;
 pub use job::TrainJob;
+pub use tch::Device;

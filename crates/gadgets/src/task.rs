@@ -46,9 +46,11 @@ pub enum PairSpec {
     /// A fixed pair of logits (not necessarily normalised; -inf allowed), plus N(0, noise^2) on every
     /// finite logit (0: always the same pair; the sepsis study's "generalized" setting uses 1).
     Fixed {
-        /// Logits of p.
+        /// Logits of p (`"-inf"` or `null` for an impossible outcome, since JSON has no infinities).
+        #[serde(with = "logits")]
         p: Vec<f64>,
         /// Logits of q.
+        #[serde(with = "logits")]
         q: Vec<f64>,
         /// The scale of the Gaussian perturbation.
         #[serde(default)]
@@ -164,5 +166,31 @@ impl CostSpec {
             return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: outcomes, found: cost.len() });
         }
         Ok(cost)
+    }
+}
+
+/// Logit vectors in JSON: numbers, with `"-inf"` (or `null`) for an impossible outcome.
+mod logits {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+        let encoded: Vec<Value> =
+            values.iter().map(|&v| if v == f64::NEG_INFINITY { Value::from("-inf") } else { Value::from(v) }).collect();
+        encoded.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+        Vec::<Value>::deserialize(deserializer)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Number(n) => n.as_f64().ok_or_else(|| D::Error::custom(format!("logit {i} is not a number"))),
+                Value::Null => Ok(f64::NEG_INFINITY),
+                Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(D::Error::custom(format!("logit {i} is {other}; use a number or \"-inf\""))),
+            })
+            .collect()
     }
 }

@@ -210,19 +210,19 @@ fn surrogate_loss(gadget: &Gadget, batch: &PairBatch, cost: &Tensor, options: &T
 }
 
 /// The sum of every gradient entry: finite exactly when every entry is.
-fn gradient_sum(gadget: &Gadget) -> Result<f64> {
+pub(crate) fn gradient_sum(gadget: &Gadget) -> Result<f64> {
     let sums: Vec<Tensor> = gadget
         .var_store()
         .trainable_variables()
         .iter()
         .map(|v| v.grad())
         .filter(Tensor::defined)
-        .map(|g| g.sum(Kind::Double))
+        .map(|g| g.sum(Kind::Float))
         .collect();
     if sums.is_empty() {
         return Ok(0.0);
     }
-    Ok(f64::try_from(Tensor::stack(&sums, 0).sum(Kind::Double))?)
+    Ok(f64::try_from(Tensor::stack(&sums, 0).sum(Kind::Float))?)
 }
 
 /// The cost matrix as an f32 tensor on `device`.

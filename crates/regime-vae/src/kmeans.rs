@@ -1,0 +1,95 @@
+//! k-means with k-means++ seeding (Arthur & Vassilvitskii 2007): the initialisation shared by the EM
+//! reference and (optionally) the VAE.
+
+use ndarray::{Array1, Array2};
+use rand::Rng;
+
+/// Lloyd iterations after seeding.
+const LLOYD_ITERATIONS: usize = 20;
+
+/// k-means++ seedings tried; the labelling of least within-cluster sum of squares is kept.
+const SEEDINGS: usize = 10;
+
+/// Cluster labels in `0..k` of the rows of `x` (`k >= 1`, at least one row): the best of several seeded runs.
+pub fn kmeans_labels<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> Vec<usize> {
+    let mut best = (f64::INFINITY, Vec::new());
+    for _ in 0..SEEDINGS {
+        let (inertia, labels) = kmeans_once(x, k, rng);
+        if inertia < best.0 {
+            best = (inertia, labels);
+        }
+    }
+    best.1
+}
+
+/// One k-means++ seeding and Lloyd's iterations: (within-cluster sum of squares, labels).
+fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64, Vec<usize>) {
+    let s = x.nrows();
+    let dist2 = |r: usize, centre: &Array1<f64>| {
+        x.row(r)
+            .iter()
+            .zip(centre)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+    };
+    let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
+    let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();
+    while centres.len() < k {
+        let total: f64 = nearest.iter().sum();
+        let mut u = rng.random::<f64>() * total;
+        let mut pick = s - 1;
+        for (r, &d) in nearest.iter().enumerate() {
+            if u < d {
+                pick = r;
+                break;
+            }
+            u -= d;
+        }
+        let centre = x.row(pick).to_owned();
+        for (r, d) in nearest.iter_mut().enumerate() {
+            *d = d.min(dist2(r, &centre));
+        }
+        centres.push(centre);
+    }
+    let mut label = vec![0; s];
+    for _ in 0..LLOYD_ITERATIONS {
+        for (r, l) in label.iter_mut().enumerate() {
+            *l = (0..k)
+                .min_by(|&a, &b| dist2(r, &centres[a]).total_cmp(&dist2(r, &centres[b])))
+                .unwrap_or(0);
+        }
+        for (c, centre) in centres.iter_mut().enumerate() {
+            let mut sum = Array1::zeros(x.ncols());
+            let mut count = 0usize;
+            for r in (0..s).filter(|&r| label[r] == c) {
+                sum += &x.row(r);
+                count += 1;
+            }
+            if count > 0 {
+                *centre = sum / count as f64;
+            }
+        }
+    }
+    let inertia = (0..s).map(|r| dist2(r, &centres[label[r]])).sum();
+    (inertia, label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separates_three_blobs() {
+        let mut rng = gumbel_core::rng::from_seed(2);
+        let centres = [[0.0, 0.0], [20.0, 0.0], [0.0, 20.0]];
+        let x = Array2::from_shape_fn((300, 2), |(r, j)| {
+            centres[r % 3][j] + rng.random_range(-1.0..1.0)
+        });
+        let labels = kmeans_labels(&x, 3, &mut gumbel_core::rng::from_seed(3));
+        for r in 3..300 {
+            assert_eq!(labels[r], labels[r % 3], "row {r}");
+        }
+        assert_ne!(labels[0], labels[1]);
+        assert_ne!(labels[1], labels[2]);
+    }
+}

@@ -1,0 +1,152 @@
+//! Settings of the regime VAE (seed 002, Section 3), validated once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ensure, Result};
+
+/// The form of the discrete latent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LatentKind {
+    /// One categorical over the `N + 1` regimes; every node's decoder sees the whole one-hot code (what the
+    /// public code does).
+    Categorical,
+    /// One boolean `z_i` per mechanism (intervened or not); node `i`'s decoder sees only `z_i` (the seed's
+    /// Section 3 and Figure 1). The regime of a sample is read off as "no mechanism intervened" or "only
+    /// mechanism `j`", whichever is most probable.
+    PerMechanism,
+}
+
+/// The prior `p(z)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Prior {
+    /// Uniform over the regimes (the seed's Section 3); for per-mechanism booleans, `P(z_i = 1) = 1 / (N + 1)`.
+    Uniform,
+    /// The regime frequencies of the data: `observational` for no intervention, the rest uniform (the public code).
+    Informative {
+        /// Prior probability of the observational regime.
+        observational: f64,
+    },
+}
+
+/// How the expected log-likelihood `E_q[log p(x | z)]` is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Estimator {
+    /// One straight-through Gumbel-softmax sample per data point (Jang et al. 2017), as in the seed.
+    StraightThrough,
+    /// The exact expectation, enumerating the `N + 1` codes (categorical) or the two states of each boolean.
+    Exact,
+}
+
+/// Settings of the model and its training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VaeConfig {
+    /// Latent form.
+    pub latent: LatentKind,
+    /// Prior over the latent.
+    pub prior: Prior,
+    /// Estimator of the expected log-likelihood.
+    pub estimator: Estimator,
+    /// Width of the encoder's two hidden layers (128 in the reference).
+    pub encoder_hidden: usize,
+    /// Width of each node decoder's two hidden layers (32 in the reference).
+    pub decoder_hidden: usize,
+    /// Gumbel-softmax temperature at the start of training.
+    pub temperature_start: f64,
+    /// Temperature at the end (annealed geometrically).
+    pub temperature_end: f64,
+    /// Optimisation steps.
+    pub steps: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Steps with `beta = 0` (no KL) at the start.
+    pub beta_warmup_steps: usize,
+    /// Steps over which `beta` then rises linearly to 1.
+    pub beta_ramp_steps: usize,
+    /// Warm start (0 = none): this many steps fit the encoder (cross-entropy) and the decoder (likelihood)
+    /// to k-means labels before the ELBO training, as clustering VAEs are commonly initialised (categorical
+    /// latent only: a boolean code needs to know which cluster intervenes on which node).
+    pub kmeans_init_steps: usize,
+    /// Independent trainings from different seeds; the one with the best exact training ELBO is kept.
+    pub restarts: usize,
+    /// Seed of initialisation, mini-batches and Gumbel noise.
+    pub seed: u64,
+    /// libtorch intra-op threads.
+    pub threads: usize,
+}
+
+impl Default for VaeConfig {
+    fn default() -> Self {
+        Self {
+            latent: LatentKind::Categorical,
+            prior: Prior::Uniform,
+            estimator: Estimator::StraightThrough,
+            encoder_hidden: 128,
+            decoder_hidden: 32,
+            temperature_start: 0.5,
+            temperature_end: 0.5,
+            steps: 1000,
+            batch_size: 256,
+            learning_rate: 3e-3,
+            beta_warmup_steps: 200,
+            beta_ramp_steps: 400,
+            kmeans_init_steps: 300,
+            restarts: 1,
+            seed: 0,
+            threads: 1,
+        }
+    }
+}
+
+impl VaeConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<()> {
+        ensure(self.encoder_hidden >= 1 && self.decoder_hidden >= 1, || {
+            "hidden widths must be >= 1".into()
+        })?;
+        ensure(
+            self.temperature_start > 0.0 && self.temperature_end > 0.0,
+            || "temperatures must be > 0".into(),
+        )?;
+        ensure(
+            self.temperature_start.is_finite() && self.temperature_end.is_finite(),
+            || "temperatures must be finite".into(),
+        )?;
+        ensure(
+            self.batch_size >= 1 && self.restarts >= 1 && self.threads >= 1,
+            || "batch, restarts and threads must be >= 1".into(),
+        )?;
+        ensure(
+            self.learning_rate > 0.0 && self.learning_rate.is_finite(),
+            || "learning rate must be > 0".into(),
+        )?;
+        ensure(
+            self.kmeans_init_steps == 0 || self.latent == LatentKind::Categorical,
+            || "the k-means warm start needs the categorical latent".into(),
+        )?;
+        if let Prior::Informative { observational } = self.prior {
+            ensure(observational > 0.0 && observational < 1.0, || {
+                format!("prior mass {observational} not in (0, 1)")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Temperature at `step`: geometric from start to end.
+    pub fn temperature(&self, step: usize) -> f64 {
+        let t = step as f64 / self.steps.max(1) as f64;
+        self.temperature_start * (self.temperature_end / self.temperature_start).powf(t.min(1.0))
+    }
+
+    /// KL weight at `step`: 0 during the warm-up, then linear to 1.
+    pub fn beta(&self, step: usize) -> f64 {
+        if step < self.beta_warmup_steps {
+            0.0
+        } else if self.beta_ramp_steps == 0 {
+            1.0
+        } else {
+            ((step - self.beta_warmup_steps) as f64 / self.beta_ramp_steps as f64).min(1.0)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The regime VAE on libtorch: settings, networks, training and ancestral sampling.
+
+pub mod config;
+pub mod model;
+pub mod net;
+pub mod sample;
+pub mod tensor;
+
+pub use config::{Estimator, LatentKind, Prior, VaeConfig};
+pub use model::{ElboTerms, RegimeVae, TrainReport};
+pub use sample::{Code, Intervention, Override};

@@ -1,0 +1,497 @@
+//! The regime VAE: its negative ELBO (seed 002, Section 3), training with beta warm-up, and its use as a
+//! [`RegimeModel`] (posterior-argmax clusters and per-cluster mechanisms).
+//!
+//! `-ELBO(x) = E_q[-log p(x | z)] + KL(q(z | x) || p(z))` with `p(x | z) = prod_i N(x_i; mu_i(Pa(x_i), z), 1)`.
+//! The KL is computed from log-probabilities (`sum_k q_k (log q_k - log p_k)` with `log q` a
+//! log-softmax or log-sigmoid), so it is finite even when some `q_k` underflow to 0.
+
+use std::time::Instant;
+
+use gumbel_core::rng::stream;
+use ndarray::{Array2, Array3, Axis};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+
+use crate::dag::Dag;
+use crate::error::{ensure, RegimeVaeError, Result};
+use crate::evaluate::RegimeModel;
+use crate::kmeans::kmeans_labels;
+use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig};
+use crate::vae::net::{Decoder, Encoder};
+use crate::vae::tensor::{from_array, to_array};
+
+const HALF_LOG_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// What training measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Exact ELBO per sample on the training data of each restart (the kept one is the largest).
+    pub restart_elbos: Vec<f64>,
+    /// Index of the kept restart.
+    pub kept: usize,
+    /// Wall-clock seconds of all restarts.
+    pub seconds: f64,
+    /// Optimisation steps per second.
+    pub steps_per_second: f64,
+}
+
+/// The two terms of the negative ELBO, per sample.
+#[derive(Debug)]
+pub struct ElboTerms {
+    /// `E_q[-log p(x | z)]` per sample, `[batch]`.
+    pub nll: Tensor,
+    /// `KL(q(z | x) || p(z))` per sample, `[batch]`.
+    pub kl: Tensor,
+}
+
+/// A trained regime VAE.
+#[derive(Debug)]
+pub struct RegimeVae {
+    config: VaeConfig,
+    dag: Dag,
+    _store: nn::VarStore,
+    encoder: Encoder,
+    decoder: Decoder,
+    mean: Tensor,
+    scale: Tensor,
+    /// Training report.
+    pub report: TrainReport,
+}
+
+impl RegimeVae {
+    /// Builds an untrained model for `dag`, standardising with the per-node mean and scale of `x`.
+    pub fn new(dag: &Dag, x: &Array2<f64>, config: &VaeConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let n = dag.n();
+        ensure(x.ncols() == n && x.nrows() >= 2, || {
+            format!("data {:?} for {n} nodes", x.dim())
+        })?;
+        ensure(x.iter().all(|v| v.is_finite()), || {
+            "data must be finite".into()
+        })?;
+        let mean = x
+            .mean_axis(Axis(0))
+            .ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
+        let scale = x.std_axis(Axis(0), 0.0).mapv(|s| s.max(1e-3));
+        let mut rng = stream(seed, 0);
+        let store = nn::VarStore::new(Device::Cpu);
+        let root = store.root();
+        let latent_width = match config.latent {
+            LatentKind::Categorical => n + 1,
+            LatentKind::PerMechanism => n,
+        };
+        let encoder = Encoder::new(
+            &(&root / "encoder"),
+            n,
+            config.encoder_hidden,
+            latent_width,
+            &mut rng,
+        )?;
+        let decoder = Decoder::new(
+            &(&root / "decoder"),
+            dag,
+            config.latent,
+            config.decoder_hidden,
+            &mut rng,
+        )?;
+        Ok(Self {
+            config: *config,
+            dag: dag.clone(),
+            _store: store,
+            encoder,
+            decoder,
+            mean: from_array(&mean.insert_axis(Axis(0)))?,
+            scale: from_array(&scale.insert_axis(Axis(0)))?,
+            report: TrainReport {
+                restart_elbos: Vec::new(),
+                kept: 0,
+                seconds: 0.0,
+                steps_per_second: 0.0,
+            },
+        })
+    }
+
+    /// Trains `config.restarts` models on the rows of `x` and keeps the one with the best exact training ELBO.
+    pub fn fit(dag: &Dag, x: &Array2<f64>, config: &VaeConfig) -> Result<Self> {
+        config.validate()?;
+        tch::set_num_threads(config.threads as i32);
+        let start = Instant::now();
+        let mut best: Option<(f64, Self)> = None;
+        let mut elbos = Vec::with_capacity(config.restarts);
+        for restart in 0..config.restarts {
+            let seed =
+                gumbel_core::rng::splitmix64(config.seed ^ (restart as u64).wrapping_mul(0x9E37));
+            let mut model = Self::new(dag, x, config, seed)?;
+            model.train(x, seed)?;
+            let elbo = model.elbo(x)?;
+            elbos.push(elbo);
+            if best.as_ref().is_none_or(|(b, _)| elbo > *b) {
+                best = Some((elbo, model));
+            }
+        }
+        let (_, mut model) =
+            best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))?;
+        let seconds = start.elapsed().as_secs_f64();
+        model.report = TrainReport {
+            kept: elbos
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(k, _)| k),
+            restart_elbos: elbos,
+            seconds,
+            steps_per_second: (config.steps * config.restarts) as f64 / seconds.max(1e-9),
+        };
+        Ok(model)
+    }
+
+    /// Adam on the negative ELBO with the configured estimator, temperature and beta schedules.
+    fn train(&mut self, x: &Array2<f64>, seed: u64) -> Result<()> {
+        let mut rng = stream(seed, 1);
+        let data = from_array(x)?;
+        let mut opt = nn::Adam::default().build(&self._store, self.config.learning_rate)?;
+        let rows = x.nrows() as i64;
+        if self.config.kmeans_init_steps > 0 {
+            self.warm_start(x, &data, &mut opt, &mut rng)?;
+        }
+        for step in 0..self.config.steps {
+            let idx: Vec<i64> = (0..self.config.batch_size)
+                .map(|_| rng.random_range(0..rows))
+                .collect();
+            let batch = data.f_index_select(0, &Tensor::f_from_slice(&idx)?)?;
+            let terms = self.terms(
+                &batch,
+                self.config.estimator,
+                self.config.temperature(step),
+                &mut rng,
+            )?;
+            let loss = terms
+                .nll
+                .f_add(&terms.kl.f_mul_scalar(self.config.beta(step))?)?
+                .f_mean(Kind::Float)?;
+            if step % 100 == 0 {
+                let value = loss.f_double_value(&[])?;
+                if !value.is_finite() {
+                    return Err(RegimeVaeError::NonFinite(format!(
+                        "loss {value} at step {step}"
+                    )));
+                }
+            }
+            opt.zero_grad();
+            loss.f_backward()?;
+            opt.step();
+        }
+        Ok(())
+    }
+
+    /// Fits the encoder and decoder to k-means labels (see [`VaeConfig::kmeans_init_steps`]).
+    fn warm_start<R: Rng + ?Sized>(
+        &self,
+        x: &Array2<f64>,
+        data: &Tensor,
+        opt: &mut nn::Optimizer,
+        rng: &mut R,
+    ) -> Result<()> {
+        let k = self.dag.n() + 1;
+        let labels: Vec<i64> = kmeans_labels(x, k, rng)
+            .into_iter()
+            .map(|l| l as i64)
+            .collect();
+        let labels = Tensor::f_from_slice(&labels)?;
+        let rows = x.nrows() as i64;
+        for _ in 0..self.config.kmeans_init_steps {
+            let idx: Vec<i64> = (0..self.config.batch_size)
+                .map(|_| rng.random_range(0..rows))
+                .collect();
+            let idx = Tensor::f_from_slice(&idx)?;
+            let batch = data.f_index_select(0, &idx)?;
+            let target = labels.f_index_select(0, &idx)?;
+            let logits = self.encoder.logits(&self.standardise(&batch)?)?;
+            let ce = logits
+                .f_log_softmax(1, Kind::Float)?
+                .f_gather(1, &target.f_unsqueeze(1)?, false)?
+                .f_neg()?
+                .f_mean(Kind::Float)?;
+            let code = target.f_one_hot(k as i64)?.f_to_kind(Kind::Float)?;
+            let nll =
+                Self::gaussian_nll(&batch, &self.decode(&batch, &code)?)?.f_mean(Kind::Float)?;
+            let loss = ce.f_add(&nll)?;
+            opt.zero_grad();
+            loss.f_backward()?;
+            opt.step();
+        }
+        Ok(())
+    }
+
+    fn standardise(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_sub(&self.mean)?.f_div(&self.scale)?)
+    }
+
+    /// Raw-scale conditional means `[batch, N]` of raw data `x` under codes `[batch, C]`.
+    fn decode(&self, x: &Tensor, code: &Tensor) -> Result<Tensor> {
+        let out = self.decoder.means(&self.standardise(x)?, code)?;
+        Ok(out.f_mul(&self.scale)?.f_add(&self.mean)?)
+    }
+
+    /// `-log N(x; mu, 1)` summed over nodes, `[batch]`.
+    fn gaussian_nll(x: &Tensor, mu: &Tensor) -> Result<Tensor> {
+        let n = x.size()[1] as f64;
+        Ok(x.f_sub(mu)?
+            .f_square()?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .f_mul_scalar(0.5)?
+            .f_add_scalar(n * HALF_LOG_2PI)?)
+    }
+
+    /// Log prior probabilities: `[N + 1]` for the categorical latent, `[2]` = (log P(z_i = 0), log P(z_i = 1)) per boolean.
+    fn log_prior(&self) -> Vec<f64> {
+        let n = self.dag.n() as f64;
+        match (self.config.latent, self.config.prior) {
+            (LatentKind::Categorical, Prior::Uniform) => vec![-(n + 1.0).ln(); self.dag.n() + 1],
+            (LatentKind::Categorical, Prior::Informative { observational }) => {
+                let mut p = vec![((1.0 - observational) / n).ln(); self.dag.n() + 1];
+                p[0] = observational.ln();
+                p
+            }
+            (LatentKind::PerMechanism, prior) => {
+                let p1 = match prior {
+                    Prior::Uniform => 1.0 / (n + 1.0),
+                    Prior::Informative { observational } => (1.0 - observational) / n,
+                };
+                vec![(1.0 - p1).ln(), p1.ln()]
+            }
+        }
+    }
+
+    /// The ELBO terms of a batch of raw data `x` `[batch, N]`; `rng` draws the Gumbel noise of the
+    /// straight-through estimator at temperature `tau`.
+    pub fn terms<R: Rng + ?Sized>(
+        &self,
+        x: &Tensor,
+        estimator: Estimator,
+        tau: f64,
+        rng: &mut R,
+    ) -> Result<ElboTerms> {
+        let batch = x.size()[0];
+        let logits = self.encoder.logits(&self.standardise(x)?)?;
+        let width = logits.size()[1];
+        let prior = self.log_prior();
+        match self.config.latent {
+            LatentKind::Categorical => {
+                let log_q = logits.f_log_softmax(1, Kind::Float)?;
+                let log_p =
+                    Tensor::f_from_slice(&prior.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
+                let kl = log_q
+                    .f_exp()?
+                    .f_mul(&log_q.f_sub(&log_p)?)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?;
+                let nll = match estimator {
+                    Estimator::StraightThrough => {
+                        let noise = gumbel_noise(&[batch, width], rng)?;
+                        let soft = logits
+                            .f_add(&noise)?
+                            .f_div_scalar(tau)?
+                            .f_softmax(1, Kind::Float)?;
+                        let hard = soft
+                            .f_argmax(1, false)?
+                            .f_one_hot(width)?
+                            .f_to_kind(Kind::Float)?;
+                        let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
+                        Self::gaussian_nll(x, &self.decode(x, &z)?)?
+                    }
+                    Estimator::Exact => {
+                        let per_code = self.nll_per_cluster(x)?; // [K, batch]
+                        per_code
+                            .f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?
+                            .f_sum_dim_intlist(0, false, Kind::Float)?
+                    }
+                };
+                Ok(ElboTerms { nll, kl })
+            }
+            LatentKind::PerMechanism => {
+                let log_q1 = logits.f_log_sigmoid()?;
+                let log_q0 = logits.f_neg()?.f_log_sigmoid()?;
+                let kl = log_q1
+                    .f_exp()?
+                    .f_mul(&log_q1.f_sub_scalar(prior[1])?)?
+                    .f_add(&log_q0.f_exp()?.f_mul(&log_q0.f_sub_scalar(prior[0])?)?)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?;
+                let nll = match estimator {
+                    Estimator::StraightThrough => {
+                        // A logistic variable is the difference of two Gumbels (binary Gumbel-softmax).
+                        let noise = gumbel_noise(&[batch, width], rng)?
+                            .f_sub(&gumbel_noise(&[batch, width], rng)?)?;
+                        let soft = logits.f_add(&noise)?.f_div_scalar(tau)?.f_sigmoid()?;
+                        let hard = soft.f_gt(0.5)?.f_to_kind(Kind::Float)?;
+                        let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
+                        Self::gaussian_nll(x, &self.decode(x, &z)?)?
+                    }
+                    Estimator::Exact => {
+                        // Node i's decoder sees only z_i, so E_q factorises over nodes.
+                        let zeros = Tensor::f_zeros([batch, width], (Kind::Float, Device::Cpu))?;
+                        let ones = Tensor::f_ones([batch, width], (Kind::Float, Device::Cpu))?;
+                        let sq0 = x.f_sub(&self.decode(x, &zeros)?)?.f_square()?;
+                        let sq1 = x.f_sub(&self.decode(x, &ones)?)?.f_square()?;
+                        let n = width as f64;
+                        log_q0
+                            .f_exp()?
+                            .f_mul(&sq0)?
+                            .f_add(&log_q1.f_exp()?.f_mul(&sq1)?)?
+                            .f_sum_dim_intlist(1, false, Kind::Float)?
+                            .f_mul_scalar(0.5)?
+                            .f_add_scalar(n * HALF_LOG_2PI)?
+                    }
+                };
+                Ok(ElboTerms { nll, kl })
+            }
+        }
+    }
+
+    /// The code `[rows, C]` of cluster `c` (0 observational, `j + 1` = node `j` intervened).
+    fn cluster_code(&self, c: usize, rows: i64) -> Result<Tensor> {
+        let width = Decoder::code_width(self.config.latent, self.dag.n()) as i64;
+        let mut code = vec![0f32; width as usize];
+        match self.config.latent {
+            LatentKind::Categorical => code[c] = 1.0,
+            LatentKind::PerMechanism if c > 0 => code[c - 1] = 1.0,
+            LatentKind::PerMechanism => {}
+        }
+        Ok(Tensor::f_from_slice(&code)?
+            .f_view([1, width])?
+            .f_expand([rows, width], false)?
+            .f_contiguous()?)
+    }
+
+    /// `-log p(x | cluster c)` for every cluster: `[N + 1, batch]`.
+    fn nll_per_cluster(&self, x: &Tensor) -> Result<Tensor> {
+        let batch = x.size()[0];
+        let k = self.dag.n() + 1;
+        let mut rows = Vec::with_capacity(k);
+        for c in 0..k {
+            rows.push(Self::gaussian_nll(
+                x,
+                &self.decode(x, &self.cluster_code(c, batch)?)?,
+            )?);
+        }
+        Ok(Tensor::f_stack(&rows, 0)?)
+    }
+
+    /// Exact ELBO per sample (mean over the rows of `x`), evaluated without gradients.
+    pub fn elbo(&self, x: &Array2<f64>) -> Result<f64> {
+        let _guard = tch::no_grad_guard();
+        let data = from_array(x)?;
+        let mut rng = stream(0, 0);
+        let terms = self.terms(&data, Estimator::Exact, 1.0, &mut rng)?;
+        let value = terms
+            .nll
+            .f_add(&terms.kl)?
+            .f_mean(Kind::Float)?
+            .f_double_value(&[])?;
+        Ok(-value)
+    }
+
+    /// Log posterior of each regime, `[rows, N + 1]` (for booleans: no mechanism or exactly mechanism `j`, unnormalised).
+    pub fn regime_log_posterior(&self, x: &Array2<f64>) -> Result<Array2<f64>> {
+        let _guard = tch::no_grad_guard();
+        let data = from_array(x)?;
+        let logits = self.encoder.logits(&self.standardise(&data)?)?;
+        let out = match self.config.latent {
+            LatentKind::Categorical => logits.f_log_softmax(1, Kind::Float)?,
+            LatentKind::PerMechanism => {
+                let log_q1 = logits.f_log_sigmoid()?;
+                let log_q0 = logits.f_neg()?.f_log_sigmoid()?;
+                let none = log_q0.f_sum_dim_intlist(1, true, Kind::Float)?;
+                let single = none.f_sub(&log_q0)?.f_add(&log_q1)?;
+                Tensor::f_cat(&[none, single], 1)?
+            }
+        };
+        to_array(&out)
+    }
+
+    /// The known DAG.
+    pub fn dag(&self) -> &Dag {
+        &self.dag
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    /// Raw-scale means `[rows, N]` of every node given the parents in `x` under the code of cluster `c`.
+    pub(crate) fn cluster_means(&self, x: &Array2<f64>, c: usize) -> Result<Array2<f64>> {
+        let _guard = tch::no_grad_guard();
+        let data = from_array(x)?;
+        to_array(&self.decode(&data, &self.cluster_code(c, x.nrows() as i64)?)?)
+    }
+
+    /// Raw-scale means under an explicit code `[rows, C]` given as an array.
+    pub(crate) fn code_means(&self, x: &Array2<f64>, code: &Array2<f64>) -> Result<Array2<f64>> {
+        let _guard = tch::no_grad_guard();
+        to_array(&self.decode(&from_array(x)?, &from_array(code)?)?)
+    }
+}
+
+/// Standard Gumbel noise `-ln(-ln u)` of `shape` from our own generator, with `u` uniform on the OPEN
+/// interval (0, 1) in double precision, so that no draw is infinite.
+fn gumbel_noise<R: Rng + ?Sized>(shape: &[i64], rng: &mut R) -> Result<Tensor> {
+    let count: i64 = shape.iter().product();
+    let data: Vec<f32> = (0..count)
+        .map(|_| {
+            let u: f64 = rng.sample(rand::distr::Open01);
+            -(-u.ln()).ln() as f32
+        })
+        .collect();
+    Ok(Tensor::f_from_slice(&data)?.f_view(shape)?)
+}
+
+impl RegimeModel for RegimeVae {
+    fn clusters(&self) -> usize {
+        self.dag.n() + 1
+    }
+
+    fn assign(&self, x: &Array2<f64>) -> Result<Vec<usize>> {
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
+        let post = self.regime_log_posterior(x)?;
+        Ok(post
+            .rows()
+            .into_iter()
+            .map(|r| {
+                (0..r.len())
+                    .max_by(|&a, &b| r[a].total_cmp(&r[b]))
+                    .unwrap_or(0)
+            })
+            .collect())
+    }
+
+    fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
+        ensure(x.ncols() == self.dag.n(), || {
+            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
+        })?;
+        let k = self.clusters();
+        let mut out = Array3::zeros((k, x.nrows(), x.ncols()));
+        for c in 0..k {
+            out.index_axis_mut(Axis(0), c)
+                .assign(&self.cluster_means(x, c)?);
+        }
+        Ok(out)
+    }
+
+    /// Mean of 2000 ancestral samples per cluster.
+    fn regime_means(&self, seed: u64) -> Result<Array2<f64>> {
+        let k = self.clusters();
+        let mut out = Array2::zeros((k, self.dag.n()));
+        for c in 0..k {
+            let spec = crate::vae::sample::Intervention::cluster(c);
+            let samples =
+                self.sample(&spec, 2000, gumbel_core::rng::splitmix64(seed ^ c as u64))?;
+            if let Some(m) = samples.mean_axis(Axis(0)) {
+                out.row_mut(c).assign(&m);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,382 @@
+//! Figure 2 of the gadgets paper (Section 7.3): the variance of counterfactual treatment effects
+//! Var[r(x) - r(y)] on the sepsis simulator, for Gumbel-max, inverse-CDF, Gadget 1 and Gadget 2, in
+//! four settings (joint or counterfactual, fixed or generalized (p, q)); protocol in
+//! shared/reference/gadgets-part2.md section 2.
+//!
+//! Pairs: `sepsis_sim::pairs::select_pairs` (20,000 physician trajectories, the projected 146-state
+//! MDP, its RL policy). Per pair, several reward draws (`rewards`); each (pair, reward) is one trial,
+//! with both gadgets trained afresh (`training`) and every method evaluated exactly where it allows
+//! (`laws`): the variance is computed from the law of (x, y), not from samples, except for Gadget 1
+//! (Monte Carlo with a stated number of samples).
+
+mod laws;
+mod rewards;
+mod training;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use gadgets::GadgetKind;
+use gumbel_core::pairs::{sample_pairs, FixedPair, LogitPair};
+use gumbel_core::rng::splitmix64;
+use gumbel_core::CostMatrix;
+use sepsis_sim::kernel::SparseKernel;
+use sepsis_sim::pairs::{select_pairs, PairConfig};
+use sepsis_sim::physician::plan_physician;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use self::laws::{exact_mixture, sampled_mixture, Exact};
+use self::rewards::RewardModel;
+use self::training::{architecture, train_gadget, Schedule, TrainSummary};
+use super::{Outcome, Part};
+use crate::context::{Context, Mode};
+use crate::plot::{bar_chart, BarGroup};
+use crate::report::table;
+
+/// The part.
+pub const PART: Part = Part {
+    name: "figure2",
+    title: "Figure 2: counterfactual treatment effects on the sepsis simulator (Section 7.3)",
+    about: "Var[r(x) - r(y)] of Gumbel-max, inverse-CDF and both gadgets in four settings, exact where possible",
+    run,
+};
+
+/// The methods, in the order of the bars.
+const METHODS: [&str; 4] = ["gumbel-max", "inverse-cdf", "gadget-1", "gadget-2"];
+
+/// One of the four settings.
+#[derive(Debug, Clone, Copy)]
+struct Setting {
+    /// Its key in figure2.json.
+    name: &'static str,
+    /// Its label in the figure and table.
+    label: &'static str,
+    /// Counterfactual (x = s'_obs, noise from the posterior) rather than joint (common random numbers).
+    counterfactual: bool,
+    /// (p, q) logits perturbed by N(0, 1) in training and evaluation.
+    generalized: bool,
+}
+
+const SETTINGS: [Setting; 4] = [
+    Setting { name: "joint-fixed", label: "joint, fixed", counterfactual: false, generalized: false },
+    Setting { name: "joint-generalized", label: "joint, generalized", counterfactual: false, generalized: true },
+    Setting { name: "counterfactual-fixed", label: "CF, fixed", counterfactual: true, generalized: false },
+    Setting { name: "counterfactual-generalized", label: "CF, generalized", counterfactual: true, generalized: true },
+];
+
+/// The authors' population references for the fixed setting on their 6 pairs (exact couplings
+/// averaged over the reward distribution; gadgets-part2.md section 2): (setting, method, value).
+const AUTHORS_POPULATION: [(&str, &str, f64); 4] = [
+    ("joint-fixed", "gumbel-max", 1.943),
+    ("joint-fixed", "inverse-cdf", 1.348),
+    ("counterfactual-fixed", "gumbel-max", 0.779),
+    ("counterfactual-fixed", "inverse-cdf", 0.602),
+];
+
+/// Everything that determines the study's numbers.
+#[derive(Debug, Clone, Serialize)]
+struct Config {
+    /// (p, q) pairs used (the paper: 6).
+    pairs: usize,
+    /// Reward draws per pair (the paper: 5).
+    rewards_per_pair: usize,
+    /// Hidden widths of both gadgets' networks (the paper: [1024, 1024]).
+    hidden: Vec<usize>,
+    /// Gadget 1's training.
+    gadget1: Schedule,
+    /// Gadget 2's training.
+    gadget2: Schedule,
+    /// Std of the Gaussian perturbation of the logits in the generalized settings (the paper: 1).
+    noise_scale: f64,
+    /// D, perturbed pairs over which the generalized settings are evaluated.
+    perturbation_draws: usize,
+    /// Gadget 1's Monte Carlo samples per trial (spread evenly over the D pairs when generalized).
+    gadget1_samples: usize,
+    /// The glucose level of every projected state's reward (the authors' table: 4).
+    glucose: u8,
+    /// The seed of the pair selection (20,000 trajectories, MDP, RL policy).
+    pair_seed: u64,
+}
+
+impl Config {
+    fn new(mode: Mode, seed: u64) -> Self {
+        let pair_seed = splitmix64(seed ^ 0xf162_0000);
+        match mode {
+            Mode::Quick => Self {
+                pairs: 2,
+                rewards_per_pair: 1,
+                hidden: vec![64, 64],
+                gadget1: Schedule { steps: 20, samples_per_step: 16, learning_rate: 1e-3 },
+                gadget2: Schedule { steps: 100, samples_per_step: 64, learning_rate: 1e-3 },
+                noise_scale: 1.0,
+                perturbation_draws: 50,
+                gadget1_samples: 1_000,
+                glucose: 4,
+                pair_seed,
+            },
+            Mode::Full => Self {
+                pairs: 6,
+                rewards_per_pair: 5,
+                hidden: vec![1024, 1024],
+                gadget1: Schedule { steps: 2_000, samples_per_step: 1_024, learning_rate: 1e-5 },
+                gadget2: Schedule { steps: 2_000, samples_per_step: 1_024, learning_rate: 1e-5 },
+                noise_scale: 1.0,
+                perturbation_draws: 2_000,
+                gadget1_samples: 20_000,
+                glucose: 4,
+                pair_seed,
+            },
+        }
+    }
+
+    /// A short fingerprint of the configuration and master seed, part of every cache key.
+    fn fingerprint(&self, seed: u64) -> Result<String> {
+        let text = serde_json::to_string(self)?;
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        Ok(format!("{:016x}", splitmix64(hash ^ seed)))
+    }
+}
+
+/// A selected pair, as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StudyPair {
+    p: Vec<f64>,
+    q: Vec<f64>,
+    observed_next: usize,
+    state: usize,
+    observed_action: usize,
+    rl_action: usize,
+}
+
+impl StudyPair {
+    /// log p and log q (-inf for impossible next states).
+    fn logits(&self) -> LogitPair {
+        let ln = |v: &[f64]| v.iter().map(|x| x.ln()).collect();
+        LogitPair { p: ln(&self.p), q: ln(&self.q) }
+    }
+}
+
+/// One trial's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Trial {
+    pair: usize,
+    reward: usize,
+    /// Var[r(x) - r(y)] per method.
+    variances: BTreeMap<String, f64>,
+    /// The training runs of the two gadgets.
+    training: BTreeMap<String, TrainSummary>,
+    /// Seconds spent evaluating (all four methods).
+    evaluation_seconds: f64,
+}
+
+fn run(ctx: &Context) -> Result<Outcome> {
+    let config = Config::new(ctx.mode, ctx.seed);
+    let fingerprint = config.fingerprint(ctx.seed)?;
+    let selection: (Vec<StudyPair>, usize) = ctx.cached("figure2", &format!("pairs-{}", config.pair_seed), || {
+        let physician = plan_physician(&SparseKernel::exact())?;
+        let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
+        let pairs = selection
+            .pairs
+            .iter()
+            .map(|s| StudyPair {
+                p: s.p.clone(),
+                q: s.q.clone(),
+                observed_next: s.observed_next,
+                state: s.state,
+                observed_action: s.observed_action,
+                rl_action: s.rl_action,
+            })
+            .collect();
+        Ok((pairs, selection.candidates))
+    })?;
+    let (pairs, candidates) = selection;
+    let model = RewardModel::new(config.glucose)?;
+    let reward_seed = splitmix64(ctx.seed ^ 0xf162_1111);
+    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
+    for setting in SETTINGS {
+        for (i, pair) in pairs.iter().take(config.pairs).enumerate() {
+            for j in 0..config.rewards_per_pair {
+                let key = format!("{}-pair{i}-reward{j}-{fingerprint}", setting.name);
+                let trial = ctx.cached("figure2", &key, || {
+                    let rewards = model.draw(&mut gumbel_core::rng::stream(reward_seed, (i * 1000 + j) as u64))?;
+                    let seed = splitmix64(reward_seed ^ splitmix64((i * 1000 + j) as u64 + 1));
+                    eprintln!("reproduce: figure2 {} pair {i} reward {j} ...", setting.name);
+                    run_trial(&config, setting, pair, &rewards, seed, (i, j))
+                })?;
+                results.entry(setting.name).or_default().push(trial);
+            }
+        }
+    }
+    let population = population_references(&model, &pairs[..config.pairs.min(pairs.len())])?;
+    summarise(ctx, &config, &pairs, candidates, &results, &population)
+}
+
+/// Trains both gadgets for one (pair, reward, setting) and evaluates all four methods.
+fn run_trial(config: &Config, setting: Setting, pair: &StudyPair, rewards: &[f64], seed: u64, (i, j): (usize, usize)) -> Result<Trial> {
+    let logits = pair.logits();
+    let k = logits.p.len();
+    let cost = CostMatrix::squared_reward(rewards)?;
+    let noise = if setting.generalized { config.noise_scale } else { 0.0 };
+    let distribution = FixedPair { pair: logits.clone(), noise };
+    let observed = setting.counterfactual.then_some(pair.observed_next);
+    let mut training = BTreeMap::new();
+    let mut gadgets = Vec::new();
+    for (g, (kind, schedule)) in [(GadgetKind::Gadget1, &config.gadget1), (GadgetKind::Gadget2, &config.gadget2)].into_iter().enumerate() {
+        let trained = train_gadget(
+            architecture(kind, k, &config.hidden),
+            schedule,
+            &distribution,
+            setting.generalized,
+            &cost,
+            observed,
+            splitmix64(seed ^ (g as u64 + 10)),
+        )?;
+        training.insert(kind.name().to_owned(), trained.summary);
+        gadgets.push(trained.gadget);
+    }
+    let start = Instant::now();
+    // The evaluation pairs: the pair itself, or D perturbations shared by every method.
+    let evaluation = if setting.generalized { sample_pairs(&distribution, config.perturbation_draws, splitmix64(seed ^ 20)) } else { vec![logits] };
+    let per_pair = (config.gadget1_samples / evaluation.len()).max(1);
+    let couplings = [
+        exact_mixture(Exact::GumbelMax, &evaluation, observed)?,
+        exact_mixture(Exact::InverseCdf, &evaluation, observed)?,
+        sampled_mixture(&gadgets[0], &evaluation, per_pair, observed, splitmix64(seed ^ 30))?,
+        exact_mixture(Exact::Gadget2(&gadgets[1]), &evaluation, observed)?,
+    ];
+    let variances = METHODS
+        .iter()
+        .zip(&couplings)
+        .map(|(m, c)| Ok(((*m).to_owned(), c.variance(rewards, rewards)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    Ok(Trial { pair: i, reward: j, variances, training, evaluation_seconds: start.elapsed().as_secs_f64() })
+}
+
+/// E_r Var[r(x) - r(y)] of the exact Gumbel-max and inverse-CDF laws of each fixed pair, averaged over
+/// pairs: the population references the authors quote, computed on our pairs.
+fn population_references(model: &RewardModel, pairs: &[StudyPair]) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for (setting, counterfactual) in [("joint-fixed", false), ("counterfactual-fixed", true)] {
+        for (method, mechanism) in [("gumbel-max", Exact::GumbelMax), ("inverse-cdf", Exact::InverseCdf)] {
+            let mut total = 0.0;
+            for pair in pairs {
+                let law = exact_mixture(mechanism, &[pair.logits()], counterfactual.then_some(pair.observed_next))?;
+                total += model.expected_variance(&law)?;
+            }
+            out.insert(format!("{setting}/{method}"), total / pairs.len() as f64);
+        }
+    }
+    Ok(out)
+}
+
+/// Mean and standard error (ddof 1) of a sample.
+fn mean_se(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// figure2.json, the bar chart and the markdown section.
+fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: usize, results: &BTreeMap<&str, Vec<Trial>>, population: &BTreeMap<String, f64>) -> Result<Outcome> {
+    let mut data = Map::new();
+    let mut groups = Vec::new();
+    let mut rows = Vec::new();
+    for setting in SETTINGS {
+        let trials = results.get(setting.name).map_or(&[][..], Vec::as_slice);
+        let mut methods = Map::new();
+        let mut bars = Vec::new();
+        let mut row = vec![setting.label.to_owned()];
+        for method in METHODS {
+            let values: Vec<f64> = trials.iter().map(|t| t.variances.get(method).copied().unwrap_or(f64::NAN)).collect();
+            let (mean, se) = mean_se(&values);
+            methods.insert(method.to_owned(), json!({"mean": mean, "se": se, "trials": values}));
+            bars.push((method.to_owned(), mean, if se.is_finite() { se } else { 0.0 }));
+            row.push(format!("{mean:.3} ± {se:.3}"));
+        }
+        data.insert(setting.name.to_owned(), Value::Object(methods));
+        groups.push(BarGroup { name: setting.label.to_owned(), bars });
+        rows.push(row);
+    }
+    let figure = "figure2.png";
+    bar_chart(&ctx.path(figure), &format!("Var[r(x) - r(y)], mean ± s.e. over {} trials", config.pairs * config.rewards_per_pair), "variance of the treatment effect", &groups)?;
+    let population_rows: Vec<Vec<String>> = AUTHORS_POPULATION
+        .iter()
+        .map(|(setting, method, authors)| {
+            let ours = population.get(&format!("{setting}/{method}")).copied().unwrap_or(f64::NAN);
+            let trials = data[*setting][*method]["mean"].as_f64().unwrap_or(f64::NAN);
+            vec![format!("{setting} / {method}"), format!("{ours:.3}"), format!("{trials:.3}"), format!("{authors:.3}")]
+        })
+        .collect();
+    let timing = timing_summary(results);
+    let pair_rows: Vec<Vec<String>> = pairs
+        .iter()
+        .take(config.pairs)
+        .enumerate()
+        .map(|(i, p)| {
+            let support = |v: &[f64]| v.iter().filter(|&&x| x > 0.0).count();
+            vec![i.to_string(), p.state.to_string(), p.observed_action.to_string(), p.rl_action.to_string(), p.observed_next.to_string(), support(&p.p).to_string(), support(&p.q).to_string()]
+        })
+        .collect();
+    let trials = config.pairs * config.rewards_per_pair;
+    let markdown = format!(
+        "Var[r(x) - r(y)] per trial ({} pairs x {} reward draws = {trials} trials; gadgets retrained per trial), \
+         mean ± s.e. over trials. Gumbel-max, inverse-CDF (index order) and Gadget 2 are exact (Gadget 2 through its \
+         mixture over z); Gadget 1 is a Monte Carlo estimate from {} samples per trial. The generalized settings average \
+         over D = {} perturbed pairs (N(0, {}) on every finite log-probability of p and q), the same D for every method. \
+         Gadgets: hidden {:?}, |Z| = 20 with a learned prior (Gadget 2), separate p / q networks (Gadget 1); Gadget 1 \
+         {} steps and Gadget 2 {} steps of {} / {} noise samples, Adam {} / {}.\n\n{}\n![Figure 2]({figure})\n\n\
+         Population references, fixed setting (exact couplings, E over the reward distribution in closed form, averaged \
+         over our pairs), beside the mean of our trials and the authors' references on their pairs (pairs differ):\n\n{}\n\
+         Pairs ({} distinct candidates after the filters; pair seed {}):\n\n{}\n{timing}\n",
+        config.pairs,
+        config.rewards_per_pair,
+        config.gadget1_samples,
+        config.perturbation_draws,
+        config.noise_scale,
+        config.hidden,
+        config.gadget1.steps,
+        config.gadget2.steps,
+        config.gadget1.samples_per_step,
+        config.gadget2.samples_per_step,
+        config.gadget1.learning_rate,
+        config.gadget2.learning_rate,
+        table(&["setting", "Gumbel-max", "inverse-CDF", "Gadget 1", "Gadget 2"], &rows),
+        table(&["reference", "ours (population)", "ours (trial mean)", "authors (population)"], &population_rows),
+        candidates,
+        config.pair_seed,
+        table(&["pair", "state s", "a_obs", "a_RL", "s'_obs", "support p", "support q"], &pair_rows),
+    );
+    data.insert("population".to_owned(), json!(population));
+    data.insert("authors_population".to_owned(), json!(AUTHORS_POPULATION.iter().map(|(s, m, v)| json!({"setting": s, "method": m, "value": v})).collect::<Vec<_>>()));
+    data.insert("pairs".to_owned(), json!(pairs.iter().take(config.pairs).collect::<Vec<_>>()));
+    data.insert("trials".to_owned(), json!(results));
+    Ok(Outcome { data: Value::Object(data), config: json!(config), markdown, checks: Vec::new() })
+}
+
+/// Where the time went: mean training seconds per gadget and evaluation seconds per trial.
+fn timing_summary(results: &BTreeMap<&str, Vec<Trial>>) -> String {
+    let all: Vec<&Trial> = results.values().flatten().collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let n = all.len() as f64;
+    let mean_of = |f: &dyn Fn(&Trial) -> f64| all.iter().map(|t| f(t)).sum::<f64>() / n;
+    let train = |name: &'static str| move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds);
+    let per_step = |name: &'static str| move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds / s.steps.max(1) as f64);
+    format!(
+        "Time per trial (mean over {} trials, all settings): Gadget 1 training {:.1} s ({:.1} ms/step), Gadget 2 training \
+         {:.1} s ({:.1} ms/step), evaluation of all four methods {:.1} s.\n",
+        all.len(),
+        mean_of(&train("gadget-1")),
+        1e3 * mean_of(&per_step("gadget-1")),
+        mean_of(&train("gadget-2")),
+        1e3 * mean_of(&per_step("gadget-2")),
+        mean_of(&|t: &Trial| t.evaluation_seconds),
+    )
+}
