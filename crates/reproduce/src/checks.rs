@@ -15,12 +15,20 @@ pub struct Check {
     pub ours: f64,
     /// The largest accepted |ours - paper|.
     pub tolerance: f64,
+    /// The spread the paper prints beside its value (std over seeds or s.e.), when it prints one.
+    pub spread: Option<f64>,
 }
 
 impl Check {
     /// A check named `name`.
     pub fn new(name: impl Into<String>, paper: f64, ours: f64, tolerance: f64) -> Self {
-        Self { name: name.into(), paper, ours, tolerance }
+        Self { name: name.into(), paper, ours, tolerance, spread: None }
+    }
+
+    /// The same check, with the paper's printed spread (for the difference in its units).
+    pub fn with_spread(mut self, spread: f64) -> Self {
+        self.spread = Some(spread);
+        self
     }
 
     /// Whether |ours - paper| <= tolerance (false for NaN).

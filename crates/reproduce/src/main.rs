@@ -13,9 +13,12 @@ mod paper;
 #[allow(dead_code)]
 mod plot;
 mod parts;
+mod progress;
 mod provenance;
 mod report;
+mod stats;
 mod store;
+mod training;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,6 +49,10 @@ struct Args {
     /// The output folder.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// libtorch's intra-op CPU threads for gadget training. One by default: on a loaded machine two
+    /// OpenMP threads ran a training step about 9 times slower than one (docs/figure1-table1.md).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 fn main() {
@@ -67,6 +74,10 @@ fn run(args: Args) -> Result<()> {
         let names: Vec<_> = all.iter().map(|p| p.name).collect();
         bail!("unknown part '{unknown}'; the parts are {}", names.join(", "));
     }
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    tch::set_num_threads(args.threads as i32);
     let mode = if args.full { Mode::Full } else { Mode::Quick };
     let ctx = Context::new(args.out, mode, args.seed)?;
     let mut failed_checks = Vec::new();

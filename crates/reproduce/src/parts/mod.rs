@@ -1,11 +1,14 @@
 //! The parts of the reproduction, in the order they run and appear in REPORT.md.
 
+mod coupling_pictures;
+mod figure1;
 mod figure2;
 mod numpy_rewards;
 mod regime_vae;
 mod sepsis;
 mod table1;
 mod table1_gadgets;
+mod table1_protocol;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -39,5 +42,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART, figure2::PART]
+    vec![figure1::PART, table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART, figure2::PART]
 }

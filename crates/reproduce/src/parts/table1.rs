@@ -34,6 +34,7 @@ use crate::context::Context;
 use crate::paper;
 use crate::plot::{heatmaps, Heatmap};
 use crate::report::table;
+use crate::stats::{mean, std_ddof0};
 
 /// The part.
 pub const PART: Part = Part {
@@ -123,7 +124,10 @@ fn run(ctx: &Context) -> Result<Outcome> {
         columns.insert(column.to_owned(), reward_column(ctx, column, index, &mut tables)?);
     }
     let figure = coupling_pictures(ctx)?;
-    let markdown = format!(
+    let gadget_rows = super::table1_protocol::gadget_rows(ctx)?;
+    columns.insert("gadgets".to_owned(), gadget_rows.data);
+    tables.checks.extend(gadget_rows.checks);
+    let mut markdown = format!(
         "Columns 1-2: E[(x - y)^2] under each coupling, computed exactly per pair and averaged over \
          {PAIRS_PER_SEED} pairs per evaluation seed; mean ± std (ddof 0) over {SEEDS} seeds. \"ours\" is on the \
          authors' own pairs (rebuilt from their JAX keys), \"max seed gap\" the largest difference from their \
@@ -145,6 +149,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
             &tables.reward_rows
         ),
     );
+    markdown.push_str(&gadget_rows.markdown);
     Ok(Outcome {
         data: Value::Object(columns),
         config: json!({
@@ -216,7 +221,7 @@ fn pair_column(ctx: &Context, column: &str, mode: PairMode, tables: &mut Tables)
             format!("{own_m:.2} ± {own_sd:.2}"),
         ]);
         if let Some(p) = printed {
-            tables.checks.push(Check::new(format!("{column} / {method}"), p.mean, m, TOLERANCE));
+            tables.checks.push(Check::new(format!("{column} / {method}"), p.mean, m, TOLERANCE).with_spread(p.spread));
         }
         if let Some(t) = theirs {
             let tolerance =
@@ -310,13 +315,4 @@ fn summary(values: &[f64]) -> Summary {
 /// The seed of evaluation seed `s`: derived from the master seed, so `--seed` changes every pair.
 fn evaluation_seed(ctx: &Context, s: u64) -> u64 {
     gumbel_core::rng::splitmix64(ctx.seed ^ gumbel_core::rng::splitmix64(1000 + s))
-}
-
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
-fn std_ddof0(x: &[f64]) -> f64 {
-    let m = mean(x);
-    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
 }
