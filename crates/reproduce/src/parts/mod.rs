@@ -3,7 +3,6 @@
 mod coupling_pictures;
 mod figure1;
 mod figure2;
-mod numpy_rewards;
 mod regime_vae;
 mod sepsis;
 mod table1;

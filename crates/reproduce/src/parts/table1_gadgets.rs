@@ -19,7 +19,7 @@ use gumbel_core::pairs::{FixedPair, LogitPair, PairDistribution, PairMode, Softm
 use gumbel_core::{Categorical, CostMatrix};
 use serde_json::{json, Map, Value};
 
-use super::numpy_rewards::rewards;
+use baselines::rewards::{trial_rewards, RewardStream};
 use super::{Outcome, Part};
 use crate::checks::Check;
 use crate::context::{Context, Mode};
@@ -158,8 +158,8 @@ fn columns_3_4(ctx: &Context, plan: &Protocol, device: gadgets::Device, checks: 
                 .map(|trial| {
                     let key = format!("{column}-{}-trial{trial}", kind.name());
                     ctx.cached(PART.name, &key, || {
-                        let (monotone, non_monotone) = rewards(trial);
-                        let h = if index == 0 { monotone } else { non_monotone };
+                        let drawn = trial_rewards(RewardStream::NumpyLegacy, trial, 10);
+                        let h = if index == 0 { drawn.monotone } else { drawn.non_monotone };
                         let cost = CostMatrix::squared_reward(&h)?;
                         let config = GadgetConfig {
                             separate_networks: kind == GadgetKind::Gadget1,
