@@ -2,28 +2,10 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly.
 
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use common::{assert_bad_input, json};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-gadgets")).args(args).output().unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = run(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn assert_bad_input(args: &[&str], needle: &str) {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(2), "{args:?}");
-    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: {err}");
-}
 
 #[test]
 fn couple_gumbel_max_gives_the_exact_joint_and_summaries() {

@@ -2,19 +2,10 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly.
 
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use common::{json, run};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gumbel-gadgets")).args(args).output().unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = run(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn evaluate_prints_the_physician_and_every_estimate() {
