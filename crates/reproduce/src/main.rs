@@ -9,8 +9,6 @@
 mod checks;
 mod context;
 mod paper;
-// line_plot and bar_chart serve the figure parts (regime-vae shift sweep, Figures 1a and 2) as they land.
-#[allow(dead_code)]
 mod plot;
 mod parts;
 mod progress;
