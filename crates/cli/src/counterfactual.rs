@@ -13,18 +13,9 @@ pub struct Args {
     /// The mechanism.
     #[arg(long, value_enum, default_value = "gumbel-max")]
     method: Method,
-    /// Probabilities of x, the factual distribution.
-    #[arg(long)]
-    p: Option<String>,
-    /// Logits of x (normalised for you; "-inf" marks an impossible outcome).
-    #[arg(long)]
-    p_logits: Option<String>,
-    /// Probabilities of y, the counterfactual distribution.
-    #[arg(long)]
-    q: Option<String>,
-    /// Logits of y (normalised for you; "-inf" marks an impossible outcome).
-    #[arg(long)]
-    q_logits: Option<String>,
+    /// The distributions p and q.
+    #[command(flatten)]
+    pair: input::PairArgs,
     /// The observed outcome x (0-based).
     #[arg(long)]
     observed: usize,
@@ -44,9 +35,7 @@ pub struct Args {
 
 /// Runs `counterfactual`.
 pub fn run(args: &Args) -> Result<Value> {
-    let p = input::categorical("p", args.p.as_deref(), args.p_logits.as_deref())?;
-    let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
-    p.check_same_len(&q)?;
+    let (p, q) = args.pair.read()?;
     let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
     let (distribution, sampled) = methods::counterfactual(args.method, &args.gadget, &p, &q, args.observed, &args.order, sampling)?;
     let mut out = json!({

@@ -13,18 +13,9 @@ pub struct Args {
     /// The coupling method.
     #[arg(long, value_enum, default_value = "gumbel-max")]
     method: Method,
-    /// Probabilities of x (a JSON array, or a path to a JSON file).
-    #[arg(long)]
-    p: Option<String>,
-    /// Logits of x (normalised for you; "-inf" marks an impossible outcome).
-    #[arg(long)]
-    p_logits: Option<String>,
-    /// Probabilities of y.
-    #[arg(long)]
-    q: Option<String>,
-    /// Logits of y (normalised for you; "-inf" marks an impossible outcome).
-    #[arg(long)]
-    q_logits: Option<String>,
+    /// The distributions p and q.
+    #[command(flatten)]
+    pair: input::PairArgs,
     /// A K x K cost matrix C: adds `expected_cost` = sum joint * C.
     #[arg(long, conflicts_with = "reward")]
     cost: Option<String>,
@@ -47,9 +38,7 @@ pub struct Args {
 
 /// Runs `couple`.
 pub fn run(args: &Args) -> Result<Value> {
-    let p = input::categorical("p", args.p.as_deref(), args.p_logits.as_deref())?;
-    let q = input::categorical("q", args.q.as_deref(), args.q_logits.as_deref())?;
-    p.check_same_len(&q)?;
+    let (p, q) = args.pair.read()?;
     let reward: Option<Vec<f64>> = args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
     let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);

@@ -17,8 +17,36 @@ pub fn json_arg<T: DeserializeOwned>(name: &str, text: &str) -> Result<T> {
     serde_json::from_str(&content).with_context(|| format!("{name}: the {source} is not the expected JSON"))
 }
 
+/// The pair (p, q) as the `couple` and `counterfactual` commands take it: each as probabilities or
+/// as logits.
+#[derive(clap::Args)]
+pub struct PairArgs {
+    /// Probabilities of x, the factual distribution (a JSON array, or a path to a JSON file).
+    #[arg(long)]
+    p: Option<String>,
+    /// Logits of x (normalised for you; "-inf" marks an impossible outcome).
+    #[arg(long)]
+    p_logits: Option<String>,
+    /// Probabilities of y, the counterfactual distribution.
+    #[arg(long)]
+    q: Option<String>,
+    /// Logits of y (normalised for you; "-inf" marks an impossible outcome).
+    #[arg(long)]
+    q_logits: Option<String>,
+}
+
+impl PairArgs {
+    /// Reads and validates p and q; errors when their lengths differ.
+    pub fn read(&self) -> Result<(Categorical, Categorical)> {
+        let p = categorical("p", self.p.as_deref(), self.p_logits.as_deref())?;
+        let q = categorical("q", self.q.as_deref(), self.q_logits.as_deref())?;
+        p.check_same_len(&q)?;
+        Ok((p, q))
+    }
+}
+
 /// A distribution from exactly one of a probabilities argument and a logits argument.
-pub fn categorical(name: &str, probs: Option<&str>, logits: Option<&str>) -> Result<Categorical> {
+fn categorical(name: &str, probs: Option<&str>, logits: Option<&str>) -> Result<Categorical> {
     let parsed = match (probs, logits) {
         (Some(text), None) => Categorical::from_probs(&json_arg::<Vec<f64>>(&format!("--{name}"), text)?),
         (None, Some(text)) => Categorical::from_logits(&parse_logits(&format!("--{name}-logits"), text)?),
