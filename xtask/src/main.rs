@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Find or install libtorch 2.11.0 and link it as `.libtorch`.
     Setup,
-    /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH (use with `eval "$(cargo xtask env)"`).
+    /// Print `export` lines for LIBTORCH, LD_LIBRARY_PATH and the malloc settings of
+    /// `.cargo/config.toml` (use with `eval "$(cargo xtask env)"`).
     Env,
     /// Set up libtorch, then run `cargo test --workspace` with any extra arguments.
     Test {
@@ -64,6 +65,9 @@ fn run_command(command: Command) -> Result<()> {
             let torch = libtorch::ensure(&root)?;
             println!("export LIBTORCH={}", torch.display());
             println!("export LD_LIBRARY_PATH={}", run::library_path(&torch));
+            for (name, value) in run::MALLOC_SETTINGS {
+                println!("export {name}={value}");
+            }
         }
         Command::Test { args } => {
             let torch = libtorch::ensure(&root)?;

@@ -1,9 +1,10 @@
 //! Gadget 2 (the paper's Section 5.2, Appendix H): a latent z ~ pi(z) drawn independently of p, then
 //! Gumbel-max on a learned pi(x | z, p) whose mixture over z is exactly p.
 //!
-//! pi(x | z, p) is built from the network's `[|Z|, K]` output R in log space, as the authors' code does
-//! (official-gadgets.md section 3): T Sinkhorn sweeps, each normalising the rows to log pi(z)
-//! (R <- R + log pi_z - logsumexp_x R) and then the columns to log p (R <- R + log p_x - logsumexp_z R);
+//! pi(x | z, p) is built from the network's `[|Z|, K]` output R as the authors' code does
+//! (official-gadgets.md section 3): T Sinkhorn sweeps, each normalising the rows to pi(z)
+//! (R <- R + log pi_z - logsumexp_x R) and then the columns to p (R <- R + log p_x - logsumexp_z R),
+//! the first in log space and the rest on exp(R) (see [`sinkhorn_correct`]);
 //! then the accept-reject correction of Eq. (14) on the row-normalised proposal A,
 //! c_x = p(x) / sum_z A_zx, pi(x | z, p) = c_x A_zx / (c* pi_z) + (1 - d_z / c*) p(x) with
 //! d_z = sum_x A_zx c_x / pi_z, which makes sum_z pi_z pi(x | z, p) = p(x) for any R (Appendix H).
@@ -143,25 +144,96 @@ impl Gadget2 {
 }
 
 /// log pi(x | z, p), `[B, |Z|, K]`, from network output `r` `[B, |Z|, K]`, normalised `log_p` `[B, K]`
-/// and `log_prior` `[|Z|]`: T log-space Sinkhorn sweeps, then the accept-reject correction of Eq. (14).
+/// and `log_prior` `[|Z|]`: T Sinkhorn sweeps, then the accept-reject correction of Eq. (14).
+///
+/// The first sweep runs in log space, as the authors' code does throughout: it removes any scale of R
+/// and leaves log A_1, whose possible columns hold mass p_x. The other T - 1 sweeps find
+/// A = diag(u) M diag(v) with M = exp(log A_1) by the scaling form of Sinkhorn,
+/// u <- pi / (M v), v <- p / (M^T u): two matrix-vector products per sweep instead of two
+/// logsumexps over the whole matrix (several times cheaper on the CPU, forward and backward), and
+/// log A = log A_1 + log u_z + log v_x, without the logarithm of any entry of M, so entries that
+/// underflow do not matter. Where the scalings leave a safe range (R spanning more than single
+/// precision can scale, [`SCALING_LIMIT`]), the sweeps are redone in log space. Either way the same
+/// matrix as T log-space sweeps, to rounding (tested); the correction makes the marginal exact for any A.
 pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
-    let kind = r.kind();
-    let impossible = log_p.isneginf().unsqueeze(1);
-    let safe_p = log_p.masked_fill(&log_p.isneginf(), 0.0).unsqueeze(1);
+    let masks = Masks::new(log_p);
     let log_pi = log_prior.view([1, -1, 1]);
-    let neg_inf = f64::NEG_INFINITY;
-    // Impossible columns are -inf throughout; every other entry stays finite.
-    let mut r = r.masked_fill(&impossible, neg_inf);
-    let normalise_rows = |r: &Tensor| r + &log_pi - r.logsumexp(-1, true);
-    for _ in 0..iterations {
-        r = normalise_rows(&r);
-        let finite = r.masked_fill(&impossible, 0.0);
-        r = (&finite + &safe_p - finite.logsumexp(1, true)).masked_fill(&impossible, neg_inf);
+    let mut log_a = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
+    if iterations > 0 {
+        log_a = log_space_sweeps(&log_a, &log_pi, &masks, 1);
     }
-    // The proposal A (rows summing to pi_z) and the correction, all in log space.
-    let log_a = normalise_rows(&r);
-    let column_mass = log_a.masked_fill(&impossible, 0.0).logsumexp(1, true);
-    let log_c = (&safe_p - column_mass).masked_fill(&impossible, neg_inf);
+    if iterations > 1 {
+        log_a = scaled_sweeps(&log_a, &log_pi, log_p, &masks, iterations - 1)
+            .unwrap_or_else(|| log_space_sweeps(&log_a, &log_pi, &masks, iterations - 1));
+    }
+    correct(&normalise_rows(&log_a, &log_pi), &masks)
+}
+
+/// Largest |log u_z|, |log v_x| the scaling form accepts: e^23 ~ 1e10 leaves single-precision
+/// gradients of the products u M v far from overflow.
+const SCALING_LIMIT: f64 = 23.0;
+
+/// log p with impossible outcomes set to 0, and where they are, both `[B, 1, K]`.
+struct Masks {
+    safe_p: Tensor,
+    impossible: Tensor,
+}
+
+impl Masks {
+    fn new(log_p: &Tensor) -> Self {
+        let impossible = log_p.isneginf();
+        Self { safe_p: log_p.masked_fill(&impossible, 0.0).unsqueeze(1), impossible: impossible.unsqueeze(1) }
+    }
+}
+
+/// R + log pi_z - logsumexp_x R: rows summing to pi_z.
+fn normalise_rows(r: &Tensor, log_pi: &Tensor) -> Tensor {
+    r + log_pi - r.logsumexp(-1, true)
+}
+
+/// `sweeps` Sinkhorn sweeps in log space (rows to pi, then columns to p), impossible columns -inf.
+fn log_space_sweeps(log_a: &Tensor, log_pi: &Tensor, masks: &Masks, sweeps: usize) -> Tensor {
+    let mut r = log_a.shallow_clone();
+    for _ in 0..sweeps {
+        r = normalise_rows(&r, log_pi);
+        let finite = r.masked_fill(&masks.impossible, 0.0);
+        r = (&finite + &masks.safe_p - finite.logsumexp(1, true)).masked_fill(&masks.impossible, f64::NEG_INFINITY);
+    }
+    r
+}
+
+/// `sweeps` Sinkhorn sweeps in scaling form from `log_a` (columns already summing to p), or `None` when
+/// a scaling leaves e^+-[`SCALING_LIMIT`].
+fn scaled_sweeps(log_a: &Tensor, log_pi: &Tensor, log_p: &Tensor, masks: &Masks, sweeps: usize) -> Option<Tensor> {
+    let kind = log_a.kind();
+    let tiny = if kind == Kind::Double { f64::MIN_POSITIVE } else { f64::from(f32::MIN_POSITIVE) };
+    // u `[B, |Z|, 1]` and v `[B, 1, K]` broadcast against M `[B, |Z|, K]`; the products M v and M^T u
+    // are sums of broadcast products (ATen's batched matrix product is slower at these sizes).
+    let m = log_a.exp();
+    let (pi, p) = (log_pi.exp(), log_p.exp().unsqueeze(1));
+    let mut v = p.ones_like();
+    let mut u = pi.ones_like();
+    for _ in 0..sweeps {
+        u = &pi / (&m * &v).sum_dim_intlist(-1, true, kind).clamp_min(tiny);
+        v = &p / (&m * &u).sum_dim_intlist(1, true, kind).clamp_min(tiny);
+    }
+    let log_u = u.log();
+    let log_v = v.masked_fill(&masks.impossible, 1.0).log();
+    let largest = tch::no_grad(|| Tensor::cat(&[log_u.flatten(0, -1), log_v.flatten(0, -1)], 0).abs().max());
+    let largest = f64::try_from(largest).unwrap_or(f64::INFINITY);
+    (largest <= SCALING_LIMIT).then(|| {
+        (log_a.masked_fill(&masks.impossible, 0.0) + log_u + log_v).masked_fill(&masks.impossible, f64::NEG_INFINITY)
+    })
+}
+
+/// The accept-reject correction of Eq. (14) on the proposal `log_a` (rows summing to pi_z), all in
+/// log space: c_x = p(x) / sum_z A_zx, then pi(x | z, p) = c_x A_zx / (c* pi_z) + (1 - d_z / c*) p(x).
+fn correct(log_a: &Tensor, masks: &Masks) -> Tensor {
+    let (safe_p, impossible) = (&masks.safe_p, &masks.impossible);
+    let kind = log_a.kind();
+    let neg_inf = f64::NEG_INFINITY;
+    let column_mass = log_a.masked_fill(impossible, 0.0).logsumexp(1, true);
+    let log_c = (safe_p - column_mass).masked_fill(impossible, neg_inf);
     let log_c = &log_c - log_c.amax(-1, true);
     let proposal = log_a.log_softmax(-1, kind) + &log_c;
     let kappa = proposal.logsumexp(-1, true);
@@ -169,7 +241,73 @@ pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iteratio
     // kappa ~ 0); -inf where exp(kappa) rounds to 1, with the gradient kept off that branch.
     let rejected = kappa.exp().ge(1.0);
     let reject_mass = kappa.masked_fill(&rejected, -1.0).expm1().neg().log().masked_fill(&rejected, neg_inf);
-    let fallback = (reject_mass + &safe_p).masked_fill(&impossible, neg_inf);
-    let joint = proposal.masked_fill(&impossible, 0.0).logaddexp(&fallback.masked_fill(&impossible, 0.0));
-    joint.masked_fill(&impossible, neg_inf).log_softmax(-1, kind)
+    let fallback = (reject_mass + safe_p).masked_fill(impossible, neg_inf);
+    let joint = proposal.masked_fill(impossible, 0.0).logaddexp(&fallback.masked_fill(impossible, 0.0));
+    joint.masked_fill(impossible, neg_inf).log_softmax(-1, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    /// T sweeps all in log space and the correction: the authors' form.
+    fn reference(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
+        let (masks, log_pi) = (Masks::new(log_p), log_prior.view([1, -1, 1]));
+        let r = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
+        correct(&normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi), &masks)
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+        f64::try_from((a - b).abs().max()).unwrap_or(f64::INFINITY)
+    }
+
+    fn all_finite(t: &Tensor) -> bool {
+        bool::try_from(t.isfinite().all()).unwrap_or(false)
+    }
+
+    #[test]
+    fn mixed_sweeps_equal_log_space_sweeps() {
+        tch::manual_seed(3);
+        let options = (Kind::Double, Device::Cpu);
+        let log_prior = Tensor::randn([20], options).log_softmax(-1, Kind::Double);
+        let log_p = Tensor::randn([16, 10], options).log_softmax(-1, Kind::Double);
+        let with_zero = log_p.index_fill(1, &Tensor::from_slice(&[3i64]), f64::NEG_INFINITY).log_softmax(-1, Kind::Double);
+        // Spans of R from O(1) (a fresh network) to hundreds (near-deterministic conditionals).
+        for scale in [1.0, 10.0, 300.0] {
+            let r = Tensor::randn([16, 20, 10], options) * scale;
+            for log_p in [&log_p, &with_zero] {
+                for iterations in [1, 2, 10] {
+                    let want = reference(&r, log_p, &log_prior, iterations).exp();
+                    let got = sinkhorn_correct(&r, log_p, &log_prior, iterations).exp();
+                    let gap = max_abs_diff(&want, &got);
+                    assert!(gap < 1e-12, "scale {scale}, T = {iterations}: {gap}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn single_precision_sweeps_stay_finite_and_close() {
+        tch::manual_seed(4);
+        let options = (Kind::Float, Device::Cpu);
+        let log_prior = Tensor::zeros([20], options).log_softmax(-1, Kind::Float);
+        for (scale, p_scale) in [(1.0, 1.0), (30.0, 5.0), (300.0, 5.0)] {
+            let log_p = (Tensor::randn([8, 10], options) * p_scale).log_softmax(-1, Kind::Float);
+            let r = (Tensor::randn([8, 20, 10], options) * scale).set_requires_grad(true);
+            let want = reference(&r, &log_p, &log_prior, 10).exp();
+            let out = sinkhorn_correct(&r, &log_p, &log_prior, 10);
+            let gap = max_abs_diff(&want, &out.exp());
+            assert!(gap < 1e-4, "scale {scale}: {gap}");
+            out.exp().sum(Kind::Float).backward();
+            assert!(all_finite(&r.grad()), "scale {scale}: non-finite gradient");
+            let (masks, log_pi) = (Masks::new(&log_p), log_prior.view([1, -1, 1]));
+            let first = tch::no_grad(|| log_space_sweeps(&r, &log_pi, &masks, 1));
+            let scaled = tch::no_grad(|| scaled_sweeps(&first, &log_pi, &log_p, &masks, 9));
+            // Both paths are exercised: the scaling form for a fresh network's spread, log space beyond.
+            if scale == 1.0 || scale == 300.0 {
+                assert_eq!(scaled.is_some(), scale == 1.0, "scale {scale}");
+            }
+        }
+    }
 }

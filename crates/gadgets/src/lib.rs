@@ -12,6 +12,7 @@
 //! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
 //! global one: the same seed gives the same numbers on every device.
 
+pub mod adam;
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
@@ -25,7 +26,6 @@ pub mod job;
 pub mod mixture;
 pub mod mlp;
 pub mod noise;
-pub mod observed;
 pub mod task;
 pub mod train;
 

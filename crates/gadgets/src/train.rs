@@ -1,20 +1,22 @@
 //! Training a gadget (the paper's Section 5.3): Adam on the relaxed surrogate loss of Eq. (16) over
 //! batches of logit pairs, either with common random numbers for p and q (joint loss) or on
-//! counterfactual draws given a sampled x_obs (counterfactual loss, used by the sepsis study).
+//! counterfactual draws given x_obs (counterfactual loss): x_obs ~ p afresh for every sample, or one
+//! fixed observed outcome for every sample (the sepsis study's s'_obs, [`Trainer::given_observation`]).
 //!
 //! Each step draws B pairs, runs the network once per pair (p and q in one pass), and draws the N_in
-//! inner samples as an extra tensor axis. A loss or gradient that is not finite stops the run with the
-//! step at which it happened.
+//! inner samples as an extra tensor axis; [`crate::adam::Adam`] updates the weights and stops the run at
+//! a loss or gradient that is not finite, naming the step.
 
 use std::time::Instant;
 
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
-use gumbel_core::CostMatrix;
+use gumbel_core::{Categorical, CostMatrix};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
+use crate::adam::Adam;
 use crate::batch::PairBatch;
 use crate::device::device_name;
 use crate::error::{GadgetError, Result};
@@ -108,8 +110,9 @@ pub struct Trainer<'a> {
     gadget: &'a Gadget,
     pairs: &'a dyn PairDistribution,
     cost: Tensor,
+    observed: Option<usize>,
     options: TrainOptions,
-    optimiser: nn::Optimizer,
+    optimiser: Adam,
     rng: SeededRng,
     step: usize,
 }
@@ -119,44 +122,77 @@ impl<'a> Trainer<'a> {
     pub fn new(gadget: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<Self> {
         options.validate()?;
         let k = gadget.outcomes();
-        if pairs.outcomes() != k {
-            return Err(GadgetError::OutcomeMismatch { what: "pair distribution", expected: k, found: pairs.outcomes() });
+        for (what, found) in [("pair distribution", pairs.outcomes()), ("cost matrix", cost.len())] {
+            if found != k {
+                return Err(GadgetError::OutcomeMismatch { what, expected: k, found });
+            }
         }
-        if cost.len() != k {
-            return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: k, found: cost.len() });
-        }
-        tch::manual_seed(options.seed as i64);
         Ok(Self {
             gadget,
             pairs,
             cost: cost_tensor(cost, gadget.device()),
+            observed: None,
             options: options.clone(),
-            optimiser: nn::Adam::default().build(gadget.var_store(), options.learning_rate)?,
+            optimiser: Adam::new(gadget.var_store(), options.learning_rate),
             rng: stream(options.seed, 1),
             step: 0,
         })
+    }
+
+    /// A run of the counterfactual loss with every sample conditioned on the one observed outcome
+    /// x_obs = `observed` instead of x_obs ~ p: the sepsis study's s'_obs (Section 7.3;
+    /// gadgets-part2.md section 2, item 9). `options.loss` must be [`LossKind::Counterfactual`], and
+    /// every drawn p must give `observed` positive probability (checked at each step).
+    pub fn given_observation(
+        gadget: &'a Gadget,
+        pairs: &'a dyn PairDistribution,
+        cost: &CostMatrix,
+        observed: usize,
+        options: &TrainOptions,
+    ) -> Result<Self> {
+        if options.loss != LossKind::Counterfactual {
+            return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
+        }
+        let k = gadget.outcomes();
+        if observed >= k {
+            return Err(GadgetError::OutcomeMismatch { what: "observed outcome (index + 1)", expected: k, found: observed + 1 });
+        }
+        Ok(Self { observed: Some(observed), ..Self::new(gadget, pairs, cost, options)? })
     }
 
     /// One Adam step on a fresh batch; returns its loss, or the step at which the loss or a gradient
     /// stopped being finite.
     pub fn step(&mut self) -> Result<f64> {
         self.step += 1;
-        let step = self.step;
         let drawn: Vec<LogitPair> = (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
+        if let Some(observed) = self.observed {
+            for pair in &drawn {
+                Categorical::from_logits(&pair.p)?.check_observation(observed)?;
+            }
+        }
         let batch = PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?;
-        let loss = surrogate_loss(self.gadget, &batch, &self.cost, &self.options, &mut self.rng);
-        let value = f64::try_from(&loss)?;
-        if !value.is_finite() {
-            return Err(GadgetError::NonFinite { step, what: "loss", value });
-        }
-        self.optimiser.zero_grad();
-        loss.backward();
-        let gradient = gradient_sum(self.gadget)?;
-        if !gradient.is_finite() {
-            return Err(GadgetError::NonFinite { step, what: "gradient", value: gradient });
-        }
-        self.optimiser.step();
-        Ok(value)
+        let loss = self.surrogate_loss(&batch);
+        self.optimiser.minimise(&loss, self.step)
+    }
+
+    /// The relaxed loss of one batch (a scalar tensor with gradient).
+    fn surrogate_loss(&mut self, batch: &PairBatch) -> Tensor {
+        let (b, n, k) = (batch.len() as i64, self.options.inner_samples as i64, self.gadget.outcomes() as i64);
+        let device = batch.log_p.device();
+        let x_obs = match (self.options.loss, self.observed) {
+            (LossKind::Joint, _) => {
+                let (soft_p, soft_q) = self.gadget.sample_batch(batch, n as usize, &mut self.rng, true);
+                return (soft_p.matmul(&self.cost) * soft_q).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float);
+            }
+            (LossKind::Counterfactual, Some(observed)) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
+            (LossKind::Counterfactual, None) => {
+                let g = gumbel(&mut self.rng, &[b, n, k], device);
+                (batch.log_p.unsqueeze(1) + g).argmax(-1, false)
+            }
+        };
+        let soft_q = self.gadget.counterfactual_batch(batch, &x_obs, &mut self.rng, true);
+        let rows = self.cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k]);
+        (soft_q * rows).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
     }
 }
 
@@ -188,41 +224,6 @@ pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, o
         seconds,
         steps_per_second: options.steps as f64 / seconds.max(1e-9),
     })
-}
-
-/// The relaxed loss of one batch (a scalar tensor with gradient).
-fn surrogate_loss(gadget: &Gadget, batch: &PairBatch, cost: &Tensor, options: &TrainOptions, rng: &mut SeededRng) -> Tensor {
-    let n = options.inner_samples;
-    match options.loss {
-        LossKind::Joint => {
-            let (soft_p, soft_q) = gadget.sample_batch(batch, n, rng, true);
-            (soft_p.matmul(cost) * soft_q).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
-        }
-        LossKind::Counterfactual => {
-            let (b, k) = (batch.len() as i64, gadget.outcomes() as i64);
-            let g = gumbel(rng, &[b, n as i64, k], batch.log_p.device());
-            let x_obs = (batch.log_p.unsqueeze(1) + g).argmax(-1, false);
-            let soft_q = gadget.counterfactual_batch(batch, &x_obs, rng, true);
-            let rows = cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n as i64, k]);
-            (soft_q * rows).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
-        }
-    }
-}
-
-/// The sum of every gradient entry: finite exactly when every entry is.
-pub(crate) fn gradient_sum(gadget: &Gadget) -> Result<f64> {
-    let sums: Vec<Tensor> = gadget
-        .var_store()
-        .trainable_variables()
-        .iter()
-        .map(|v| v.grad())
-        .filter(Tensor::defined)
-        .map(|g| g.sum(Kind::Float))
-        .collect();
-    if sums.is_empty() {
-        return Ok(0.0);
-    }
-    Ok(f64::try_from(Tensor::stack(&sums, 0).sum(Kind::Float))?)
 }
 
 /// The cost matrix as an f32 tensor on `device`.

@@ -4,8 +4,7 @@ mod common;
 
 use common::{dist, gadget, small};
 use gadgets::mixture::mixture_samples;
-use gadgets::observed::ObservedTrainer;
-use gadgets::train::{LossKind, TrainOptions};
+use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{GadgetError, GadgetKind};
 use gumbel_core::pairs::{FixedPair, LogitPair};
 use gumbel_core::{CostMatrix, Coupling};
@@ -20,11 +19,11 @@ fn observed_training_refuses_impossible_observations_and_the_joint_loss() {
     let pairs = FixedPair { pair: pair(), noise: 0.0 };
     let cost = CostMatrix::squared_index(4);
     let options = TrainOptions { loss: LossKind::Counterfactual, batch: 2, inner_samples: 4, learning_rate: 1e-3, steps: 1, seed: 0, progress: false };
-    let mut trainer = ObservedTrainer::new(&g, &pairs, &cost, 2, &options).expect("valid sizes");
+    let mut trainer = Trainer::given_observation(&g, &pairs, &cost, 2, &options).expect("valid sizes");
     assert!(matches!(trainer.step(), Err(GadgetError::Core(_))), "outcome 2 has p = 0");
     let joint = TrainOptions { loss: LossKind::Joint, ..options.clone() };
-    assert!(ObservedTrainer::new(&g, &pairs, &cost, 1, &joint).is_err());
-    let mut trainer = ObservedTrainer::new(&g, &pairs, &cost, 1, &options).expect("valid sizes");
+    assert!(Trainer::given_observation(&g, &pairs, &cost, 1, &joint).is_err());
+    let mut trainer = Trainer::given_observation(&g, &pairs, &cost, 1, &options).expect("valid sizes");
     assert!(trainer.step().expect("a finite step").is_finite());
 }
 

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use gadgets::observed::ObservedTrainer;
+
 use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{Gadget, GadgetConfig, GadgetKind};
 use gumbel_core::pairs::PairDistribution;
@@ -63,7 +63,7 @@ pub fn train_gadget(config: GadgetConfig, schedule: &Schedule, pairs: &dyn PairD
     let losses = {
         let mut step: Box<dyn FnMut() -> gadgets::Result<f64>> = match observed {
             Some(obs) => {
-                let mut trainer = ObservedTrainer::new(&gadget, pairs, cost, obs, &options)?;
+                let mut trainer = Trainer::given_observation(&gadget, pairs, cost, obs, &options)?;
                 Box::new(move || trainer.step())
             }
             None => {
