@@ -1,7 +1,9 @@
-//! Resumable gadget training for the parts. A trained gadget is a checkpoint in the part's cache
-//! folder named by a hash of everything that determines its weights (architecture, pairs, cost,
-//! optimisation settings, seed), so a finished run is never repeated, and an interrupted run (whose
-//! checkpoint is only renamed into place when complete) starts again from scratch.
+//! Resumable gadget training for the parts. A trained gadget is a checkpoint
+//! `results/checkpoints/<mode>/<label>-<hash>.ckpt`: the label names the gadget and the table column
+//! or figure setting it was trained for, the hash everything that determines its weights
+//! (architecture, pairs, cost, optimisation settings, seed). So a finished run is never repeated (and
+//! parts that need the same gadget share it), and an interrupted run (whose checkpoint is only renamed
+//! into place when complete) starts again from scratch.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -49,20 +51,20 @@ impl Run {
     }
 
     /// Where its checkpoint lives.
-    fn path(&self, ctx: &Context, part: &str, label: &str) -> Result<PathBuf> {
-        Ok(ctx.cache_dir(part).join(format!("{}.ckpt", self.key(label)?)))
+    fn path(&self, ctx: &Context, label: &str) -> Result<PathBuf> {
+        Ok(ctx.path(format!("checkpoints/{}/{}.ckpt", ctx.mode.label(), self.key(label)?)))
     }
 
     /// Training steps still to do: 0 when a checkpoint exists.
-    pub fn remaining_steps(&self, ctx: &Context, part: &str, label: &str) -> Result<u64> {
-        Ok(if self.path(ctx, part, label)?.exists() { 0 } else { self.training.steps as u64 })
+    pub fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
+        Ok(if self.path(ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
     }
 
-    /// The trained gadget: loaded from the part's cache, or trained (advancing `progress` by one per
+    /// The trained gadget: loaded from its checkpoint, or trained (advancing `progress` by one per
     /// step) and saved there.
-    pub fn trained(&self, ctx: &Context, part: &str, label: &str, progress: &Progress) -> Result<Trained> {
+    pub fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained> {
         let device = DeviceChoice::Auto.resolve()?;
-        let path = self.path(ctx, part, label)?;
+        let path = self.path(ctx, label)?;
         if path.exists() {
             match checkpoint::load(&path, device) {
                 Ok(loaded) => {
@@ -166,11 +168,11 @@ mod tests {
         let ctx = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
         let progress = Progress::new("test", 3, "steps");
         let run = tiny(7);
-        assert_eq!(run.remaining_steps(&ctx, "part", "tiny").unwrap(), 3);
-        let first = run.trained(&ctx, "part", "tiny", &progress).unwrap();
-        assert_eq!(run.remaining_steps(&ctx, "part", "tiny").unwrap(), 0);
+        assert_eq!(run.remaining_steps(&ctx, "tiny").unwrap(), 3);
+        let first = run.trained(&ctx, "tiny", &progress).unwrap();
+        assert_eq!(run.remaining_steps(&ctx, "tiny").unwrap(), 0);
         // The second call reads the checkpoint: the same record (its wall time included) and weights.
-        let second = run.trained(&ctx, "part", "tiny", &progress).unwrap();
+        let second = run.trained(&ctx, "tiny", &progress).unwrap();
         assert_eq!(first.record, second.record);
         let (p, q) = (gumbel_core::Categorical::from_probs(&[0.2, 0.3, 0.5]).unwrap(), gumbel_core::Categorical::from_probs(&[0.5, 0.3, 0.2]).unwrap());
         let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();

@@ -2,63 +2,27 @@
 //! Gumbel-max, inverse-CDF, LP-optimal, maximal, Gadget 1, Gadget 2) for the fixed pair of Table 1
 //! columns 3-4 (p logits (10..1)/4 decreasing, q logits (0..9)/4 increasing) under the monotone and
 //! the non-monotone reward of the authors' trial 0, each titled with Var[h(x) - h(y)], exact for every
-//! method but Gadget 1 (a Monte Carlo estimate). The gadgets are trained on that pair and reward as
-//! in the authors' second repository (gadgets-part2.md): Gadget 1 with separate p and q networks,
-//! Gadget 2 with |Z| = 20 and a learned prior, Adam 1e-5, 3,000 steps, batch 64, 16 inner samples.
+//! method but Gadget 1 (a Monte Carlo estimate). The gadgets are those of reward trial 0 of Table 1's
+//! columns 3-4 (`table1_fixed_pair`: the same runs and checkpoints).
 
 use anyhow::Result;
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder};
-use gadgets::task::{CostSpec, PairSpec};
-use gadgets::train::{LossKind, TrainOptions};
-use gadgets::{GadgetConfig, GadgetKind};
+use gadgets::GadgetKind;
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::rng::splitmix64;
-use gumbel_core::{Categorical, CostMatrix, Coupling};
+use gumbel_core::{CostMatrix, Coupling};
 use serde_json::{json, Value};
 
-use crate::context::{Context, Mode};
+use super::table1_fixed_pair as fixed_pair;
+use crate::context::Context;
 use crate::plot::{heatmaps, Heatmap};
 use crate::progress::Progress;
 use crate::report::table;
-use crate::training::{Run, Throughput};
+use crate::training::Throughput;
 
 /// K.
 const OUTCOMES: usize = 10;
-/// Gadget 1's Monte Carlo samples for its coupling.
-const GADGET1_SAMPLES: u64 = 100_000;
-
-/// (steps, learning rate, hidden widths) of the gadgets: the authors' 3,000 steps at 1e-5 with
-/// [1024, 1024], or a brief quick run of a smaller network at a larger rate.
-fn schedule(mode: Mode) -> (usize, f64, Vec<usize>) {
-    match mode {
-        Mode::Full => (3_000, 1e-5, vec![1024, 1024]),
-        Mode::Quick => (100, 1e-3, vec![128, 128]),
-    }
-}
-
-fn gadget_run(kind: GadgetKind, p: &Categorical, q: &Categorical, h: &[f64], mode: Mode, master: u64) -> Run {
-    let (steps, learning_rate, hidden) = schedule(mode);
-    let config = GadgetConfig { hidden, ..GadgetConfig::paper(kind, OUTCOMES) };
-    let gadget = match kind {
-        GadgetKind::Gadget1 => GadgetConfig { separate_networks: true, ..config },
-        GadgetKind::Gadget2 => GadgetConfig { learned_prior: true, ..config },
-    };
-    Run {
-        gadget,
-        pairs: PairSpec::Fixed { p: p.log_probs().to_vec(), q: q.log_probs().to_vec(), noise: 0.0 },
-        cost: CostSpec::SquaredReward { h: h.to_vec() },
-        training: TrainOptions {
-            loss: LossKind::Joint,
-            batch: 64,
-            inner_samples: 16,
-            learning_rate,
-            steps,
-            seed: splitmix64(master ^ 0x0f16_1b00),
-            progress: false,
-        },
-    }
-}
 
 /// What Figure 1b adds to the figure1 part.
 pub struct Figure1b {
@@ -71,17 +35,17 @@ pub struct Figure1b {
 }
 
 /// Draws Figure 1b into `file` (training its gadgets, resumably, in `part`'s cache).
-pub fn figure_1b(ctx: &Context, part: &str, file: &str, throughput: &mut Throughput) -> Result<Figure1b> {
+pub fn figure_1b(ctx: &Context, file: &str, throughput: &mut Throughput) -> Result<Figure1b> {
     let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
     let rewards = trial_rewards(RewardStream::NumpyLegacy, 0, OUTCOMES);
     let settings = [("monotone", rewards.monotone), ("non-monotone", rewards.non_monotone)];
     let mut runs = Vec::new();
     for (name, h) in &settings {
         for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
-            runs.push((format!("{}-{name}", kind.name()), gadget_run(kind, &p, &q, h, ctx.mode, ctx.seed)));
+            runs.push((fixed_pair::label(kind, name, 0), fixed_pair::gadget_run(kind, &p, &q, h, ctx.mode, ctx.seed, 0)));
         }
     }
-    let remaining: u64 = runs.iter().map(|(label, run)| run.remaining_steps(ctx, part, label)).sum::<Result<_>>()?;
+    let remaining: u64 = runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
     let progress = Progress::new("figure1b", remaining, "steps");
     let mut panels = Vec::new();
     let mut data = serde_json::Map::new();
@@ -97,9 +61,9 @@ pub fn figure_1b(ctx: &Context, part: &str, file: &str, throughput: &mut Through
         ];
         for (offset, method) in ["Gadget 1", "Gadget 2"].into_iter().enumerate() {
             let (label, run) = &runs[2 * index + offset];
-            let trained = run.trained(ctx, part, label, &progress)?;
+            let trained = run.trained(ctx, label, &progress)?;
             throughput.add(&trained);
-            couplings.push((method, trained.gadget.coupling(&p, &q, GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling));
+            couplings.push((method, trained.gadget.coupling(&p, &q, fixed_pair::GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling));
         }
         let mut variances = serde_json::Map::new();
         for (row, (method, coupling)) in couplings.into_iter().enumerate() {
@@ -123,13 +87,9 @@ pub fn figure_1b(ctx: &Context, part: &str, file: &str, throughput: &mut Through
         &panels,
         7,
     )?;
-    let (steps, learning_rate, hidden) = schedule(ctx.mode);
     Ok(Figure1b {
         data: Value::Object(data),
         table: table(&["method", "Var, monotone reward", "Var, non-monotone reward"], &rows),
-        schedule: format!(
-            "Gadget 1 with separate p and q networks, Gadget 2 with |Z| = 20 and a learned prior; hidden {hidden:?}, \
-             Adam {learning_rate:e}, {steps} steps, batch 64, 16 inner samples"
-        ),
+        schedule: fixed_pair::Schedule::new(ctx.mode).describe(),
     })
 }

@@ -130,20 +130,20 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let maximal_coupling = baselines::maximal_coupling(&p, &q)?;
     let maximal = maximal_coupling.p_x_ne_y();
 
-    let label = |rho: f64, seed: u64| format!("ramp-rho{rho}-seed{seed}");
+    let label = |rho: f64, seed: u64| format!("gadget-2-figure1a-rho{rho}-seed{seed}");
     let runs: Vec<(f64, u64, Run)> = protocol
         .noises
         .iter()
         .flat_map(|&rho| (1..=protocol.seeds).map(move |s| (rho, s)))
         .map(|(rho, s)| (rho, s, protocol.run(ctx.seed, rho, s)))
         .collect();
-    let remaining: u64 = runs.iter().map(|(rho, s, r)| r.remaining_steps(ctx, PART.name, &label(*rho, *s))).sum::<Result<_>>()?;
+    let remaining: u64 = runs.iter().map(|(rho, s, r)| r.remaining_steps(ctx, &label(*rho, *s))).sum::<Result<_>>()?;
     let progress = Progress::new("figure1a", remaining, "steps");
     let mut throughput = Throughput::default();
     let mut points: Vec<Point> = Vec::new();
     let mut learned: Option<Coupling> = None;
     for (rho, seed, run) in &runs {
-        let trained = run.trained(ctx, PART.name, &label(*rho, *seed), &progress)?;
+        let trained = run.trained(ctx, &label(*rho, *seed), &progress)?;
         throughput.add(&trained);
         let coupling = trained.gadget.coupling(&p, &q, 0, 0)?.coupling;
         let value = coupling.p_x_ne_y();
@@ -185,7 +185,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
 
     let figure_1b = "figure1b.png";
     let mut throughput_1b = Throughput::default();
-    let variances = super::coupling_pictures::figure_1b(ctx, PART.name, figure_1b, &mut throughput_1b)?;
+    let variances = super::coupling_pictures::figure_1b(ctx, figure_1b, &mut throughput_1b)?;
 
     let mut checks = vec![
         Check::new("Gumbel-max P(x != y), noise-free pair (exact vs the authors' 100k samples)", AUTHORS_GUMBEL_MAX, gumbel_max.p_x_ne_y(), monte_carlo_tolerance(AUTHORS_GUMBEL_MAX, 0.0)),

@@ -6,7 +6,7 @@ mod figure2;
 mod regime_vae;
 mod sepsis;
 mod table1;
-mod table1_gadgets;
+mod table1_fixed_pair;
 mod table1_protocol;
 
 use anyhow::Result;
@@ -41,5 +41,5 @@ pub struct Outcome {
 
 /// Every part, in order.
 pub fn all() -> Vec<Part> {
-    vec![figure1::PART, table1::PART, table1_gadgets::PART, sepsis::PART, regime_vae::PART, figure2::PART]
+    vec![figure1::PART, table1::PART, sepsis::PART, regime_vae::PART, figure2::PART]
 }

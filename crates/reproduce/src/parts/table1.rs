@@ -127,6 +127,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let gadget_rows = super::table1_protocol::gadget_rows(ctx)?;
     columns.insert("gadgets".to_owned(), gadget_rows.data);
     tables.checks.extend(gadget_rows.checks);
+    let fixed_pair_rows = super::table1_fixed_pair::gadget_rows(ctx)?;
+    columns.insert("gadgets_columns_3_4".to_owned(), fixed_pair_rows.data);
+    tables.checks.extend(fixed_pair_rows.checks);
     let mut markdown = format!(
         "Columns 1-2: E[(x - y)^2] under each coupling, computed exactly per pair and averaged over \
          {PAIRS_PER_SEED} pairs per evaluation seed; mean ± std (ddof 0) over {SEEDS} seeds. \"ours\" is on the \
@@ -150,6 +153,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
         ),
     );
     markdown.push_str(&gadget_rows.markdown);
+    markdown.push_str(&fixed_pair_rows.markdown);
     Ok(Outcome {
         data: Value::Object(columns),
         config: json!({

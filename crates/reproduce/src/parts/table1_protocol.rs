@@ -261,7 +261,7 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         let mut remaining = 0;
         for &(kind, mode) in &combos {
             for rate in RATES {
-                remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?.remaining_steps(ctx, PART, &label(kind, mode, rate, 0))?;
+                remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?.remaining_steps(ctx, &label(kind, mode, rate, 0))?;
             }
         }
         let progress = Progress::new("table1 phase 1", remaining, "steps");
@@ -298,7 +298,7 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     let mut remaining = 0;
     for (&(kind, mode), &rate) in combos.iter().zip(&rates) {
         for seed in 1..=protocol.seeds {
-            remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?.remaining_steps(ctx, PART, &label(kind, mode, rate, seed))?;
+            remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?.remaining_steps(ctx, &label(kind, mode, rate, seed))?;
         }
     }
     let progress = Progress::new("table1 phase 2", remaining, "steps");
@@ -333,7 +333,7 @@ fn scored(
         _ => (protocol.evaluation_pairs, protocol.samples_per_pair),
     };
     let key = format!("score-{}-eval{evaluation_seed}-{pairs}x{samples}", run.key(name)?);
-    let trained = run.trained(ctx, PART, name, progress)?;
+    let trained = run.trained(ctx, name, progress)?;
     throughput.add(&trained);
     ctx.cached(PART, &key, || {
         let score = evaluate(&trained.gadget, &mode.evaluation_pairs(evaluation_seed, pairs)?, samples, evaluation_seed)?;
