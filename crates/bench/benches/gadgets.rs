@@ -12,7 +12,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{Gadget, GadgetConfig, GadgetKind};
-use gumbel_core::pairs::{PairMode, SoftmaxUniform};
+use gumbel_core::pairs::{FixedPair, LogitPair, PairMode, SoftmaxUniform};
 use gumbel_core::CostMatrix;
 use tch::Device;
 
@@ -48,5 +48,31 @@ fn training_steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, training_steps);
+/// One step of the Figure 2 training in its full schedule (gadgets-part2.md section 2): K = 146 sepsis
+/// states, the counterfactual loss given a fixed observed next state, 1,024 noise samples per step:
+/// one (p, q) pair x 1,024 (the fixed setting) or 64 perturbed pairs x 16 (generalized, logits plus
+/// N(0, 1)); Gadget 1 with separate p and q networks (two 1024 x 146^2 output layers, 44 M weights),
+/// Gadget 2 with |Z| = 20. Run on its own with `cargo bench -p bench --bench gadgets -- k146`.
+fn sepsis_size_steps(c: &mut Criterion) {
+    gadgets::device::set_cpu_threads(gadgets::device::DEFAULT_CPU_THREADS);
+    let k = 146;
+    // Every state possible, probabilities spread over a factor of e^6, as the sepsis transitions are.
+    let pair = LogitPair { p: (0..k).map(|i| 3.0 * (i as f64).sin()).collect(), q: (0..k).map(|i| 3.0 * (i as f64).cos()).collect() };
+    let cost = CostMatrix::squared_index(k);
+    let mut group = c.benchmark_group("gadgets_k146_step");
+    group.sample_size(10);
+    for (setting, noise, batch, inner_samples) in [("fixed-1x1024", 0.0, 1, 1024), ("generalized-64x16", 1.0, 64, 16)] {
+        let pairs = FixedPair { pair: pair.clone(), noise };
+        for kind in [GadgetKind::Gadget2, GadgetKind::Gadget1] {
+            let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..GadgetConfig::paper(kind, k) };
+            let Ok(gadget) = Gadget::new(config, Device::Cpu, 0) else { continue };
+            let options = TrainOptions { loss: LossKind::Counterfactual, batch, inner_samples, learning_rate: 1e-5, steps: 1, seed: 0, progress: false };
+            let Ok(mut trainer) = Trainer::given_observation(&gadget, &pairs, &cost, 0, &options) else { continue };
+            group.bench_function(format!("{}/{setting}/cpu-t1", kind.name()), |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, training_steps, sepsis_size_steps);
 criterion_main!(benches);
