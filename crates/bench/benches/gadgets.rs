@@ -1,6 +1,7 @@
 //! Training steps per second of the gadgets in the paper's configuration (K = 10, hidden [1024, 1024],
-//! B = 64, N_in = 16; Gadget 2 with |Z| = 20, Gadget 1 with one shared network), on the CPU and, when
-//! libtorch sees one, on CUDA. One iteration is one full Adam step (pairs, forward, backward, update).
+//! B = 64, N_in = 16; Gadget 2 with |Z| = 20, Gadget 1 with one shared network; also Figure 1a's
+//! |Z| = 100 and the separate-network Gadget 1 of Table 1 columns 3-4), on the CPU and, when libtorch
+//! sees one, on CUDA; and the K = 146 step of Figure 2. One iteration is one full Adam step (pairs, forward, backward, update).
 //! steps/s = 1 / (time per iteration). CPU runs use 1 libtorch thread (the default) and, on a machine
 //! with more cores, all of them (`cpu-tN`). libtorch's OpenMP reads OMP_WAIT_POLICY at start-up:
 //! on an idle machine `OMP_WAIT_POLICY=ACTIVE cargo xtask bench --bench gadgets` is the fastest
@@ -35,14 +36,24 @@ fn training_steps(c: &mut Criterion) {
             Device::Cpu => format!("cpu-t{threads}"),
             other => gadgets::device::device_name(other),
         };
-        for kind in [GadgetKind::Gadget2, GadgetKind::Gadget1] {
-            for loss in [LossKind::Joint, LossKind::Counterfactual] {
-                let Ok(gadget) = Gadget::new(GadgetConfig::paper(kind, 10), device, 0) else { continue };
-                let options = TrainOptions { loss, batch: 64, inner_samples: 16, learning_rate: 1e-4, steps: 1, seed: 0, progress: false };
-                let Ok(mut trainer) = Trainer::new(&gadget, &pairs, &cost, &options) else { continue };
-                let name = format!("{}/{:?}/{place}", kind.name(), loss).to_lowercase();
-                group.bench_function(name, |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
-            }
+        // Table 1's two gadgets with both losses; Figure 1a's Gadget 2 (|Z| = 100) and Table 1 columns
+        // 3-4's Gadget 1 (separate p and q networks) with the joint loss they are trained on.
+        let g2 = GadgetConfig::paper(GadgetKind::Gadget2, 10);
+        let g1 = GadgetConfig::paper(GadgetKind::Gadget1, 10);
+        let cases = [
+            ("gadget-2", g2.clone(), LossKind::Joint),
+            ("gadget-2", g2.clone(), LossKind::Counterfactual),
+            ("gadget-1", g1.clone(), LossKind::Joint),
+            ("gadget-1", g1.clone(), LossKind::Counterfactual),
+            ("gadget-2-z100", GadgetConfig { latent: 100, ..g2 }, LossKind::Joint),
+            ("gadget-1-separate", GadgetConfig { separate_networks: true, ..g1 }, LossKind::Joint),
+        ];
+        for (label, config, loss) in cases {
+            let Ok(gadget) = Gadget::new(config, device, 0) else { continue };
+            let options = TrainOptions { loss, batch: 64, inner_samples: 16, learning_rate: 1e-4, steps: 1, seed: 0, progress: false };
+            let Ok(mut trainer) = Trainer::new(&gadget, &pairs, &cost, &options) else { continue };
+            let name = format!("{label}/{loss:?}/{place}").to_lowercase();
+            group.bench_function(name, |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
         }
     }
     group.finish();
