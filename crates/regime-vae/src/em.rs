@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dag::Dag;
 use crate::error::{ensure, RegimeVaeError, Result};
-use crate::evaluate::RegimeModel;
+use crate::evaluate::{check_columns, row_argmax, RegimeModel};
 use crate::kmeans::kmeans_labels;
 use crate::linalg::solve;
 
@@ -214,25 +214,12 @@ impl RegimeModel for LinearGaussianMixture {
     }
 
     fn assign(&self, x: &Array2<f64>) -> Result<Vec<usize>> {
-        ensure(x.ncols() == self.dag.n(), || {
-            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
-        })?;
-        let joint = self.log_joint(x);
-        Ok(joint
-            .rows()
-            .into_iter()
-            .map(|row| {
-                (0..row.len())
-                    .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                    .unwrap_or(0)
-            })
-            .collect())
+        check_columns(x, self.dag.n())?;
+        Ok(row_argmax(&self.log_joint(x)))
     }
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
-        ensure(x.ncols() == self.dag.n(), || {
-            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
-        })?;
+        check_columns(x, self.dag.n())?;
         Ok(Array3::from_shape_fn(
             (self.clusters(), x.nrows(), x.ncols()),
             |(c, r, i)| self.node_mean(c, i, x.row(r)),

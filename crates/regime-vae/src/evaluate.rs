@@ -24,6 +24,20 @@ pub trait RegimeModel {
     fn regime_means(&self, seed: u64) -> Result<Array2<f64>>;
 }
 
+/// Checks that `x` has one column per node of an `n`-node DAG.
+pub(crate) fn check_columns(x: &Array2<f64>, n: usize) -> Result<()> {
+    ensure(x.ncols() == n, || format!("{} columns for {n} nodes", x.ncols()))
+}
+
+/// The index of the largest entry of each row (the posterior-argmax cluster of a log-posterior matrix).
+pub(crate) fn row_argmax(scores: &Array2<f64>) -> Vec<usize> {
+    scores
+        .rows()
+        .into_iter()
+        .map(|row| (0..row.len()).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0))
+        .collect()
+}
+
 /// Held-out scores of one fitted model on one SCM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {

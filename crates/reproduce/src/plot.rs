@@ -31,6 +31,17 @@ fn register_fonts() {
     });
 }
 
+/// The legend of the labelled series, boxed in the upper right.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_error)
+}
+
 fn draw_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow!("drawing failed: {error:?}")
 }
@@ -103,13 +114,7 @@ pub fn line_plot(
             }))
             .map_err(draw_error)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart)?;
     root.present().map_err(draw_error)
 }
 
@@ -175,13 +180,7 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, groups: &[BarGroup]) -
         });
         chart.draw_series(bars).map_err(draw_error)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart)?;
     root.present().map_err(draw_error)
 }
 

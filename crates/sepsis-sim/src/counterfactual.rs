@@ -94,43 +94,38 @@ pub fn counterfactual_trajectory<R: Rng + ?Sized>(
     if let Some(&bad) = observed_states.iter().find(|&&s| s >= N_PROJ_ABS) {
         return Err(SepsisError::StateOutOfRange { space: "projected", index: bad, len: N_PROJ_ABS });
     }
-    let mut s = observed_states[0];
-    let mut out = ProjectedTrajectory { states: vec![s], actions: Vec::new(), reward: 0.0 };
-    for t in 0..horizon {
-        let a = Action::new(usize::from(target[s]))?;
-        let q = mdp.row(s, a);
-        let next = match observed_actions.get(t) {
-            Some(&a_obs) => {
-                let p = mdp.row(observed_states[t], Action::new(a_obs)?);
-                sample_row(&counterfactual_row(p, q, observed_states[t + 1])?, rng)
-            }
-            None => sample_row(q, rng),
-        };
-        out.actions.push(a.index());
-        out.states.push(next);
-        let r = projected_reward(s, next);
-        s = next;
-        if r != 0.0 {
-            out.reward = r;
-            break;
+    rollout(mdp, target, observed_states[0], horizon, |t, q| match observed_actions.get(t) {
+        Some(&a_obs) => {
+            let p = mdp.row(observed_states[t], Action::new(a_obs)?);
+            Ok(sample_row(&counterfactual_row(p, q, observed_states[t + 1])?, rng))
         }
-    }
-    Ok(out)
+        None => Ok(sample_row(q, rng)),
+    })
 }
 
 /// A trajectory of the projected MDP itself under `target`, from its empirical initial
 /// distribution (the model-based estimate's rollouts).
 pub fn model_trajectory<R: Rng + ?Sized>(mdp: &ProjectedMdp, target: &[u8], horizon: usize, rng: &mut R) -> Result<ProjectedTrajectory> {
     check_target(target)?;
-    let mut s = sample_row(mdp.initial(), rng);
+    let start = sample_row(mdp.initial(), rng);
+    rollout(mdp, target, start, horizon, |_, q| Ok(sample_row(q, rng)))
+}
+
+/// Follows `target` from `start` for up to `horizon` steps, the next state at step t drawn by
+/// `next(t, T(.|s, target(s)))`, stopping at the first nonzero projected reward (death or discharge).
+fn rollout<F>(mdp: &ProjectedMdp, target: &[u8], start: usize, horizon: usize, mut next: F) -> Result<ProjectedTrajectory>
+where
+    F: FnMut(usize, &[f64]) -> Result<usize>,
+{
+    let mut s = start;
     let mut out = ProjectedTrajectory { states: vec![s], actions: Vec::new(), reward: 0.0 };
-    for _ in 0..horizon {
+    for t in 0..horizon {
         let a = Action::new(usize::from(target[s]))?;
-        let next = sample_row(mdp.row(s, a), rng);
+        let drawn = next(t, mdp.row(s, a))?;
         out.actions.push(a.index());
-        out.states.push(next);
-        let r = projected_reward(s, next);
-        s = next;
+        out.states.push(drawn);
+        let r = projected_reward(s, drawn);
+        s = drawn;
         if r != 0.0 {
             out.reward = r;
             break;

@@ -15,7 +15,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::dag::Dag;
 use crate::error::{ensure, RegimeVaeError, Result};
-use crate::evaluate::RegimeModel;
+use crate::evaluate::{check_columns, row_argmax, RegimeModel};
 use crate::kmeans::kmeans_labels;
 use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig};
 use crate::vae::net::{Decoder, Encoder};
@@ -452,25 +452,12 @@ impl RegimeModel for RegimeVae {
     }
 
     fn assign(&self, x: &Array2<f64>) -> Result<Vec<usize>> {
-        ensure(x.ncols() == self.dag.n(), || {
-            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
-        })?;
-        let post = self.regime_log_posterior(x)?;
-        Ok(post
-            .rows()
-            .into_iter()
-            .map(|r| {
-                (0..r.len())
-                    .max_by(|&a, &b| r[a].total_cmp(&r[b]))
-                    .unwrap_or(0)
-            })
-            .collect())
+        check_columns(x, self.dag.n())?;
+        Ok(row_argmax(&self.regime_log_posterior(x)?))
     }
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
-        ensure(x.ncols() == self.dag.n(), || {
-            format!("{} columns for {} nodes", x.ncols(), self.dag.n())
-        })?;
+        check_columns(x, self.dag.n())?;
         let k = self.clusters();
         let mut out = Array3::zeros((k, x.nrows(), x.ncols()));
         for c in 0..k {
