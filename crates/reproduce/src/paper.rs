@@ -40,22 +40,12 @@ pub const TABLE1_COLUMNS_1_2_PER_SEED: [(&str, [f64; 5], [f64; 5]); 4] = [
 
 /// The authors' per-seed values for `method` in column `column`, when they printed them.
 pub fn table1_columns_1_2_per_seed(method: &str, column: &str) -> Option<[f64; 5]> {
-    TABLE1_COLUMNS_1_2_PER_SEED.iter().find(|(m, _, _)| *m == method).and_then(|(_, independent, mirrored)| {
-        match column {
-            "independent" => Some(*independent),
-            "mirrored" => Some(*mirrored),
-            _ => None,
-        }
-    })
+    lookup(&TABLE1_COLUMNS_1_2_PER_SEED, method, column, ["independent", "mirrored"])
 }
 
 /// The paper's value for `method` in Table 1 column `column` ("independent" or "mirrored").
 pub fn table1_columns_1_2(method: &str, column: &str) -> Option<Printed> {
-    TABLE1_COLUMNS_1_2.iter().find(|(m, _, _)| *m == method).and_then(|(_, independent, mirrored)| match column {
-        "independent" => Some(*independent),
-        "mirrored" => Some(*mirrored),
-        _ => None,
-    })
+    lookup(&TABLE1_COLUMNS_1_2, method, column, ["independent", "mirrored"])
 }
 
 /// Table 1, columns 3-4 (Var[h(x) - h(y)], fixed p, q, 10 reward trials): (method, monotone,
@@ -80,18 +70,20 @@ pub const TABLE1_COLUMNS_3_4_EXACT: [(&str, f64, f64); 4] = [
 
 /// The printed value for `method` in Table 1 column `column` ("monotone" or "non-monotone").
 pub fn table1_columns_3_4(method: &str, column: &str) -> Option<Printed> {
-    TABLE1_COLUMNS_3_4.iter().find(|(m, _, _)| *m == method).and_then(|(_, monotone, non_monotone)| match column {
-        "monotone" => Some(*monotone),
-        "non-monotone" => Some(*non_monotone),
-        _ => None,
-    })
+    lookup(&TABLE1_COLUMNS_3_4, method, column, ["monotone", "non-monotone"])
 }
 
 /// The exact value for a baseline `method` in column `column` ("monotone" or "non-monotone").
 pub fn table1_columns_3_4_exact(method: &str, column: &str) -> Option<f64> {
-    TABLE1_COLUMNS_3_4_EXACT.iter().find(|(m, _, _)| *m == method).and_then(|(_, monotone, non_monotone)| match column {
-        "monotone" => Some(*monotone),
-        "non-monotone" => Some(*non_monotone),
+    lookup(&TABLE1_COLUMNS_3_4_EXACT, method, column, ["monotone", "non-monotone"])
+}
+
+/// The entry of `method` in a two-column table, for column `column` (one of `columns`).
+fn lookup<T: Copy>(table: &[(&str, T, T)], method: &str, column: &str, columns: [&str; 2]) -> Option<T> {
+    let (_, first, second) = table.iter().find(|(m, _, _)| *m == method)?;
+    match column {
+        c if c == columns[0] => Some(*first),
+        c if c == columns[1] => Some(*second),
         _ => None,
-    })
+    }
 }
