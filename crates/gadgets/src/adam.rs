@@ -97,3 +97,53 @@ impl Adam {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::OptimizerConfig;
+    use tch::Device;
+
+    /// A small least-squares problem (without libtorch's global generator, which tests running in
+    /// parallel share): the same starting weights in every store it is called for.
+    fn problem() -> (nn::VarStore, Tensor, Tensor) {
+        let values = |n: usize, phase: f64| -> Vec<f32> { (0..n).map(|i| (1.7 * i as f64 + phase).sin() as f32).collect() };
+        let store = nn::VarStore::new(Device::Cpu);
+        let _ = store.root().var_copy("w", &Tensor::from_slice(&values(12, 0.3)).view([3, 4]));
+        let _ = store.root().zeros("b", &[3]);
+        (store, Tensor::from_slice(&values(32, 1.1)).view([8, 4]), Tensor::from_slice(&values(24, 2.9)).view([8, 3]))
+    }
+
+    fn loss(store: &nn::VarStore, x: &Tensor, y: &Tensor) -> Tensor {
+        let vars = store.variables();
+        (x.linear(&vars["w"], Some(&vars["b"])) - y).square().mean(Kind::Float)
+    }
+
+    #[test]
+    fn matches_libtorchs_adam_step_for_step() {
+        let (ours_store, x, y) = problem();
+        let (theirs_store, _, _) = problem();
+        let mut ours = Adam::new(&ours_store, 0.05);
+        let mut theirs = nn::Adam::default().build(&theirs_store, 0.05).expect("optimiser");
+        for step in 1..=20 {
+            ours.minimise(&loss(&ours_store, &x, &y), step).expect("finite");
+            theirs.backward_step(&loss(&theirs_store, &x, &y));
+        }
+        let gap = |name: &str| {
+            let (a, b) = (&ours_store.variables()[name], &theirs_store.variables()[name]);
+            f64::try_from((a - b).abs().max()).expect("scalar")
+        };
+        // 20 steps of lr 0.05 move the weights by O(1); the two must agree to single-precision rounding.
+        assert!(gap("w") < 1e-5 && gap("b") < 1e-5, "w {} b {}", gap("w"), gap("b"));
+        let moved = f64::try_from((&ours_store.variables()["b"]).abs().max()).expect("scalar");
+        assert!(moved > 0.1, "the bias should have moved, |b| = {moved}");
+    }
+
+    #[test]
+    fn a_non_finite_loss_names_its_step() {
+        let (store, x, _) = problem();
+        let mut adam = Adam::new(&store, 0.01);
+        let bad = loss(&store, &x, &Tensor::full([8, 3], f64::NAN, (Kind::Float, Device::Cpu)));
+        assert!(matches!(adam.minimise(&bad, 7), Err(GadgetError::NonFinite { step: 7, what: "loss", .. })));
+    }
+}
