@@ -6,7 +6,8 @@
 //! - [`gadget1`], [`gadget2`]: the two mechanisms; marginals exact for any logits by construction.
 //! - [`coupling`]: the coupling of a pair (Gadget 2 exactly, Gadget 1 by Monte Carlo) and the
 //!   counterfactual distribution given an observation.
-//! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss.
+//! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss
+//!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser and its finiteness checks.
 //! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata.
 //!
 //! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
