@@ -135,7 +135,7 @@ mod tests {
         };
         // 20 steps of lr 0.05 move the weights by O(1); the two must agree to single-precision rounding.
         assert!(gap("w") < 1e-5 && gap("b") < 1e-5, "w {} b {}", gap("w"), gap("b"));
-        let moved = f64::try_from((&ours_store.variables()["b"]).abs().max()).expect("scalar");
+        let moved = f64::try_from(ours_store.variables()["b"].abs().max()).expect("scalar");
         assert!(moved > 0.1, "the bias should have moved, |b| = {moved}");
     }
 

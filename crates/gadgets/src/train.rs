@@ -178,21 +178,28 @@ impl<'a> Trainer<'a> {
     /// The relaxed loss of one batch (a scalar tensor with gradient).
     fn surrogate_loss(&mut self, batch: &PairBatch) -> Tensor {
         let (b, n, k) = (batch.len() as i64, self.options.inner_samples as i64, self.gadget.outcomes() as i64);
-        let device = batch.log_p.device();
-        let x_obs = match (self.options.loss, self.observed) {
-            (LossKind::Joint, _) => {
+        let per_sample = match self.options.loss {
+            LossKind::Joint => {
                 let (soft_p, soft_q) = self.gadget.sample_batch(batch, n as usize, &mut self.rng, true);
-                return (soft_p.matmul(&self.cost) * soft_q).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float);
+                soft_p.matmul(&self.cost) * soft_q
             }
-            (LossKind::Counterfactual, Some(observed)) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
-            (LossKind::Counterfactual, None) => {
-                let g = gumbel(&mut self.rng, &[b, n, k], device);
-                (batch.log_p.unsqueeze(1) + g).argmax(-1, false)
+            LossKind::Counterfactual => {
+                let x_obs = self.observations(batch);
+                let soft_q = self.gadget.counterfactual_batch(batch, &x_obs, &mut self.rng, true);
+                soft_q * self.cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k])
             }
         };
-        let soft_q = self.gadget.counterfactual_batch(batch, &x_obs, &mut self.rng, true);
-        let rows = self.cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k]);
-        (soft_q * rows).sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
+        per_sample.sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
+    }
+
+    /// x_obs `[B, N_in]` of the counterfactual loss: the fixed observation, or x_obs ~ p (Gumbel-max).
+    fn observations(&mut self, batch: &PairBatch) -> Tensor {
+        let (b, n, k) = (batch.len() as i64, self.options.inner_samples as i64, self.gadget.outcomes() as i64);
+        let device = batch.log_p.device();
+        match self.observed {
+            Some(observed) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
+            None => (batch.log_p.unsqueeze(1) + gumbel(&mut self.rng, &[b, n, k], device)).argmax(-1, false),
+        }
     }
 }
 

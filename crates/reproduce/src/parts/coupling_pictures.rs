@@ -10,7 +10,6 @@ use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder};
 use gadgets::GadgetKind;
 use gumbel_core::exact::gumbel_max_coupling;
-use gumbel_core::rng::splitmix64;
 use gumbel_core::{CostMatrix, Coupling};
 use serde_json::{json, Value};
 
@@ -63,7 +62,7 @@ pub fn figure_1b(ctx: &Context, file: &str, throughput: &mut Throughput) -> Resu
             let (label, run) = &runs[2 * index + offset];
             let trained = run.trained(ctx, label, &progress)?;
             throughput.add(&trained);
-            couplings.push((method, trained.gadget.coupling(&p, &q, fixed_pair::GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling));
+            couplings.push((method, fixed_pair::coupling(ctx, &trained.gadget, &p, &q)?));
         }
         let mut variances = serde_json::Map::new();
         for (row, (method, coupling)) in couplings.into_iter().enumerate() {

@@ -34,7 +34,7 @@ use crate::context::Context;
 use crate::paper;
 use crate::plot::{heatmaps, Heatmap};
 use crate::report::table;
-use crate::stats::{mean, std_ddof0};
+use crate::stats::{mean, standard_error_ddof0, std_ddof0};
 
 /// The part.
 pub const PART: Part = Part {
@@ -313,8 +313,7 @@ impl Summary {
 }
 
 fn summary(values: &[f64]) -> Summary {
-    let std = std_ddof0(values);
-    Summary { mean: mean(values), std, se: std / (values.len() as f64).sqrt(), values: values.to_vec() }
+    Summary { mean: mean(values), std: std_ddof0(values), se: standard_error_ddof0(values), values: values.to_vec() }
 }
 
 /// The seed of evaluation seed `s`: derived from the master seed, so `--seed` changes every pair.

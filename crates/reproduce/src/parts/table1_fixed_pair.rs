@@ -11,9 +11,9 @@ use anyhow::Result;
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{LossKind, TrainOptions};
-use gadgets::{GadgetConfig, GadgetKind};
+use gadgets::{Gadget, GadgetConfig, GadgetKind};
 use gumbel_core::rng::splitmix64;
-use gumbel_core::Categorical;
+use gumbel_core::{Categorical, Coupling};
 use serde_json::{json, Map, Value};
 
 use super::table1_protocol::GadgetRows;
@@ -22,7 +22,7 @@ use crate::context::{Context, Mode};
 use crate::paper;
 use crate::progress::Progress;
 use crate::report::table;
-use crate::stats::{mean, spread_units, std_ddof0};
+use crate::stats::{mean, spread_units, standard_error_ddof0};
 use crate::training::{Run, Throughput};
 
 /// K.
@@ -89,6 +89,12 @@ pub fn gadget_run(kind: GadgetKind, p: &Categorical, q: &Categorical, h: &[f64],
     }
 }
 
+/// The coupling of (p, q) under a trained gadget: exact for Gadget 2, for Gadget 1 from
+/// [`GADGET1_SAMPLES`] samples drawn from a seed derived from the master seed.
+pub fn coupling(ctx: &Context, gadget: &Gadget, p: &Categorical, q: &Categorical) -> Result<Coupling> {
+    Ok(gadget.coupling(p, q, GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling)
+}
+
 /// The checkpoint label of a gadget of column `column` and reward trial `trial`.
 pub fn label(kind: GadgetKind, column: &str, trial: u32) -> String {
     format!("{}-table1-{column}-trial{trial}", kind.name())
@@ -117,8 +123,7 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         throughput.add(&trained);
         let key = format!("variance-{}-{GADGET1_SAMPLES}", run.key(&name)?);
         let variance: f64 = ctx.cached("table1", &key, || {
-            let coupling = trained.gadget.coupling(&p, &q, GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling;
-            Ok(coupling.variance(h, h)?)
+            Ok(coupling(ctx, &trained.gadget, &p, &q)?.variance(h, h)?)
         })?;
         variances.push(((column, *kind), variance));
     }
@@ -132,7 +137,7 @@ fn format_rows(ctx: &Context, schedule: &Schedule, variances: &[((&str, GadgetKi
         let mut methods = Map::new();
         for kind in KINDS {
             let per_trial: Vec<f64> = variances.iter().filter(|((c, k), _)| *c == column && *k == kind).map(|(_, v)| *v).collect();
-            let (m, se) = (mean(&per_trial), std_ddof0(&per_trial) / (per_trial.len() as f64).sqrt());
+            let (m, se) = (mean(&per_trial), standard_error_ddof0(&per_trial));
             let printed = paper::table1_columns_3_4(kind.name(), column);
             rows.push(vec![
                 column.to_owned(),

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use anyhow::Result;
-
 use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{Gadget, GadgetConfig, GadgetKind};
 use gumbel_core::pairs::PairDistribution;
@@ -60,19 +59,12 @@ pub fn train_gadget(config: GadgetConfig, schedule: &Schedule, pairs: &dyn PairD
     let loss = if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint };
     let options = TrainOptions { loss, batch, inner_samples, learning_rate: schedule.learning_rate, steps: schedule.steps, seed, progress: false };
     let start = Instant::now();
-    let losses = {
-        let mut step: Box<dyn FnMut() -> gadgets::Result<f64>> = match observed {
-            Some(obs) => {
-                let mut trainer = Trainer::given_observation(&gadget, pairs, cost, obs, &options)?;
-                Box::new(move || trainer.step())
-            }
-            None => {
-                let mut trainer = Trainer::new(&gadget, pairs, cost, &options)?;
-                Box::new(move || trainer.step())
-            }
-        };
-        (0..schedule.steps).map(|_| step()).collect::<gadgets::Result<Vec<f64>>>()?
+    let mut trainer = match observed {
+        Some(obs) => Trainer::given_observation(&gadget, pairs, cost, obs, &options)?,
+        None => Trainer::new(&gadget, pairs, cost, &options)?,
     };
+    let losses = (0..schedule.steps).map(|_| trainer.step()).collect::<gadgets::Result<Vec<f64>>>()?;
+    drop(trainer);
     let tenth = (losses.len() / 10).max(1);
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
     let summary = TrainSummary {
