@@ -5,11 +5,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 use gadgets::train::{LossKind, TrainOptions, Trainer};
-use gadgets::{Gadget, GadgetConfig, GadgetKind};
+use gadgets::{DeviceChoice, Gadget, GadgetConfig, GadgetKind};
 use gumbel_core::pairs::PairDistribution;
 use gumbel_core::CostMatrix;
 use serde::{Deserialize, Serialize};
-use tch::Device;
 
 /// The inner samples per pair in the generalized setting (the paper's N_in).
 pub const GENERALIZED_INNER: usize = 16;
@@ -50,7 +49,7 @@ pub struct Trained {
 /// Builds `config` with weights from `seed` and trains it on `pairs` and `cost` (given
 /// `observed` when set: the counterfactual loss; else the joint loss).
 pub fn train_gadget(config: GadgetConfig, schedule: &Schedule, pairs: &dyn PairDistribution, generalized: bool, cost: &CostMatrix, observed: Option<usize>, seed: u64) -> Result<Trained> {
-    let gadget = Gadget::new(config, Device::Cpu, seed)?;
+    let gadget = Gadget::new(config, DeviceChoice::Auto.resolve()?, seed)?;
     let (batch, inner_samples) = if generalized {
         ((schedule.samples_per_step / GENERALIZED_INNER).max(1), GENERALIZED_INNER)
     } else {
