@@ -69,6 +69,12 @@ impl Context {
         Ok(value)
     }
 
+    /// Whether a finished run left the unit `key` of `part` in the cache (for counting the work left;
+    /// an unreadable entry counts as there and is recomputed by [`Context::cached`]).
+    pub fn is_cached(&self, part: &str, key: &str) -> bool {
+        self.cache_dir(part).join(format!("{key}.json")).exists()
+    }
+
     /// The cache folder of a part in the current mode.
     pub fn cache_dir(&self, part: &str) -> PathBuf {
         self.out.join("cache").join(self.mode.label()).join(part)
@@ -88,7 +94,9 @@ mod tests {
     fn cached_units_are_computed_once_and_survive_a_restart() {
         let dir = std::env::temp_dir().join(format!("reproduce-cache-{}", std::process::id()));
         let ctx = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
+        assert!(!ctx.is_cached("part", "unit"));
         let first: f64 = ctx.cached("part", "unit", || Ok(1.5)).unwrap();
+        assert!(ctx.is_cached("part", "unit"));
         // A second run (a fresh context on the same folder) must not recompute.
         let again = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
         let second: f64 = again.cached("part", "unit", || anyhow::bail!("recomputed")).unwrap();

@@ -1,14 +1,16 @@
 //! Progress bars with an ETA on stderr for the long parts (training steps, evaluations). They are
-//! drawn only when stderr is a terminal; otherwise a part logs one line per finished unit instead.
+//! drawn only when stderr is a terminal; otherwise a part logs one line per finished unit instead,
+//! ending in the work done so far and the time left at the average rate since the bar began.
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar over `total` units of work (e.g. the training steps of every run a part still has to do).
 pub struct Progress {
     bar: ProgressBar,
     terminal: bool,
+    unit: String,
 }
 
 impl Progress {
@@ -19,7 +21,10 @@ impl Progress {
         let bar = ProgressBar::with_draw_target(Some(total), target);
         let template = format!("{label} {{bar:30}} {{human_pos}}/{{human_len}} {unit}, {{per_sec}}, eta {{eta}} {{msg}}");
         bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
-        Self { bar, terminal }
+        if !terminal && total > 0 {
+            eprintln!("reproduce:   {label}: {total} {unit} to do");
+        }
+        Self { bar, terminal, unit: unit.to_owned() }
     }
 
     /// Advances by `n` units.
@@ -32,12 +37,35 @@ impl Progress {
         if self.terminal {
             self.bar.set_message(message.to_owned());
         } else {
-            eprintln!("reproduce:   {message}");
+            eprintln!("reproduce:   {message}{}", self.done_so_far());
         }
+    }
+
+    /// " [done/total unit, eta ...]" once some work is done, else nothing.
+    fn done_so_far(&self) -> String {
+        let (done, total) = (self.bar.position(), self.bar.length().unwrap_or(0));
+        if done == 0 || total == 0 {
+            return String::new();
+        }
+        let left = self.bar.elapsed().mul_f64(total.saturating_sub(done) as f64 / done as f64);
+        format!(" [{done}/{total} {}, eta {}]", self.unit, HumanDuration(left))
     }
 
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_end_in_the_work_done_once_some_is() {
+        let progress = Progress::new("test", 10, "steps");
+        assert_eq!(progress.done_so_far(), "");
+        progress.inc(5);
+        assert!(progress.done_so_far().starts_with(" [5/10 steps, eta "), "{}", progress.done_so_far());
     }
 }

@@ -106,6 +106,7 @@ impl Protocol {
                 seed: splitmix64(master ^ splitmix64(0x0f16_1a00 + seed)),
                 progress: false,
             },
+            observed: None,
         }
     }
 }

@@ -20,7 +20,6 @@ use anyhow::Result;
 use gadgets::GadgetKind;
 use gumbel_core::pairs::{sample_pairs, FixedPair, LogitPair};
 use gumbel_core::rng::splitmix64;
-use gumbel_core::CostMatrix;
 use sepsis_sim::kernel::SparseKernel;
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::plan_physician;
@@ -29,11 +28,13 @@ use serde_json::{json, Map, Value};
 
 use self::laws::{exact_mixture, sampled_mixture, Exact};
 use self::rewards::RewardModel;
-use self::training::{architecture, train_gadget, Schedule, TrainSummary};
+use self::training::{architecture, gadget_run, Schedule, TrainSummary};
 use super::{Outcome, Part};
 use crate::context::{Context, Mode};
 use crate::plot::{bar_chart, BarGroup};
+use crate::progress::Progress;
 use crate::report::table;
+use crate::training::Run;
 
 /// The part.
 pub const PART: Part = Part {
@@ -194,64 +195,118 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let (pairs, candidates) = selection;
     let model = RewardModel::new(config.glucose)?;
     let reward_seed = splitmix64(ctx.seed ^ 0xf162_1111);
-    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
+    let mut trials = Vec::new();
     for setting in SETTINGS {
-        for (i, pair) in pairs.iter().take(config.pairs).enumerate() {
-            for j in 0..config.rewards_per_pair {
-                let key = format!("{}-pair{i}-reward{j}-{fingerprint}", setting.name);
-                let trial = ctx.cached("figure2", &key, || {
-                    let rewards = model.draw(&mut gumbel_core::rng::stream(reward_seed, (i * 1000 + j) as u64))?;
-                    let seed = splitmix64(reward_seed ^ splitmix64((i * 1000 + j) as u64 + 1));
-                    eprintln!("reproduce: figure2 {} pair {i} reward {j} ...", setting.name);
-                    run_trial(&config, setting, pair, &rewards, seed, (i, j))
-                })?;
-                results.entry(setting.name).or_default().push(trial);
+        for (pair_index, pair) in pairs.iter().take(config.pairs).enumerate() {
+            for reward_index in 0..config.rewards_per_pair {
+                let unit = (pair_index * 1000 + reward_index) as u64;
+                trials.push(TrialSpec {
+                    setting,
+                    pair_index,
+                    reward_index,
+                    pair,
+                    rewards: model.draw(&mut gumbel_core::rng::stream(reward_seed, unit))?,
+                    seed: splitmix64(reward_seed ^ splitmix64(unit + 1)),
+                });
             }
         }
     }
+    // The progress bar counts the training steps of the trials not yet cached.
+    let mut remaining = 0;
+    for trial in trials.iter().filter(|t| !ctx.is_cached("figure2", &t.key(&fingerprint))) {
+        for (_, label, run) in trial.gadget_runs(&config) {
+            remaining += run.remaining_steps(ctx, &label)?;
+        }
+    }
+    let progress = Progress::new("figure2", remaining, "steps");
+    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
+    for spec in &trials {
+        let trial = ctx.cached("figure2", &spec.key(&fingerprint), || {
+            progress.note(&format!("{} pair {} reward {}", spec.setting.name, spec.pair_index, spec.reward_index));
+            run_trial(ctx, &progress, &config, spec)
+        })?;
+        results.entry(spec.setting.name).or_default().push(trial);
+    }
+    progress.finish();
     let population = population_references(&model, &pairs[..config.pairs.min(pairs.len())])?;
     summarise(ctx, &config, &pairs, candidates, &results, &population)
 }
 
-/// Trains both gadgets for one (pair, reward, setting) and evaluates all four methods.
-fn run_trial(config: &Config, setting: Setting, pair: &StudyPair, rewards: &[f64], seed: u64, (i, j): (usize, usize)) -> Result<Trial> {
-    let logits = pair.logits();
-    let k = logits.p.len();
-    let cost = CostMatrix::squared_reward(rewards)?;
-    let noise = if setting.generalized { config.noise_scale } else { 0.0 };
-    let distribution = FixedPair { pair: logits.clone(), noise };
-    let observed = setting.counterfactual.then_some(pair.observed_next);
+/// One trial: a setting, a pair and a reward draw.
+struct TrialSpec<'a> {
+    setting: Setting,
+    pair_index: usize,
+    reward_index: usize,
+    pair: &'a StudyPair,
+    /// r, the reward of each of the K states.
+    rewards: Vec<f64>,
+    /// The seed of its gadgets' weights and noise and of its evaluation.
+    seed: u64,
+}
+
+impl TrialSpec<'_> {
+    /// Its cache key, under the configuration's fingerprint.
+    fn key(&self, fingerprint: &str) -> String {
+        format!("{}-pair{}-reward{}-{fingerprint}", self.setting.name, self.pair_index, self.reward_index)
+    }
+
+    /// The perturbation scale of (p, q): N(0, scale^2) when generalized, else none.
+    fn noise(&self, config: &Config) -> f64 {
+        if self.setting.generalized {
+            config.noise_scale
+        } else {
+            0.0
+        }
+    }
+
+    /// s'_obs in the counterfactual settings.
+    fn observed(&self) -> Option<usize> {
+        self.setting.counterfactual.then_some(self.pair.observed_next)
+    }
+
+    /// The training runs of both gadgets, with their checkpoint labels.
+    fn gadget_runs(&self, config: &Config) -> [(GadgetKind, String, Run); 2] {
+        let logits = self.pair.logits();
+        [(GadgetKind::Gadget1, &config.gadget1, 10), (GadgetKind::Gadget2, &config.gadget2, 11)].map(|(kind, schedule, stream)| {
+            let label = format!("{}-figure2-{}-pair{}-reward{}", kind.name(), self.setting.name, self.pair_index, self.reward_index);
+            let architecture = architecture(kind, logits.p.len(), &config.hidden);
+            let run = gadget_run(architecture, schedule, &logits, self.noise(config), &self.rewards, self.observed(), splitmix64(self.seed ^ stream));
+            (kind, label, run)
+        })
+    }
+}
+
+/// Trains (or reads back) both gadgets of a trial and evaluates all four methods.
+fn run_trial(ctx: &Context, progress: &Progress, config: &Config, spec: &TrialSpec) -> Result<Trial> {
     let mut training = BTreeMap::new();
     let mut gadgets = Vec::new();
-    for (g, (kind, schedule)) in [(GadgetKind::Gadget1, &config.gadget1), (GadgetKind::Gadget2, &config.gadget2)].into_iter().enumerate() {
-        let trained = train_gadget(
-            architecture(kind, k, &config.hidden),
-            schedule,
-            &distribution,
-            setting.generalized,
-            &cost,
-            observed,
-            splitmix64(seed ^ (g as u64 + 10)),
-        )?;
-        training.insert(kind.name().to_owned(), trained.summary);
+    for (kind, label, run) in spec.gadget_runs(config) {
+        let trained = run.trained(ctx, &label, progress)?;
+        training.insert(kind.name().to_owned(), TrainSummary::of(&trained.record));
         gadgets.push(trained.gadget);
     }
     let start = Instant::now();
     // The evaluation pairs: the pair itself, or D perturbations shared by every method.
-    let evaluation = if setting.generalized { sample_pairs(&distribution, config.perturbation_draws, splitmix64(seed ^ 20)) } else { vec![logits] };
+    let logits = spec.pair.logits();
+    let evaluation = if spec.setting.generalized {
+        sample_pairs(&FixedPair { pair: logits, noise: spec.noise(config) }, config.perturbation_draws, splitmix64(spec.seed ^ 20))
+    } else {
+        vec![logits]
+    };
     let per_pair = (config.gadget1_samples / evaluation.len()).max(1);
+    let observed = spec.observed();
     let couplings = [
         exact_mixture(Exact::GumbelMax, &evaluation, observed)?,
         exact_mixture(Exact::InverseCdf, &evaluation, observed)?,
-        sampled_mixture(&gadgets[0], &evaluation, per_pair, observed, splitmix64(seed ^ 30))?,
+        sampled_mixture(&gadgets[0], &evaluation, per_pair, observed, splitmix64(spec.seed ^ 30))?,
         exact_mixture(Exact::Gadget2(&gadgets[1]), &evaluation, observed)?,
     ];
     let variances = METHODS
         .iter()
         .zip(&couplings)
-        .map(|(m, c)| Ok(((*m).to_owned(), c.variance(rewards, rewards)?)))
+        .map(|(m, c)| Ok(((*m).to_owned(), c.variance(&spec.rewards, &spec.rewards)?)))
         .collect::<Result<BTreeMap<_, _>>>()?;
-    Ok(Trial { pair: i, reward: j, variances, training, evaluation_seconds: start.elapsed().as_secs_f64() })
+    Ok(Trial { pair: spec.pair_index, reward: spec.reward_index, variances, training, evaluation_seconds: start.elapsed().as_secs_f64() })
 }
 
 /// E_r Var[r(x) - r(y)] of the exact Gumbel-max and inverse-CDF laws of each fixed pair, averaged over

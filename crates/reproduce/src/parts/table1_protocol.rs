@@ -200,6 +200,7 @@ impl Protocol {
                 seed: splitmix64(master ^ splitmix64(0x7ab1_e100 + seed)),
                 progress: false,
             },
+            observed: None,
         })
     }
 }

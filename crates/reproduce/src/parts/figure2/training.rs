@@ -1,14 +1,14 @@
-//! Training one gadget for one trial of Figure 2: the joint loss with common random numbers, or the
-//! counterfactual loss given the observed next state, on a fixed or perturbed (p, q).
+//! The training run of one gadget for one trial of Figure 2: the joint loss with common random
+//! numbers, or the counterfactual loss given the observed next state, on a fixed or perturbed (p, q).
+//! Trained and checkpointed by `crate::training`, so an interrupted trial keeps its finished gadgets.
 
-use std::time::Instant;
-
-use anyhow::Result;
-use gadgets::train::{LossKind, TrainOptions, Trainer};
-use gadgets::{DeviceChoice, Gadget, GadgetConfig, GadgetKind};
-use gumbel_core::pairs::PairDistribution;
-use gumbel_core::CostMatrix;
+use gadgets::task::{CostSpec, PairSpec};
+use gadgets::train::{LossKind, TrainOptions, TrainingRecord};
+use gadgets::{GadgetConfig, GadgetKind};
+use gumbel_core::pairs::LogitPair;
 use serde::{Deserialize, Serialize};
+
+use crate::training::Run;
 
 /// The inner samples per pair in the generalized setting (the paper's N_in).
 pub const GENERALIZED_INNER: usize = 16;
@@ -38,41 +38,47 @@ pub struct TrainSummary {
     pub seconds: f64,
 }
 
-/// A trained gadget for one trial.
-pub struct Trained {
-    /// The gadget.
-    pub gadget: Gadget,
-    /// Its training run.
-    pub summary: TrainSummary,
+impl TrainSummary {
+    /// The summary of a finished run: the mean logged loss over its first and last tenth (the record
+    /// logs the mean loss of each hundredth of the steps).
+    pub fn of(record: &TrainingRecord) -> Self {
+        let losses = &record.losses;
+        let tenth = (losses.len() / 10).max(1);
+        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+        Self {
+            steps: record.options.steps,
+            first_loss: mean(&losses[..tenth.min(losses.len())]),
+            last_loss: mean(&losses[losses.len().saturating_sub(tenth)..]),
+            seconds: record.seconds,
+        }
+    }
 }
 
-/// Builds `config` with weights from `seed` and trains it on `pairs` and `cost` (given
-/// `observed` when set: the counterfactual loss; else the joint loss).
-pub fn train_gadget(config: GadgetConfig, schedule: &Schedule, pairs: &dyn PairDistribution, generalized: bool, cost: &CostMatrix, observed: Option<usize>, seed: u64) -> Result<Trained> {
-    let gadget = Gadget::new(config, DeviceChoice::Auto.resolve()?, seed)?;
-    let (batch, inner_samples) = if generalized {
+/// The training run of one gadget for one trial: on the fixed pair `pair` (perturbed by N(0, `noise`^2)
+/// on every finite logit when generalized) with cost (r_i - r_j)^2, the joint loss with common random
+/// numbers, or, given `observed`, the counterfactual loss given that next state. `seed` seeds both
+/// the weights and the noise.
+pub fn gadget_run(config: GadgetConfig, schedule: &Schedule, pair: &LogitPair, noise: f64, rewards: &[f64], observed: Option<usize>, seed: u64) -> Run {
+    let (batch, inner_samples) = if noise > 0.0 {
         ((schedule.samples_per_step / GENERALIZED_INNER).max(1), GENERALIZED_INNER)
     } else {
         (1, schedule.samples_per_step)
     };
-    let loss = if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint };
-    let options = TrainOptions { loss, batch, inner_samples, learning_rate: schedule.learning_rate, steps: schedule.steps, seed, progress: false };
-    let start = Instant::now();
-    let mut trainer = match observed {
-        Some(obs) => Trainer::given_observation(&gadget, pairs, cost, obs, &options)?,
-        None => Trainer::new(&gadget, pairs, cost, &options)?,
-    };
-    let losses = (0..schedule.steps).map(|_| trainer.step()).collect::<gadgets::Result<Vec<f64>>>()?;
-    drop(trainer);
-    let tenth = (losses.len() / 10).max(1);
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
-    let summary = TrainSummary {
-        steps: schedule.steps,
-        first_loss: mean(&losses[..tenth.min(losses.len())]),
-        last_loss: mean(&losses[losses.len().saturating_sub(tenth)..]),
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    Ok(Trained { gadget, summary })
+    Run {
+        gadget: config,
+        pairs: PairSpec::Fixed { p: pair.p.clone(), q: pair.q.clone(), noise },
+        cost: CostSpec::SquaredReward { h: rewards.to_vec() },
+        training: TrainOptions {
+            loss: if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint },
+            batch,
+            inner_samples,
+            learning_rate: schedule.learning_rate,
+            steps: schedule.steps,
+            seed,
+            progress: false,
+        },
+        observed,
+    }
 }
 
 /// The architecture of `kind` for Figure 2: K outcomes, hidden widths `hidden`, |Z| = 20, and for
