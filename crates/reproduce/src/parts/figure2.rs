@@ -195,19 +195,16 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let (pairs, candidates) = selection;
     let model = RewardModel::new(config.glucose)?;
     let reward_seed = splitmix64(ctx.seed ^ 0xf162_1111);
+    // Reward draws outermost and settings innermost, so that a long run stopped part-way has trials
+    // of every setting and pair.
     let mut trials = Vec::new();
-    for setting in SETTINGS {
+    for reward_index in 0..config.rewards_per_pair {
         for (pair_index, pair) in pairs.iter().take(config.pairs).enumerate() {
-            for reward_index in 0..config.rewards_per_pair {
-                let unit = (pair_index * 1000 + reward_index) as u64;
-                trials.push(TrialSpec {
-                    setting,
-                    pair_index,
-                    reward_index,
-                    pair,
-                    rewards: model.draw(&mut gumbel_core::rng::stream(reward_seed, unit))?,
-                    seed: splitmix64(reward_seed ^ splitmix64(unit + 1)),
-                });
+            let unit = (pair_index * 1000 + reward_index) as u64;
+            let rewards = model.draw(&mut gumbel_core::rng::stream(reward_seed, unit))?;
+            for setting in SETTINGS {
+                let (rewards, seed) = (rewards.clone(), splitmix64(reward_seed ^ splitmix64(unit + 1)));
+                trials.push(TrialSpec { setting, pair_index, reward_index, pair, rewards, seed });
             }
         }
     }
@@ -228,6 +225,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
         results.entry(spec.setting.name).or_default().push(trial);
     }
     progress.finish();
+    for trials in results.values_mut() {
+        trials.sort_by_key(|t| (t.pair, t.reward));
+    }
     let population = population_references(&model, &pairs[..config.pairs.min(pairs.len())])?;
     summarise(ctx, &config, &pairs, candidates, &results, &population)
 }
