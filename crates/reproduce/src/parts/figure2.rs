@@ -202,9 +202,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
         for (pair_index, pair) in pairs.iter().take(config.pairs).enumerate() {
             let unit = (pair_index * 1000 + reward_index) as u64;
             let rewards = model.draw(&mut gumbel_core::rng::stream(reward_seed, unit))?;
+            let seed = splitmix64(reward_seed ^ splitmix64(unit + 1));
             for setting in SETTINGS {
-                let (rewards, seed) = (rewards.clone(), splitmix64(reward_seed ^ splitmix64(unit + 1)));
-                trials.push(TrialSpec { setting, pair_index, reward_index, pair, rewards, seed });
+                trials.push(TrialSpec { setting, pair_index, reward_index, pair, rewards: rewards.clone(), seed });
             }
         }
     }
