@@ -1,6 +1,6 @@
 //! Writing results: atomic files, and each part's JSON and markdown with its provenance.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let tmp = path.with_extension("tmp");
+    let tmp = private_temporary(path);
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} into place", tmp.display()))
 }
@@ -39,4 +39,13 @@ pub fn write_part(ctx: &Context, part: &Part, outcome: &Outcome, seconds: f64) -
     write_atomic(&ctx.path(format!("{}.json", part.name)), serde_json::to_string_pretty(&data)?.as_bytes())?;
     let markdown = crate::report::part_section(ctx, part, outcome, seconds);
     write_atomic(&ctx.path(format!("{}.md", part.name)), markdown.as_bytes())
+}
+
+/// `<path>.<pid>.tmp`: a temporary name no other process uses, so that runs side by side on one
+/// results folder (e.g. one `--only` part per core) never write into each other's half-written file;
+/// the last rename wins, and the contents are the same.
+pub fn private_temporary(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}.tmp", std::process::id()));
+    PathBuf::from(name)
 }

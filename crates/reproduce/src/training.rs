@@ -111,7 +111,7 @@ impl Run {
             seconds,
             steps_per_second: self.training.steps as f64 / seconds.max(1e-9),
         };
-        let partial = path.with_extension("ckpt.tmp");
+        let partial = crate::store::private_temporary(&path);
         checkpoint::save(&gadget, Some(&record), &partial)?;
         std::fs::rename(&partial, &path).with_context(|| format!("renaming {} into place", partial.display()))?;
         progress.note(&format!("{label}: {} steps in {seconds:.0} s, final loss {:.4}", self.training.steps, record.final_loss));
