@@ -57,7 +57,7 @@ impl Context {
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Result<T>,
     {
-        let path = self.cache_dir(part).join(format!("{key}.json"));
+        let path = self.cache_entry(part, key);
         if let Ok(text) = std::fs::read_to_string(&path) {
             if let Ok(value) = serde_json::from_str(&text) {
                 return Ok(value);
@@ -72,7 +72,12 @@ impl Context {
     /// Whether a finished run left the unit `key` of `part` in the cache (for counting the work left;
     /// an unreadable entry counts as there and is recomputed by [`Context::cached`]).
     pub fn is_cached(&self, part: &str, key: &str) -> bool {
-        self.cache_dir(part).join(format!("{key}.json")).exists()
+        self.cache_entry(part, key).exists()
+    }
+
+    /// `results/cache/<mode>/<part>/<key>.json`.
+    fn cache_entry(&self, part: &str, key: &str) -> PathBuf {
+        self.cache_dir(part).join(format!("{key}.json"))
     }
 
     /// The cache folder of a part in the current mode.
