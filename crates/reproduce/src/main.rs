@@ -14,6 +14,7 @@ mod parts;
 mod progress;
 mod provenance;
 mod report;
+mod sharing;
 mod stats;
 mod store;
 mod training;

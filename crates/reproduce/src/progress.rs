@@ -51,6 +51,12 @@ impl Progress {
         format!(" [{done}/{total} {}, eta {}]", self.unit, HumanDuration(left))
     }
 
+    /// Units done so far.
+    #[cfg(test)]
+    pub fn position(&self) -> u64 {
+        self.bar.position()
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::progress::Progress;
+use crate::sharing::Plan;
 
 /// One training run: what a gadget is, what it learns from, and how.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +64,13 @@ impl Run {
     /// Training steps still to do: 0 when a checkpoint exists.
     pub fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
         Ok(if self.path(ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
+    }
+
+    /// The run as a unit of shared work ([`share`](crate::sharing::share)): locked by its key, done
+    /// when its checkpoint exists.
+    pub fn plan(&self, ctx: &Context, label: &str) -> Result<Plan> {
+        let steps = self.remaining_steps(ctx, label)?;
+        Ok(Plan { lock: self.key(label)?, done: steps == 0, steps })
     }
 
     /// The trained gadget: loaded from its checkpoint, or trained (advancing `progress` by one per

@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::plot::{heatmaps, Heatmap};
 use crate::progress::Progress;
 use crate::report::table;
+use crate::sharing::share;
 use crate::training::Throughput;
 
 /// K.
@@ -46,6 +47,7 @@ pub fn figure_1b(ctx: &Context, file: &str, throughput: &mut Throughput) -> Resu
     }
     let remaining: u64 = runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
     let progress = Progress::new("figure1b", remaining, "steps");
+    share(ctx, &progress, &runs, |(label, run)| run.plan(ctx, label), |(label, run)| run.trained(ctx, label, &progress).map(drop))?;
     let mut panels = Vec::new();
     let mut data = serde_json::Map::new();
     let mut rows: Vec<Vec<String>> = Vec::new();

@@ -26,6 +26,7 @@ use crate::context::{Context, Mode};
 use crate::plot::{heatmaps, line_plot, Heatmap, Series};
 use crate::progress::Progress;
 use crate::report::table;
+use crate::sharing::share;
 use crate::stats::{mean, std_ddof0};
 use crate::training::{Run, Throughput};
 
@@ -140,6 +141,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
         .collect();
     let remaining: u64 = runs.iter().map(|(rho, s, r)| r.remaining_steps(ctx, &label(*rho, *s))).sum::<Result<_>>()?;
     let progress = Progress::new("figure1a", remaining, "steps");
+    share(ctx, &progress, &runs, |(rho, s, run)| run.plan(ctx, &label(*rho, *s)), |(rho, s, run)| {
+        run.trained(ctx, &label(*rho, *s), &progress).map(drop)
+    })?;
     let mut throughput = Throughput::default();
     let mut points: Vec<Point> = Vec::new();
     let mut learned: Option<Coupling> = None;

@@ -34,6 +34,7 @@ use crate::context::{Context, Mode};
 use crate::plot::{bar_chart, BarGroup};
 use crate::progress::Progress;
 use crate::report::table;
+use crate::sharing::{share, Plan};
 use crate::training::Run;
 
 /// The part.
@@ -209,20 +210,18 @@ fn run(ctx: &Context) -> Result<Outcome> {
         }
     }
     // The progress bar counts the training steps of the trials not yet cached.
-    let mut remaining = 0;
-    for trial in trials.iter().filter(|t| !ctx.is_cached("figure2", &t.key(&fingerprint))) {
-        for (_, label, run) in trial.gadget_runs(&config) {
-            remaining += run.remaining_steps(ctx, &label)?;
-        }
-    }
-    let progress = Progress::new("figure2", remaining, "steps");
-    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
-    for spec in &trials {
-        let trial = ctx.cached("figure2", &spec.key(&fingerprint), || {
+    let plans = trials.iter().map(|t| t.plan(ctx, &config, &fingerprint)).collect::<Result<Vec<_>>>()?;
+    let progress = Progress::new("figure2", plans.iter().filter(|p| !p.done).map(|p| p.steps).sum(), "steps");
+    let cached_trial = |spec: &TrialSpec| {
+        ctx.cached("figure2", &spec.key(&fingerprint), || {
             progress.note(&format!("{} pair {} reward {}", spec.setting.name, spec.pair_index, spec.reward_index));
             run_trial(ctx, &progress, &config, spec)
-        })?;
-        results.entry(spec.setting.name).or_default().push(trial);
+        })
+    };
+    share(ctx, &progress, &trials, |t| t.plan(ctx, &config, &fingerprint), |t| cached_trial(t).map(drop))?;
+    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
+    for spec in &trials {
+        results.entry(spec.setting.name).or_default().push(cached_trial(spec)?);
     }
     progress.finish();
     for trials in results.values_mut() {
@@ -248,6 +247,17 @@ impl TrialSpec<'_> {
     /// Its cache key, under the configuration's fingerprint.
     fn key(&self, fingerprint: &str) -> String {
         format!("{}-pair{}-reward{}-{fingerprint}", self.setting.name, self.pair_index, self.reward_index)
+    }
+
+    /// As a unit of shared work: locked and done by its cache entry; its steps are those of its
+    /// gadgets not yet trained.
+    fn plan(&self, ctx: &Context, config: &Config, fingerprint: &str) -> Result<Plan> {
+        let key = self.key(fingerprint);
+        let mut steps = 0;
+        for (_, label, run) in self.gadget_runs(config) {
+            steps += run.remaining_steps(ctx, &label)?;
+        }
+        Ok(Plan { done: ctx.is_cached("figure2", &key), steps, lock: format!("figure2-{key}") })
     }
 
     /// The perturbation scale of (p, q): N(0, scale^2) when generalized, else none.

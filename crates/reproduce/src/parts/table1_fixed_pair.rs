@@ -22,6 +22,7 @@ use crate::context::{Context, Mode};
 use crate::paper;
 use crate::progress::Progress;
 use crate::report::table;
+use crate::sharing::share;
 use crate::stats::{mean, spread_units, standard_error_ddof0};
 use crate::training::{Run, Throughput};
 
@@ -116,6 +117,9 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     }
     let remaining: u64 = runs.iter().map(|(c, k, t, run, _)| run.remaining_steps(ctx, &label(*k, c, *t))).sum::<Result<_>>()?;
     let progress = Progress::new("table1 columns 3-4", remaining, "steps");
+    share(ctx, &progress, &runs, |(c, k, t, run, _)| run.plan(ctx, &label(*k, c, *t)), |(c, k, t, run, _)| {
+        run.trained(ctx, &label(*k, c, *t), &progress).map(drop)
+    })?;
     let mut throughput = Throughput::default();
     let mut variances: Vec<((&str, GadgetKind), f64)> = Vec::new();
     for (column, kind, trial, run, h) in &runs {

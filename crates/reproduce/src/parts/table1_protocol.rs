@@ -29,6 +29,7 @@ use crate::checks::Check;
 use crate::context::{Context, Mode};
 use crate::progress::Progress;
 use crate::report::table;
+use crate::sharing::{share, Plan};
 use crate::stats::{mean, spread_units, std_ddof0};
 use crate::training::{Run, Throughput};
 
@@ -257,29 +258,19 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     let label = |kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64| format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name());
 
     // Phase 1.
-    let mut sweeps = Vec::new();
-    if protocol.sweep {
-        let mut remaining = 0;
+    let sweeps: Vec<Vec<Option<Score>>> = if protocol.sweep {
+        let mut units = Vec::new();
         for &(kind, mode) in &combos {
-            for rate in RATES {
-                remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?.remaining_steps(ctx, &label(kind, mode, rate, 0))?;
-            }
-        }
-        let progress = Progress::new("table1 phase 1", remaining, "steps");
-        for &(kind, mode) in &combos {
-            let mut sweep = Vec::new();
             for rate in RATES {
                 let run = protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?;
-                let name = label(kind, mode, rate, 0);
-                let score = scored(ctx, &run, &name, mode, SWEEP_EVALUATION_SEED, &protocol, &progress, &mut throughput)?;
-                sweep.push(Some(score));
+                units.push(Scoring { name: label(kind, mode, rate, 0), run, mode, evaluation_seed: SWEEP_EVALUATION_SEED });
             }
-            sweeps.push(sweep);
         }
-        progress.finish();
+        let scores = score_all(ctx, "table1 phase 1", &protocol, &units, &mut throughput)?;
+        scores.chunks(RATES.len()).map(|sweep| sweep.iter().copied().map(Some).collect()).collect()
     } else {
-        sweeps = combos.iter().map(|_| vec![None; RATES.len()]).collect();
-    }
+        combos.iter().map(|_| vec![None; RATES.len()]).collect()
+    };
 
     // Phase 2.
     let rates: Vec<f64> = combos
@@ -296,51 +287,76 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
             }
         })
         .collect();
-    let mut remaining = 0;
+    let mut units = Vec::new();
     for (&(kind, mode), &rate) in combos.iter().zip(&rates) {
         for seed in 1..=protocol.seeds {
-            remaining += protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?.remaining_steps(ctx, &label(kind, mode, rate, seed))?;
-        }
-    }
-    let progress = Progress::new("table1 phase 2", remaining, "steps");
-    let mut results = Vec::new();
-    for ((&(kind, mode), &rate), sweep) in combos.iter().zip(&rates).zip(sweeps) {
-        let mut seeds = Vec::new();
-        for seed in 1..=protocol.seeds {
             let run = protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?;
-            let name = label(kind, mode, rate, seed);
-            seeds.push(scored(ctx, &run, &name, mode, EVALUATION_SEED_OFFSET + seed, &protocol, &progress, &mut throughput)?);
+            units.push(Scoring { name: label(kind, mode, rate, seed), run, mode, evaluation_seed: EVALUATION_SEED_OFFSET + seed });
         }
-        results.push(Combination { kind, mode, sweep, rate, seeds });
     }
-    progress.finish();
+    let scores = score_all(ctx, "table1 phase 2", &protocol, &units, &mut throughput)?;
+    let results = combos
+        .iter()
+        .zip(&rates)
+        .zip(sweeps)
+        .zip(scores.chunks(protocol.seeds as usize))
+        .map(|(((&(kind, mode), &rate), sweep), seeds)| Combination { kind, mode, sweep, rate, seeds: seeds.to_vec() })
+        .collect::<Vec<_>>();
     Ok(format_rows(ctx, &protocol, &results, throughput))
 }
 
-/// The trained run's score on the pairs of `evaluation_seed`, cached.
-#[allow(clippy::too_many_arguments)]
-fn scored(
-    ctx: &Context,
-    run: &Run,
-    name: &str,
+/// A training run of the protocol and the evaluation that scores it: one unit of work.
+struct Scoring {
+    /// The run's checkpoint label.
+    name: String,
+    run: Run,
     mode: PairsMode,
+    /// The seed of the evaluation pairs.
     evaluation_seed: u64,
-    protocol: &Protocol,
-    progress: &Progress,
-    throughput: &mut Throughput,
-) -> Result<Score> {
-    let (pairs, samples) = match mode {
-        PairsMode::Fixed => (1, protocol.fixed_samples),
-        _ => (protocol.evaluation_pairs, protocol.samples_per_pair),
-    };
-    let key = format!("score-{}-eval{evaluation_seed}-{pairs}x{samples}", run.key(name)?);
-    let trained = run.trained(ctx, name, progress)?;
-    throughput.add(&trained);
-    ctx.cached(PART, &key, || {
-        let score = evaluate(&trained.gadget, &mode.evaluation_pairs(evaluation_seed, pairs)?, samples, evaluation_seed)?;
-        progress.note(&format!("{name}: E[(x-y)^2] {:.4} on evaluation seed {evaluation_seed}", score.mean));
-        Ok(score)
-    })
+}
+
+impl Scoring {
+    /// The number of evaluation pairs and Gadget 1's Monte Carlo samples per pair.
+    fn evaluation_size(&self, protocol: &Protocol) -> (usize, u64) {
+        match self.mode {
+            PairsMode::Fixed => (1, protocol.fixed_samples),
+            _ => (protocol.evaluation_pairs, protocol.samples_per_pair),
+        }
+    }
+
+    /// The cache key of its score.
+    fn key(&self, protocol: &Protocol) -> Result<String> {
+        let (pairs, samples) = self.evaluation_size(protocol);
+        Ok(format!("score-{}-eval{}-{pairs}x{samples}", self.run.key(&self.name)?, self.evaluation_seed))
+    }
+
+    /// As a unit of shared work: locked and done by its score's cache entry.
+    fn plan(&self, ctx: &Context, protocol: &Protocol) -> Result<Plan> {
+        let key = self.key(protocol)?;
+        Ok(Plan { done: ctx.is_cached(PART, &key), steps: self.run.remaining_steps(ctx, &self.name)?, lock: key })
+    }
+
+    /// The trained run's score on the pairs of its evaluation seed, cached.
+    fn score(&self, ctx: &Context, protocol: &Protocol, progress: &Progress, throughput: &mut Throughput) -> Result<Score> {
+        let (pairs, samples) = self.evaluation_size(protocol);
+        let trained = self.run.trained(ctx, &self.name, progress)?;
+        throughput.add(&trained);
+        ctx.cached(PART, &self.key(protocol)?, || {
+            let score = evaluate(&trained.gadget, &self.mode.evaluation_pairs(self.evaluation_seed, pairs)?, samples, self.evaluation_seed)?;
+            progress.note(&format!("{}: E[(x-y)^2] {:.4} on evaluation seed {}", self.name, score.mean, self.evaluation_seed));
+            Ok(score)
+        })
+    }
+}
+
+/// The scores of `units` in order, doing (shared with other processes) those not yet cached.
+fn score_all(ctx: &Context, label: &str, protocol: &Protocol, units: &[Scoring], throughput: &mut Throughput) -> Result<Vec<Score>> {
+    let remaining = units.iter().map(|u| u.run.remaining_steps(ctx, &u.name)).sum::<Result<u64>>()?;
+    let progress = Progress::new(label, remaining, "steps");
+    share(ctx, &progress, units, |u| u.plan(ctx, protocol), |u| u.score(ctx, protocol, &progress, &mut Throughput::default()).map(drop))?;
+    let scores = units.iter().map(|u| u.score(ctx, protocol, &progress, throughput)).collect();
+    progress.finish();
+    scores
 }
 
 fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], throughput: Throughput) -> GadgetRows {
