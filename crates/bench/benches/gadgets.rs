@@ -50,7 +50,7 @@ fn training_steps(c: &mut Criterion) {
         ];
         for (label, config, loss) in cases {
             let Ok(gadget) = Gadget::new(config, device, 0) else { continue };
-            let options = TrainOptions { loss, batch: 64, inner_samples: 16, learning_rate: 1e-4, steps: 1, seed: 0, progress: false };
+            let options = TrainOptions { loss, batch: 64, inner_samples: 16, learning_rate: 1e-4, steps: 1, seed: 0, progress: false, unnormalised_logits: false };
             let Ok(mut trainer) = Trainer::new(&gadget, &pairs, &cost, &options) else { continue };
             let name = format!("{label}/{loss:?}/{place}").to_lowercase();
             group.bench_function(name, |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
@@ -77,7 +77,7 @@ fn sepsis_size_steps(c: &mut Criterion) {
         for kind in [GadgetKind::Gadget2, GadgetKind::Gadget1] {
             let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..GadgetConfig::paper(kind, k) };
             let Ok(gadget) = Gadget::new(config, Device::Cpu, 0) else { continue };
-            let options = TrainOptions { loss: LossKind::Counterfactual, batch, inner_samples, learning_rate: 1e-5, steps: 1, seed: 0, progress: false };
+            let options = TrainOptions { loss: LossKind::Counterfactual, batch, inner_samples, learning_rate: 1e-5, steps: 1, seed: 0, progress: false, unnormalised_logits: false };
             let Ok(mut trainer) = Trainer::given_observation(&gadget, &pairs, &cost, 0, &options) else { continue };
             group.bench_function(format!("{}/{setting}/cpu-t1", kind.name()), |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
         }

@@ -2,8 +2,11 @@
 //!
 //! Every entry point normalises (l - logsumexp l) and validates (NaN and +inf are errors, -inf is an
 //! impossible outcome) through [`Categorical`], so the gadgets' marginals are exact for any logits:
-//! the authors' Gadget 2 is exact only for normalised logits (official-gadgets.md section 3).
+//! the authors' Gadget 2 is exact only for normalised logits (official-gadgets.md section 3). A batch
+//! made by [`PairBatch::unnormalised`] also keeps each logit vector's logsumexp, so that training can
+//! reproduce what the authors' Gadget 2 did with unnormalised logits.
 
+use gumbel_core::logspace::logsumexp;
 use gumbel_core::pairs::LogitPair;
 use gumbel_core::Categorical;
 use tch::{Device, Kind, Tensor};
@@ -17,6 +20,9 @@ pub struct PairBatch {
     pub log_p: Tensor,
     /// log q, `[B, K]`.
     pub log_q: Tensor,
+    /// For a batch kept unnormalised ([`PairBatch::unnormalised`]): L_p and L_q, the logsumexp of each
+    /// pair's raw p and q logits, `[B]` each (l = log p + L_p); None for a normalised batch.
+    pub log_scales: Option<(Tensor, Tensor)>,
 }
 
 impl PairBatch {
@@ -30,7 +36,17 @@ impl PairBatch {
         }
         let shape = [pairs.len() as i64, outcomes as i64];
         let to = |v: &[f64]| Tensor::from_slice(v).reshape(shape).to_kind(kind).to_device(device);
-        Ok(Self { log_p: to(&p), log_q: to(&q) })
+        Ok(Self { log_p: to(&p), log_q: to(&q), log_scales: None })
+    }
+
+    /// As [`PairBatch::from_pairs`], remembering each logit vector's logsumexp L: the authors' Gadget 2
+    /// is given the raw logits l = log p + L, which weighs its rejection step's fallback by e^L
+    /// ([`crate::gadget2::sinkhorn_correct`]).
+    pub fn unnormalised(pairs: &[LogitPair], outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+        let batch = Self::from_pairs(pairs, outcomes, kind, device)?;
+        let to = |v: Vec<f64>| Tensor::from_slice(&v).to_kind(kind).to_device(device);
+        let scales = |side: fn(&LogitPair) -> &[f64]| to(pairs.iter().map(|pair| logsumexp(side(pair))).collect());
+        Ok(Self { log_scales: Some((scales(|pair| &pair.p), scales(|pair| &pair.q))), ..batch })
     }
 
     /// One pair of validated distributions.

@@ -58,9 +58,15 @@ impl Gadget2 {
     /// network runs in f32; with f64 input the Sinkhorn and correction run in f64, so the marginal is
     /// exact to double precision).
     pub fn log_conditionals(&self, log_p: &Tensor) -> Tensor {
+        self.weighted_log_conditionals(log_p, None)
+    }
+
+    /// As [`Gadget2::log_conditionals`], with the rejection step's fallback weighted by e^L per row of
+    /// `log_p` (`log_scales` `[B]`: the authors' mechanism on the raw logits log p + L).
+    fn weighted_log_conditionals(&self, log_p: &Tensor, log_scales: Option<&Tensor>) -> Tensor {
         let kind = log_p.kind();
         let r = self.net.forward(log_p).view([-1, self.latent, self.outcomes]).to_kind(kind);
-        sinkhorn_correct(&r, log_p, &self.log_prior(kind), self.iterations)
+        sinkhorn_correct(&r, log_p, &self.log_prior(kind), self.iterations, log_scales)
     }
 
     /// Marginal sum_z pi(z) pi(x | z, p), `[B, K]` probabilities (equal to p by construction).
@@ -128,9 +134,11 @@ impl Gadget2 {
         (soft * post.unsqueeze(-1)).sum_dim_intlist(2, false, cond_q.kind())
     }
 
-    /// log pi(x | z, p) and log pi(y | z, q), `[B, |Z|, K]` each, from one network pass over both.
+    /// log pi(x | z, p) and log pi(y | z, q), `[B, |Z|, K]` each, from one network pass over both (on
+    /// the raw logits' scale where the batch keeps it, as the authors' training did).
     pub fn both_conditionals(&self, batch: &PairBatch) -> (Tensor, Tensor) {
-        let both = self.log_conditionals(&Tensor::cat(&[&batch.log_p, &batch.log_q], 0));
+        let scales = batch.log_scales.as_ref().map(|(p, q)| Tensor::cat(&[p, q], 0));
+        let both = self.weighted_log_conditionals(&Tensor::cat(&[&batch.log_p, &batch.log_q], 0), scales.as_ref());
         let b = batch.len() as i64;
         (both.narrow(0, 0, b), both.narrow(0, b, b))
     }
@@ -146,6 +154,12 @@ impl Gadget2 {
 /// log pi(x | z, p), `[B, |Z|, K]`, from network output `r` `[B, |Z|, K]`, normalised `log_p` `[B, K]`
 /// and `log_prior` `[|Z|]`: T Sinkhorn sweeps, then the accept-reject correction of Eq. (14).
 ///
+/// `log_scales` (`[B]`, L per row, or None for 0) reproduces the authors' mechanism given raw logits
+/// l = log p + L rather than log p: their Sinkhorn sweeps and proposal are unchanged by L (every
+/// sweep ends in a row normalisation), but their fallback r_z + l_x is e^L times ours, so
+/// pi(x | z, p) ∝ c_x A_zx / (c* pi_z) + e^L (1 - d_z / c*) p(x) and the marginal is no longer p
+/// (official-gadgets.md section 3; docs/figure1-table1.md measures what it did to Figure 1a).
+///
 /// The first sweep runs in log space, as the authors' code does throughout: it removes any scale of R
 /// and leaves log A_1, whose possible columns hold mass p_x. The other T - 1 sweeps find
 /// A = diag(u) M diag(v) with M = exp(log A_1) by the scaling form of Sinkhorn,
@@ -155,7 +169,7 @@ impl Gadget2 {
 /// underflow do not matter. Where the scalings leave a safe range (R spanning more than single
 /// precision can scale, [`SCALING_LIMIT`]), the sweeps are redone in log space. Either way the same
 /// matrix as T log-space sweeps, to rounding (tested); the correction makes the marginal exact for any A.
-pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
+pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize, log_scales: Option<&Tensor>) -> Tensor {
     let masks = Masks::new(log_p);
     let log_pi = log_prior.view([1, -1, 1]);
     let mut log_a = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
@@ -166,7 +180,7 @@ pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iteratio
         log_a = scaled_sweeps(&log_a, &log_pi, log_p, &masks, iterations - 1)
             .unwrap_or_else(|| log_space_sweeps(&log_a, &log_pi, &masks, iterations - 1));
     }
-    correct(&normalise_rows(&log_a, &log_pi), &masks)
+    correct(&normalise_rows(&log_a, &log_pi), &masks, log_scales)
 }
 
 /// Largest |log u_z|, |log v_x| the scaling form accepts: e^23 ~ 1e10 leaves single-precision
@@ -227,8 +241,9 @@ fn scaled_sweeps(log_a: &Tensor, log_pi: &Tensor, log_p: &Tensor, masks: &Masks,
 }
 
 /// The accept-reject correction of Eq. (14) on the proposal `log_a` (rows summing to pi_z), all in
-/// log space: c_x = p(x) / sum_z A_zx, then pi(x | z, p) = c_x A_zx / (c* pi_z) + (1 - d_z / c*) p(x).
-fn correct(log_a: &Tensor, masks: &Masks) -> Tensor {
+/// log space: c_x = p(x) / sum_z A_zx, then pi(x | z, p) = c_x A_zx / (c* pi_z) + (1 - d_z / c*) p(x),
+/// the fallback weighted by e^L where `log_scales` gives L (see [`sinkhorn_correct`]).
+fn correct(log_a: &Tensor, masks: &Masks, log_scales: Option<&Tensor>) -> Tensor {
     let (safe_p, impossible) = (&masks.safe_p, &masks.impossible);
     let kind = log_a.kind();
     let neg_inf = f64::NEG_INFINITY;
@@ -241,7 +256,11 @@ fn correct(log_a: &Tensor, masks: &Masks) -> Tensor {
     // kappa ~ 0); -inf where exp(kappa) rounds to 1, with the gradient kept off that branch.
     let rejected = kappa.exp().ge(1.0);
     let reject_mass = kappa.masked_fill(&rejected, -1.0).expm1().neg().log().masked_fill(&rejected, neg_inf);
-    let fallback = (reject_mass + safe_p).masked_fill(impossible, neg_inf);
+    let fallback = match log_scales {
+        Some(scales) => reject_mass + safe_p + scales.view([-1, 1, 1]),
+        None => reject_mass + safe_p,
+    };
+    let fallback = fallback.masked_fill(impossible, neg_inf);
     let joint = proposal.masked_fill(impossible, 0.0).logaddexp(&fallback.masked_fill(impossible, 0.0));
     joint.masked_fill(impossible, neg_inf).log_softmax(-1, kind)
 }
@@ -255,7 +274,7 @@ mod tests {
     fn reference(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
         let (masks, log_pi) = (Masks::new(log_p), log_prior.view([1, -1, 1]));
         let r = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
-        correct(&normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi), &masks)
+        correct(&normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi), &masks, None)
     }
 
     fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
@@ -279,12 +298,55 @@ mod tests {
             for log_p in [&log_p, &with_zero] {
                 for iterations in [1, 2, 10] {
                     let want = reference(&r, log_p, &log_prior, iterations).exp();
-                    let got = sinkhorn_correct(&r, log_p, &log_prior, iterations).exp();
+                    let got = sinkhorn_correct(&r, log_p, &log_prior, iterations, None).exp();
                     let gap = max_abs_diff(&want, &got);
                     assert!(gap < 1e-12, "scale {scale}, T = {iterations}: {gap}");
                 }
             }
         }
+    }
+
+    /// The authors' mechanism as official-gadgets.md section 3 transcribes it, given the raw logits
+    /// `l` `[B, K]` as they are: T log-space sweeps (rows to pi, columns to l), then
+    /// F = R + log pi - logsumexp_x R, a = l - logsumexp_z F less its maximum,
+    /// A~ = log_softmax_x F + a, kappa = logsumexp_x A~, r = log(1 - e^kappa) (or -inf),
+    /// J = log pi + logaddexp(A~, r + l), log pi(x | z) = log_softmax_x J.
+    fn authors_on_raw_logits(r: &Tensor, l: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
+        let (kind, log_pi, l) = (r.kind(), log_prior.view([1, -1, 1]), l.unsqueeze(1));
+        let mut r = r.shallow_clone();
+        for _ in 0..iterations {
+            r = &r + &log_pi - r.logsumexp(-1, true);
+            r = &r + &l - r.logsumexp(1, true);
+        }
+        let f = &r + &log_pi - r.logsumexp(-1, true);
+        let a = &l - f.logsumexp(1, true);
+        let accepted = f.log_softmax(-1, kind) + (&a - a.amax(-1, true));
+        let kappa = accepted.logsumexp(-1, true);
+        let reject = kappa.exp().neg().log1p().masked_fill(&kappa.exp().ge(1.0), f64::NEG_INFINITY);
+        (log_pi + accepted.logaddexp(&(reject + l))).log_softmax(-1, kind)
+    }
+
+    #[test]
+    fn weighting_the_fallback_by_e_l_is_the_authors_mechanism_on_raw_logits() {
+        tch::manual_seed(5);
+        let options = (Kind::Double, Device::Cpu);
+        let log_prior = Tensor::zeros([20], options).log_softmax(-1, Kind::Double);
+        // Raw logits with a different logsumexp L per row (from about -1 to 5).
+        let raw = Tensor::randn([6, 10], options) * 1.5 + Tensor::linspace(-3.0, 3.0, 6, options).unsqueeze(1);
+        let (log_p, scales) = (raw.log_softmax(-1, Kind::Double), raw.logsumexp(-1, false));
+        let r = Tensor::randn([6, 20, 10], options) * 2.0;
+        let marginal = |conditionals: &Tensor| (conditionals + log_prior.view([1, -1, 1])).logsumexp(1, false).exp();
+
+        let weighted = sinkhorn_correct(&r, &log_p, &log_prior, 10, Some(&scales));
+        let gap = max_abs_diff(&weighted, &authors_on_raw_logits(&r, &raw, &log_prior, 10));
+        assert!(gap < 1e-10, "raw logits: {gap}");
+        // The distortion is real: the marginal is off p by far more than rounding...
+        let off = max_abs_diff(&marginal(&weighted), &log_p.exp());
+        assert!(off > 1e-3, "raw-logit marginal off by only {off}");
+        // ... while on normalised logits (L = 0) the two mechanisms agree and the marginal is p.
+        let exact = sinkhorn_correct(&r, &log_p, &log_prior, 10, None);
+        assert!(max_abs_diff(&exact, &authors_on_raw_logits(&r, &log_p, &log_prior, 10)) < 1e-10);
+        assert!(max_abs_diff(&marginal(&exact), &log_p.exp()) < 1e-12);
     }
 
     #[test]
@@ -298,7 +360,7 @@ mod tests {
             let log_p = (Tensor::randn([8, 10], options) * p_scale).log_softmax(-1, Kind::Float);
             let r = (Tensor::randn([8, 20, 10], options) * scale).set_requires_grad(true);
             let want = reference(&r, &log_p, &log_prior, 10).exp();
-            let out = sinkhorn_correct(&r, &log_p, &log_prior, 10);
+            let out = sinkhorn_correct(&r, &log_p, &log_prior, 10, None);
             let gap = max_abs_diff(&want, &out.exp());
             assert!(gap < 1e-4, "scale {scale}: {gap}");
             out.exp().sum(Kind::Float).backward();

@@ -18,6 +18,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::adam::Adam;
 use crate::batch::PairBatch;
+use crate::config::GadgetKind;
 use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
@@ -58,6 +59,13 @@ pub struct TrainOptions {
     /// Show a progress bar on a terminal.
     #[serde(default = "default_true")]
     pub progress: bool,
+    /// Train Gadget 2 on the logits as drawn, unnormalised, as the authors' code did: its rejection
+    /// step then weighs the fallback by e^L, L the logsumexp of the logits, and the marginals seen in
+    /// training are not exact ([`crate::gadget2::sinkhorn_correct`]). For reproducing their Figure 1a
+    /// only; evaluation always normalises. Off (the default): the logits are normalised first. Left
+    /// out of the JSON when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unnormalised_logits: bool,
 }
 
 fn default_batch() -> usize {
@@ -121,6 +129,9 @@ impl<'a> Trainer<'a> {
     /// A run of `gadget` on pairs from `pairs` with cost `cost`, after checking that the sizes agree.
     pub fn new(gadget: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<Self> {
         options.validate()?;
+        if options.unnormalised_logits && gadget.config().kind != GadgetKind::Gadget2 {
+            return Err(GadgetError::InvalidConfig("unnormalised_logits applies to Gadget 2 only (Gadget 1 is unchanged by a shift of the logits)".into()));
+        }
         let k = gadget.outcomes();
         for (what, found) in [("pair distribution", pairs.outcomes()), ("cost matrix", cost.len())] {
             if found != k {
@@ -170,7 +181,11 @@ impl<'a> Trainer<'a> {
                 Categorical::from_logits(&pair.p)?.check_observation(observed)?;
             }
         }
-        let batch = PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?;
+        let batch = if self.options.unnormalised_logits {
+            PairBatch::unnormalised(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?
+        } else {
+            PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?
+        };
         let loss = self.surrogate_loss(&batch);
         self.optimiser.minimise(&loss, self.step)
     }

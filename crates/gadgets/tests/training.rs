@@ -15,7 +15,7 @@ use ndarray::Array2;
 use tch::Device;
 
 fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
-    TrainOptions { loss, batch: 16, inner_samples: 16, learning_rate, steps, seed: 3, progress: false }
+    TrainOptions { loss, batch: 16, inner_samples: 16, learning_rate, steps, seed: 3, progress: false, unnormalised_logits: false }
 }
 
 /// Every variable of a gadget, flattened, in name order.
@@ -122,4 +122,31 @@ fn training_configuration_errors_are_typed() {
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
     let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }.build().map(|_| ()).expect_err("negative noise");
     let _ = CostSpec::SquaredReward { h: vec![1.0, 2.0] }.build(4).map(|_| ()).expect_err("wrong length");
+}
+
+#[test]
+fn unnormalised_logits_change_gadget_2_training_only_through_the_logits_scale() {
+    // One pair, as log-probabilities and shifted by +2.3 (the ramp pair's logsumexp).
+    let log_p = [-2.0, -1.2, -0.9, -2.5];
+    let log_q = [-1.1, -2.2, -1.7, -1.0];
+    let normalise = |l: &[f64]| gumbel_core::pairs::log_softmax(l);
+    let normalised = LogitPair { p: normalise(&log_p), q: normalise(&log_q) };
+    let shifted = LogitPair { p: normalised.p.iter().map(|v| v + 2.3).collect(), q: normalised.q.iter().map(|v| v + 2.3).collect() };
+    let trained = |pair: &LogitPair, unnormalised_logits: bool| {
+        let g = gadget(small(GadgetKind::Gadget2, 4, 3), 4);
+        let pairs = FixedPair { pair: pair.clone(), noise: 0.0 };
+        train(&g, &pairs, &CostMatrix::mismatch(4), &TrainOptions { unnormalised_logits, ..options(5, 1e-2, LossKind::Joint) }).expect("training");
+        weights(&g)
+    };
+    let reference = trained(&normalised, false);
+    // Normalised logits (L = 0): the authors' mechanism is ours. Shifted logits without the flag are
+    // normalised on entry. Only shifted logits with the flag train differently.
+    assert_eq!(trained(&normalised, true), reference);
+    assert_eq!(trained(&shifted, false), reference);
+    assert_ne!(trained(&shifted, true), reference);
+
+    let g1 = gadget(small(GadgetKind::Gadget1, 4, 3), 4);
+    let pairs = FixedPair { pair: shifted, noise: 0.0 };
+    let refused = train(&g1, &pairs, &CostMatrix::mismatch(4), &TrainOptions { unnormalised_logits: true, ..options(1, 1e-2, LossKind::Joint) });
+    assert!(matches!(refused, Err(GadgetError::InvalidConfig(ref m)) if m.contains("Gadget 2 only")), "{refused:?}");
 }

@@ -162,7 +162,7 @@ mod tests {
             gadget: GadgetConfig { hidden: vec![8], latent: 3, ..GadgetConfig::paper(GadgetKind::Gadget2, 3) },
             pairs: PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 0.5 },
             cost: CostSpec::Mismatch,
-            training: TrainOptions { loss: LossKind::Joint, batch: 4, inner_samples: 2, learning_rate: 1e-3, steps: 3, seed, progress: true },
+            training: TrainOptions { loss: LossKind::Joint, batch: 4, inner_samples: 2, learning_rate: 1e-3, steps: 3, seed, progress: true, unnormalised_logits: false },
             observed: None,
         }
     }

@@ -86,6 +86,7 @@ pub fn gadget_run(kind: GadgetKind, p: &Categorical, q: &Categorical, h: &[f64],
             steps: schedule.steps,
             seed: splitmix64(master ^ 0x0f16_1b00).wrapping_add(u64::from(trial)),
             progress: false,
+            unnormalised_logits: false,
         },
         observed: None,
     }

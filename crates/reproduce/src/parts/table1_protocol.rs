@@ -200,6 +200,7 @@ impl Protocol {
                 steps,
                 seed: splitmix64(master ^ splitmix64(0x7ab1_e100 + seed)),
                 progress: false,
+                unnormalised_logits: false,
             },
             observed: None,
         })

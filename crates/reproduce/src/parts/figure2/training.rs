@@ -76,6 +76,7 @@ pub fn gadget_run(config: GadgetConfig, schedule: &Schedule, pair: &LogitPair, n
             steps: schedule.steps,
             seed,
             progress: false,
+            unnormalised_logits: false,
         },
         observed,
     }
