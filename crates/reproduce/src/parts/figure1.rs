@@ -318,3 +318,22 @@ fn run(ctx: &Context) -> Result<Outcome> {
 fn monte_carlo_tolerance(v: f64, seed_std: f64) -> f64 {
     3.0 * (seed_std * seed_std + v * (1.0 - v) / AUTHORS_SAMPLES).sqrt()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_runs_keep_the_checkpoint_names_of_earlier_builds() {
+        // A full Figure 1a run is hours of training: the exact procedure's runs must still find the
+        // checkpoints that builds before the authors' procedure existed wrote (seed 0, the default).
+        let full = Protocol::new(Mode::Full);
+        let key = |procedure: Procedure| full.run(0, procedure, 1.6, 1).key(&procedure.label(1.6, 1)).unwrap();
+        assert_eq!(key(Procedure::Exact), "gadget-2-figure1a-rho1.6-seed1-b9020757111a9de9");
+        assert!(key(Procedure::Authors).starts_with("gadget-2-figure1a-unnormalised-rho1.6-seed1-"));
+        // Same seed, so the procedures differ only in the logits' normalisation.
+        let (exact, authors) = (full.run(0, Procedure::Exact, 1.6, 1), full.run(0, Procedure::Authors, 1.6, 1));
+        assert_eq!(exact.training.seed, authors.training.seed);
+        assert!(!exact.training.unnormalised_logits && authors.training.unnormalised_logits);
+    }
+}
