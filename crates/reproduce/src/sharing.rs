@@ -6,7 +6,8 @@
 //! `results/locks/<mode>/<name>.lock`, held with an exclusive advisory lock (`flock`) while a process
 //! works on it. The operating system releases the lock when the holder exits, however it exits, so
 //! an interrupted process never leaves a unit claimed. [`share`] makes two passes over the units:
-//! the first does every unfinished unit it can claim at once and skips those another process holds;
+//! the first does every unfinished unit it can claim at once and skips those another process holds
+//! (counting a skipped unit's steps in the progress as soon as its holder has finished it);
 //! the second waits for each skipped unit's lock and does the unit itself if the holder stopped
 //! before finishing it. On return every unit is finished, by this process or another, and the part
 //! reads the results back from its cache and checkpoints as on any resumed run. The lock files stay
@@ -43,9 +44,11 @@ pub fn share<T>(
     plan: impl Fn(&T) -> Result<Plan>,
     mut work: impl FnMut(&T) -> Result<()>,
 ) -> Result<()> {
+    // The units as they stood when the part began, which its progress total counts.
+    let plans = units.iter().map(&plan).collect::<Result<Vec<_>>>()?;
     let mut held_elsewhere = Vec::new();
-    for unit in units {
-        let first = plan(unit)?;
+    for (unit, first) in units.iter().zip(plans) {
+        count_finished_elsewhere(progress, &mut held_elsewhere, &plan)?;
         if first.done {
             continue;
         }
@@ -67,6 +70,22 @@ pub fn share<T>(
         }
         finish(progress, unit, &first, &plan, &mut work)?;
     }
+    Ok(())
+}
+
+/// Drops from `held` the units another process has finished since this one found them held, counting
+/// their steps as done: the progress (and its ETA) then follows the work of every sharing process as
+/// it happens, not only at the end of the second pass.
+fn count_finished_elsewhere<T>(progress: &Progress, held: &mut Vec<(&T, Plan, File)>, plan: &impl Fn(&T) -> Result<Plan>) -> Result<()> {
+    let mut still_held = Vec::with_capacity(held.len());
+    for (unit, first, lock) in held.drain(..) {
+        if plan(unit)?.done {
+            progress.inc(first.steps);
+        } else {
+            still_held.push((unit, first, lock));
+        }
+    }
+    *held = still_held;
     Ok(())
 }
 
@@ -173,6 +192,50 @@ mod tests {
         other.join().unwrap();
         // Unit 0 was done before; unit 1 by the other process, whose steps count as done here.
         assert_eq!(order, vec![2, 3]);
+        assert_eq!(progress.position(), 10);
+    }
+
+    #[test]
+    fn units_finished_elsewhere_count_in_the_progress_as_they_finish() {
+        // Held elsewhere when our first pass reaches it: counted as soon as its holder has finished it
+        // (here, while we do unit 1), before our next unit, not only when the second pass gets to it.
+        let folder = Arc::new(Folder::new("count-held"));
+        let held = folder.hold(0);
+        let ((go, go_seen), (finished, finished_seen)) = (mpsc::channel(), mpsc::channel());
+        let other = {
+            let folder = Arc::clone(&folder);
+            std::thread::spawn(move || {
+                go_seen.recv().unwrap();
+                folder.finish(0);
+                drop(held);
+                finished.send(()).unwrap();
+            })
+        };
+        let progress = Progress::new("test", 30, "steps");
+        let mut at_start = Vec::new();
+        share(&folder.ctx, &progress, &[0, 1, 2], |u| folder.plan(*u), |u| {
+            if *u == 1 {
+                go.send(()).unwrap();
+                finished_seen.recv().unwrap();
+            }
+            at_start.push(progress.position());
+            folder.finish(*u);
+            Ok(())
+        })
+        .unwrap();
+        other.join().unwrap();
+        assert_eq!(at_start, vec![0, 10]);
+        assert_eq!(progress.position(), 10);
+
+        // Finished elsewhere after the part began but before we reach it, never seen held: counted too.
+        let folder = Folder::new("count-passed");
+        let progress = Progress::new("test", 20, "steps");
+        share(&folder.ctx, &progress, &[0, 1], |u| folder.plan(*u), |u| {
+            folder.finish(*u);
+            folder.finish(1); // the other process, meanwhile
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(progress.position(), 10);
     }
 
