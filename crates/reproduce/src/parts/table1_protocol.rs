@@ -12,7 +12,8 @@
 //! The evaluation pairs are the authors' own (gumbel-core's `jax_random`). The score of a pair is
 //! E[(x - y)^2] under the gadget's coupling: exact for Gadget 2, and for Gadget 1 (no closed form) a
 //! Monte Carlo estimate from the authors' number of samples per pair (1,000; fixed mode 100,000).
-//! The quick mode skips the sweep (it uses the authors' chosen rates) and trains briefly on one seed.
+//! The quick mode skips the sweep and trains briefly on one seed at rate 1e-3; `--no-sweep` skips the
+//! sweep in full mode, phase 2 then training at the rates the authors' sweep chose.
 
 use anyhow::Result;
 use gadgets::task::{CostSpec, Mode as SpecMode, PairSpec};
@@ -131,7 +132,7 @@ impl Authors {
 /// The sizes of the protocol.
 #[derive(Debug, Clone, Serialize)]
 pub struct Protocol {
-    /// Run the phase-1 sweep (quick mode: no, take the authors' rates).
+    /// Run the phase-1 sweep (quick mode or `--no-sweep`: no; phase 2 takes the authors' rates).
     pub sweep: bool,
     /// Steps of a sweep run.
     pub sweep_steps: usize,
@@ -185,6 +186,19 @@ impl Protocol {
         let combos = (MODES.len() * KINDS.len()) as u64;
         let sweep = if self.sweep { RATES.len() as u64 * self.sweep_steps as u64 } else { 0 };
         combos * (sweep + self.seeds * self.steps as u64)
+    }
+
+    /// Phase 2's learning rate: quick mode's fixed one, else the rate of our sweep's lowest score, or the
+    /// authors' choice when the sweep was not run (`--no-sweep`).
+    fn phase2_rate(&self, kind: GadgetKind, mode: PairsMode, sweep: &[Option<Score>]) -> f64 {
+        let ours: Vec<f64> = sweep.iter().map(|s| s.map_or(f64::NAN, |s| s.mean)).collect();
+        if let Some(rate) = self.quick_rate {
+            rate
+        } else if ours.iter().all(|v| v.is_finite()) {
+            RATES[argmin(&ours)]
+        } else {
+            authors(kind, mode).chosen_rate()
+        }
     }
 
     fn run(&self, master: u64, kind: GadgetKind, mode: PairsMode, rate: f64, steps: usize, seed: u64) -> Result<Run> {
@@ -253,7 +267,8 @@ pub struct GadgetRows {
 
 /// Runs the protocol (resuming from table1's cache) and formats its tables.
 pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
-    let protocol = Protocol::new(ctx.mode);
+    let mut protocol = Protocol::new(ctx.mode);
+    protocol.sweep &= ctx.table1_sweep;
     let mut throughput = Throughput::default();
     let combos: Vec<(GadgetKind, PairsMode)> = MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect();
     let label = |kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64| format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name());
@@ -274,20 +289,7 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     };
 
     // Phase 2.
-    let rates: Vec<f64> = combos
-        .iter()
-        .zip(&sweeps)
-        .map(|(&(kind, mode), sweep)| {
-            let ours: Vec<f64> = sweep.iter().map(|s| s.map_or(f64::NAN, |s| s.mean)).collect();
-            if let Some(rate) = protocol.quick_rate {
-                rate
-            } else if ours.iter().all(|v| v.is_finite()) {
-                RATES[argmin(&ours)]
-            } else {
-                authors(kind, mode).chosen_rate()
-            }
-        })
-        .collect();
+    let rates: Vec<f64> = combos.iter().zip(&sweeps).map(|(&(kind, mode), sweep)| protocol.phase2_rate(kind, mode, sweep)).collect();
     let mut units = Vec::new();
     for (&(kind, mode), &rate) in combos.iter().zip(&rates) {
         for seed in 1..=protocol.seeds {
@@ -410,11 +412,16 @@ fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], thro
         protocol.evaluation_pairs,
         protocol.samples_per_pair,
         protocol.fixed_samples,
-        if protocol.sweep {
-            ""
-        } else {
-            " **Quick mode**: no learning-rate sweep, a smaller network (hidden [128, 128]) at rate 1e-3, one \
-             seed, a few steps: the gadgets are barely trained, so their rows are not the paper's values."
+        match (ctx.mode, protocol.sweep) {
+            (Mode::Quick, _) => {
+                " **Quick mode**: no learning-rate sweep, a smaller network (hidden [128, 128]) at rate 1e-3, one \
+                 seed, a few steps: the gadgets are barely trained, so their rows are not the paper's values."
+            }
+            (Mode::Full, false) => {
+                " **No sweep** (`--no-sweep`): phase 1 was not run; phase 2 trained at the rates the authors' sweep \
+                 chose."
+            }
+            (Mode::Full, true) => "",
         },
         table(&["column", "gadget", "rate", "ours", "paper", "ours − paper", "in paper's std"], &rows),
     );
@@ -431,7 +438,7 @@ fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], thro
         throughput.steps,
         throughput.seconds,
         steps_per_second.map_or("–".to_owned(), |s| format!("{s:.1}")),
-        if protocol.sweep { String::new() } else { " (quick-mode rates do not extrapolate to the paper's network: see docs/figure1-table1.md)".to_owned() },
+        if ctx.mode == Mode::Full { String::new() } else { " (quick-mode rates do not extrapolate to the paper's network: see docs/figure1-table1.md)".to_owned() },
     ));
     GadgetRows {
         data: json!({"protocol": protocol, "rows": data, "training": {"steps": throughput.steps, "seconds": throughput.seconds,
@@ -460,6 +467,18 @@ mod tests {
             assert_eq!(chosen(GadgetKind::Gadget1, mode), 1e-4);
         }
         assert_eq!(argmin(&[f64::NAN, 2.0, 1.0, 1.0]), 2);
+    }
+
+    #[test]
+    fn phase_2_takes_our_sweeps_choice_or_without_a_sweep_the_authors() {
+        let full = Protocol::new(Mode::Full);
+        let score = |mean| Some(Score { mean, between_pairs_std: 0.0, exact: true });
+        let ours = [score(5.0), score(4.0), score(4.5), score(4.0), score(6.0), score(9.0)];
+        assert_eq!(full.phase2_rate(GadgetKind::Gadget2, PairsMode::Fixed, &ours), 1e-4);
+        let none = [None; 6];
+        assert_eq!(full.phase2_rate(GadgetKind::Gadget2, PairsMode::Fixed, &none), 1e-5);
+        assert_eq!(full.phase2_rate(GadgetKind::Gadget2, PairsMode::Independent, &none), 1e-3);
+        assert_eq!(Protocol::new(Mode::Quick).phase2_rate(GadgetKind::Gadget1, PairsMode::Fixed, &ours), 1e-3);
     }
 
     #[test]
