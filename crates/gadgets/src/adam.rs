@@ -8,6 +8,8 @@
 //! `tch::nn::Adam` wraps) took 6 ms per step for the gadgets' 1.1 M weights on one CPU thread, a
 //! fifth of a whole training step; this takes about a tenth of that (docs/gadgets.md).
 
+use std::collections::HashMap;
+
 use tch::{nn, Kind, Tensor};
 
 use crate::error::{GadgetError, Result};
@@ -75,6 +77,21 @@ impl Adam {
             return Ok(0.0);
         }
         Ok(f64::try_from(Tensor::stack(&sums, 0).sum(Kind::Float))?)
+    }
+
+    /// The updates made so far and the moment estimates (shallow copies: writing into them writes
+    /// Adam's), named `first/<i>` and `second/<i>` for the i-th trainable variable: what a training
+    /// snapshot saves and restores ([`crate::snapshot`]).
+    pub(crate) fn state(&self) -> (i32, HashMap<String, Tensor>) {
+        let named = |which: &str, moments: &[Tensor]| -> Vec<(String, Tensor)> {
+            moments.iter().enumerate().map(|(i, m)| (format!("{which}/{i}"), m.shallow_clone())).collect()
+        };
+        (self.step, named("first", &self.first).into_iter().chain(named("second", &self.second)).collect())
+    }
+
+    /// Sets the number of updates made (after a snapshot's moments were copied in).
+    pub(crate) fn set_updates(&mut self, step: i32) {
+        self.step = step;
     }
 
     /// The Adam update of every variable with a gradient.

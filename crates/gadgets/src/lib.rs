@@ -8,7 +8,9 @@
 //!   counterfactual distribution given an observation.
 //! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss
 //!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser and its finiteness checks.
-//! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata.
+//! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata;
+//!   `Trainer::save_snapshot` / `Trainer::resume`: a run's state part-way, to continue it bit for bit
+//!   after an interruption (both files share one layout, `framing.rs`).
 //!
 //! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
 //! global one: the same seed gives the same numbers on every device.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod coupling;
 pub mod device;
 pub mod error;
+mod framing;
 pub mod gadget;
 pub mod gadget1;
 pub mod gadget2;
@@ -27,6 +30,7 @@ pub mod job;
 pub mod mixture;
 pub mod mlp;
 pub mod noise;
+mod snapshot;
 pub mod task;
 pub mod train;
 

@@ -7,6 +7,7 @@
 //! inner samples as an extra tensor axis; [`crate::adam::Adam`] updates the weights and stops the run at
 //! a loss or gradient that is not finite, naming the step.
 
+use std::path::Path;
 use std::time::Instant;
 
 use gumbel_core::pairs::{LogitPair, PairDistribution};
@@ -23,6 +24,7 @@ use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::gumbel;
+use crate::snapshot::{self, Identity, Position};
 
 /// Which surrogate loss to minimise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -113,7 +115,36 @@ pub struct TrainingRecord {
     pub steps_per_second: f64,
 }
 
-/// One optimisation step at a time: the state of a training run (optimiser, generator, cost).
+/// The mean loss over each block of `log_every` = ceil(steps / 100) steps (the record's `losses`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LossLog {
+    log_every: usize,
+    steps: usize,
+    losses: Vec<f64>,
+    block: f64,
+    in_block: usize,
+}
+
+impl LossLog {
+    fn new(steps: usize) -> Self {
+        Self { log_every: steps.div_ceil(100).max(1), steps, losses: Vec::new(), block: 0.0, in_block: 0 }
+    }
+
+    /// Adds the loss of step `step` (counting from 1), closing a block every `log_every` steps and
+    /// at the last step.
+    fn add(&mut self, step: usize, loss: f64) {
+        self.block += loss;
+        self.in_block += 1;
+        if step.is_multiple_of(self.log_every) || step == self.steps {
+            self.losses.push(self.block / self.in_block as f64);
+            (self.block, self.in_block) = (0.0, 0);
+        }
+    }
+}
+
+/// One optimisation step at a time: the state of a training run (optimiser, generator, cost, loss
+/// log), which [`Trainer::save_snapshot`] writes and [`Trainer::resume`] reads back.
 pub struct Trainer<'a> {
     gadget: &'a Gadget,
     pairs: &'a dyn PairDistribution,
@@ -123,6 +154,10 @@ pub struct Trainer<'a> {
     optimiser: Adam,
     rng: SeededRng,
     step: usize,
+    log: LossLog,
+    /// Seconds spent before this process took the run over (from a snapshot), and since.
+    seconds_before: f64,
+    started: Instant,
 }
 
 impl<'a> Trainer<'a> {
@@ -147,6 +182,9 @@ impl<'a> Trainer<'a> {
             optimiser: Adam::new(gadget.var_store(), options.learning_rate),
             rng: stream(options.seed, 1),
             step: 0,
+            log: LossLog::new(options.steps),
+            seconds_before: 0.0,
+            started: Instant::now(),
         })
     }
 
@@ -187,7 +225,63 @@ impl<'a> Trainer<'a> {
             PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?
         };
         let loss = self.surrogate_loss(&batch);
-        self.optimiser.minimise(&loss, self.step)
+        let value = self.optimiser.minimise(&loss, self.step)?;
+        self.log.add(self.step, value);
+        Ok(value)
+    }
+
+    /// Steps done.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// The record of the run so far: settings, device, block losses, wall time (summed over the
+    /// processes that trained it when it was resumed from a snapshot).
+    pub fn record(&self) -> TrainingRecord {
+        let seconds = self.seconds_before + self.started.elapsed().as_secs_f64();
+        TrainingRecord {
+            options: self.options.clone(),
+            device: device_name(self.gadget.device()),
+            final_loss: self.log.losses.last().copied().unwrap_or(f64::NAN),
+            losses: self.log.losses.clone(),
+            log_every: self.log.log_every,
+            seconds,
+            steps_per_second: self.step as f64 / seconds.max(1e-9),
+        }
+    }
+
+    /// Writes the run's state (weights, Adam's moments, generator, steps, losses, seconds) to `path`,
+    /// from which [`Trainer::resume`] continues it.
+    pub fn save_snapshot(&self, path: &Path) -> Result<()> {
+        let (adam_updates, _) = self.optimiser.state();
+        let position = Position { step: self.step, rng: self.rng.clone(), adam_updates, log: self.log.clone(), seconds: self.record().seconds };
+        snapshot::save(path, &self.identity(), &position, self.state_tensors())
+    }
+
+    /// Continues the run from the snapshot at `path` (taken by a trainer of the same gadget
+    /// configuration, settings and observation): the following steps draw the same pairs and noise
+    /// and make the same updates as the run that wrote it would have. An unreadable snapshot, or one
+    /// of another run, is an error that leaves this trainer and its gadget as they were.
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let position = snapshot::load(path, &self.identity(), &mut self.state_tensors())?;
+        self.optimiser.set_updates(position.adam_updates);
+        self.step = position.step;
+        self.rng = position.rng;
+        self.log = position.log;
+        (self.seconds_before, self.started) = (position.seconds, Instant::now());
+        Ok(())
+    }
+
+    /// What a snapshot must match.
+    fn identity(&self) -> Identity {
+        Identity { config: self.gadget.config().clone(), options: TrainOptions { progress: false, ..self.options.clone() }, observed: self.observed }
+    }
+
+    /// The tensors a snapshot holds, sharing storage with the gadget's and Adam's.
+    fn state_tensors(&self) -> std::collections::HashMap<String, Tensor> {
+        let weights = self.gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
+        let moments = self.optimiser.state().1.into_iter().map(|(name, t)| (format!("adam/{name}"), t));
+        weights.chain(moments).collect()
     }
 
     /// The relaxed loss of one batch (a scalar tensor with gradient).
@@ -222,30 +316,15 @@ impl<'a> Trainer<'a> {
 pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<TrainingRecord> {
     let mut trainer = Trainer::new(gadget, pairs, cost, options)?;
     let bar = progress_bar(options);
-    let log_every = options.steps.div_ceil(100).max(1);
-    let (mut losses, mut block) = (Vec::new(), 0.0);
-    let start = Instant::now();
-    for step in 1..=options.steps {
-        block += trainer.step()?;
-        if step % log_every == 0 || step == options.steps {
-            let size = step - (step - 1) / log_every * log_every;
-            losses.push(block / size as f64);
-            block = 0.0;
-            bar.set_message(format!("loss {:.4}", losses[losses.len() - 1]));
+    for _ in 0..options.steps {
+        trainer.step()?;
+        if let Some(loss) = trainer.log.losses.last() {
+            bar.set_message(format!("loss {loss:.4}"));
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(TrainingRecord {
-        options: options.clone(),
-        device: device_name(gadget.device()),
-        final_loss: losses.last().copied().unwrap_or(f64::NAN),
-        losses,
-        log_every,
-        seconds,
-        steps_per_second: options.steps as f64 / seconds.max(1e-9),
-    })
+    Ok(trainer.record())
 }
 
 /// The cost matrix as an f32 tensor on `device`.

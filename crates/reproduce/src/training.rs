@@ -2,15 +2,16 @@
 //! `results/checkpoints/<mode>/<label>-<hash>.ckpt`: the label names the gadget and the table column
 //! or figure setting it was trained for, the hash everything that determines its weights
 //! (architecture, pairs, cost, optimisation settings, seed). So a finished run is never repeated (and
-//! parts that need the same gadget share it), and an interrupted run (whose checkpoint is only renamed
-//! into place when complete) starts again from scratch.
+//! parts that need the same gadget share it). A run in training writes a snapshot of its state
+//! (`<label>-<hash>.snapshot` beside the checkpoint) every [`SNAPSHOT_SECS`] seconds, so an interrupted
+//! run resumes from its last snapshot and ends, bit for bit, as an uninterrupted one would (same
+//! device and thread count); the checkpoint is renamed into place only when the run is complete.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use gadgets::checkpoint;
-use gadgets::device::device_name;
 use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
 use gadgets::{DeviceChoice, Gadget, GadgetConfig};
@@ -19,6 +20,10 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::progress::Progress;
 use crate::sharing::Plan;
+use crate::store::private_temporary;
+
+/// Seconds of training between two snapshots of a run: at most this much is lost to an interruption.
+pub const SNAPSHOT_SECS: u64 = 300;
 
 /// One training run: what a gadget is, what it learns from, and how.
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +66,11 @@ impl Run {
         Ok(ctx.path(format!("checkpoints/{}/{}.ckpt", ctx.mode.label(), self.key(label)?)))
     }
 
+    /// Where the snapshot of its training lives while it is under way.
+    fn snapshot_path(&self, ctx: &Context, label: &str) -> Result<PathBuf> {
+        Ok(self.path(ctx, label)?.with_extension("snapshot"))
+    }
+
     /// Training steps still to do: 0 when a checkpoint exists.
     pub fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
         Ok(if self.path(ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
@@ -74,7 +84,7 @@ impl Run {
     }
 
     /// The trained gadget: loaded from its checkpoint, or trained (advancing `progress` by one per
-    /// step) and saved there.
+    /// step, resuming from the run's snapshot when there is one) and saved there.
     pub fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained> {
         let device = DeviceChoice::Auto.resolve()?;
         let path = self.path(ctx, label)?;
@@ -96,33 +106,36 @@ impl Run {
             Some(observed) => Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &options)?,
             None => Trainer::new(&gadget, pairs.as_ref(), &cost, &options)?,
         };
-        let log_every = options.steps.div_ceil(100).max(1);
-        let (mut losses, mut block, mut in_block) = (Vec::new(), 0.0, 0usize);
-        let start = Instant::now();
-        for step in 1..=options.steps {
-            block += trainer.step().with_context(|| format!("training {label}"))?;
-            in_block += 1;
-            if step % log_every == 0 || step == options.steps {
-                losses.push(block / in_block as f64);
-                (block, in_block) = (0.0, 0);
+        let snapshot = self.snapshot_path(ctx, label)?;
+        if snapshot.exists() {
+            match trainer.resume(&snapshot) {
+                Ok(()) => {
+                    progress.note(&format!("{label}: resuming from its snapshot at step {} of {}", trainer.steps_done(), options.steps));
+                    progress.inc(trainer.steps_done() as u64);
+                }
+                Err(error) => progress.note(&format!("{label}: training from the start, its snapshot is unusable: {error}")),
             }
-            progress.inc(1);
         }
+        let mut last_snapshot = Instant::now();
+        while trainer.steps_done() < options.steps {
+            trainer.step().with_context(|| format!("training {label}"))?;
+            progress.inc(1);
+            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS && trainer.steps_done() < options.steps {
+                let partial = private_temporary(&snapshot);
+                trainer.save_snapshot(&partial)?;
+                std::fs::rename(&partial, &snapshot).with_context(|| format!("renaming {} into place", partial.display()))?;
+                last_snapshot = Instant::now();
+            }
+        }
+        let record = trainer.record();
         drop(trainer);
-        let seconds = start.elapsed().as_secs_f64();
-        let record = TrainingRecord {
-            options,
-            device: device_name(device),
-            final_loss: losses.last().copied().unwrap_or(f64::NAN),
-            losses,
-            log_every,
-            seconds,
-            steps_per_second: self.training.steps as f64 / seconds.max(1e-9),
-        };
-        let partial = crate::store::private_temporary(&path);
+        let partial = private_temporary(&path);
         checkpoint::save(&gadget, Some(&record), &partial)?;
         std::fs::rename(&partial, &path).with_context(|| format!("renaming {} into place", partial.display()))?;
-        progress.note(&format!("{label}: {} steps in {seconds:.0} s, final loss {:.4}", self.training.steps, record.final_loss));
+        if let Err(error) = std::fs::remove_file(&snapshot) {
+            anyhow::ensure!(error.kind() == std::io::ErrorKind::NotFound, "removing {}: {error}", snapshot.display());
+        }
+        progress.note(&format!("{label}: {} steps in {:.0} s, final loss {:.4}", options.steps, record.seconds, record.final_loss));
         Ok(Trained { gadget, record })
     }
 }
@@ -205,5 +218,36 @@ mod tests {
         let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();
         assert_eq!(joint(&first), joint(&second));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_run_resumes_from_its_snapshot_and_ends_as_an_uninterrupted_one() {
+        let base = std::env::temp_dir().join(format!("reproduce-resume-{}", std::process::id()));
+        let (whole, stopped) = (Context::new(base.join("whole"), Mode::Quick, 0).unwrap(), Context::new(base.join("stopped"), Mode::Quick, 0).unwrap());
+        let progress = Progress::new("test", 3, "steps");
+        let run = tiny(11);
+        let uninterrupted = run.trained(&whole, "tiny", &progress).unwrap();
+        // A process that did one of the three steps and wrote its snapshot before it was stopped.
+        let gadget = Gadget::new(run.gadget.clone(), gadgets::Device::Cpu, run.training.seed).unwrap();
+        let (pairs, cost) = (run.pairs.build().unwrap(), run.cost.build(3).unwrap());
+        let mut trainer = Trainer::new(&gadget, pairs.as_ref(), &cost, &TrainOptions { progress: false, ..run.training.clone() }).unwrap();
+        trainer.step().unwrap();
+        let snapshot = run.snapshot_path(&stopped, "tiny").unwrap();
+        trainer.save_snapshot(&snapshot).unwrap();
+        let resumed = run.trained(&stopped, "tiny", &progress).unwrap();
+        assert_eq!(resumed.record.losses, uninterrupted.record.losses);
+        let weights = |t: &Trained| -> Vec<(String, Vec<f32>)> {
+            let mut vars: Vec<_> = t.gadget.var_store().variables().into_iter().collect();
+            vars.sort_by(|a, b| a.0.cmp(&b.0));
+            vars.into_iter().map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap())).collect()
+        };
+        assert_eq!(weights(&resumed), weights(&uninterrupted));
+        assert!(!snapshot.exists(), "the snapshot is removed once the checkpoint is in place");
+        // A corrupt snapshot is reported and the run trained from the start, to the same weights.
+        std::fs::remove_file(run.path(&stopped, "tiny").unwrap()).unwrap();
+        std::fs::write(&snapshot, b"GUMBEL-GADGETS-TRAINING-SNAPSHOT\ngarbage").unwrap();
+        let retrained = run.trained(&stopped, "tiny", &progress).unwrap();
+        assert_eq!(weights(&retrained), weights(&uninterrupted));
+        std::fs::remove_dir_all(base).unwrap();
     }
 }
