@@ -44,6 +44,12 @@ impl Progress {
         }
     }
 
+    /// Takes `n` units off the total: work an earlier process did (the steps a resumed run starts
+    /// after), which this one neither does nor counts in its rate and ETA.
+    pub fn skip(&self, n: u64) {
+        self.bar.dec_length(n);
+    }
+
     /// Whether [`HEARTBEAT_SECS`] have passed since the last log line at `now_secs` since the bar began;
     /// if so, `now_secs` becomes the last line's time.
     fn heartbeat_due(&self, now_secs: u64) -> bool {
@@ -94,6 +100,8 @@ mod tests {
         assert_eq!(progress.done_so_far(), "");
         progress.inc(5);
         assert!(progress.done_so_far().starts_with(" [5/10 steps, eta "), "{}", progress.done_so_far());
+        progress.skip(2);
+        assert!(progress.done_so_far().starts_with(" [5/8 steps, eta "), "{}", progress.done_so_far());
     }
 
     #[test]

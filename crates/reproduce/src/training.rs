@@ -111,7 +111,7 @@ impl Run {
             match trainer.resume(&snapshot) {
                 Ok(()) => {
                     progress.note(&format!("{label}: resuming from its snapshot at step {} of {}", trainer.steps_done(), options.steps));
-                    progress.inc(trainer.steps_done() as u64);
+                    progress.skip(trainer.steps_done() as u64);
                 }
                 Err(error) => progress.note(&format!("{label}: training from the start, its snapshot is unusable: {error}")),
             }
