@@ -79,14 +79,19 @@ impl Adam {
         Ok(f64::try_from(Tensor::stack(&sums, 0).sum(Kind::Float))?)
     }
 
-    /// The updates made so far and the moment estimates (shallow copies: writing into them writes
-    /// Adam's), named `first/<i>` and `second/<i>` for the i-th trainable variable: what a training
-    /// snapshot saves and restores ([`crate::snapshot`]).
-    pub(crate) fn state(&self) -> (i32, HashMap<String, Tensor>) {
+    /// The moment estimates (shallow copies: writing into them writes Adam's), named `first/<i>` and
+    /// `second/<i>` for the i-th trainable variable: what a training snapshot saves and restores with
+    /// [`Adam::updates`] ([`crate::snapshot`]).
+    pub(crate) fn moments(&self) -> HashMap<String, Tensor> {
         let named = |which: &str, moments: &[Tensor]| -> Vec<(String, Tensor)> {
             moments.iter().enumerate().map(|(i, m)| (format!("{which}/{i}"), m.shallow_clone())).collect()
         };
-        (self.step, named("first", &self.first).into_iter().chain(named("second", &self.second)).collect())
+        named("first", &self.first).into_iter().chain(named("second", &self.second)).collect()
+    }
+
+    /// The number of updates made (the bias corrections depend on it).
+    pub(crate) fn updates(&self) -> i32 {
+        self.step
     }
 
     /// Sets the number of updates made (after a snapshot's moments were copied in).

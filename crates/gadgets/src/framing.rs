@@ -51,16 +51,15 @@ pub(crate) fn write(path: &Path, magic: &[u8], header: &impl Serialize, payload:
 /// Reads `path`: checks the magic line (`what` names the format in the error) and returns the parsed
 /// header and the payload.
 pub(crate) fn read<H: for<'de> Deserialize<'de>>(path: &Path, magic: &[u8], what: &str) -> Result<(H, Vec<u8>)> {
-    let bytes = std::fs::read(path).map_err(|source| io(path, source))?;
+    let mut bytes = std::fs::read(path).map_err(|source| io(path, source))?;
     let rest = bytes.strip_prefix(magic).ok_or_else(|| corrupt(path, format!("not a gumbel-gadgets {what} (bad magic)")))?;
     let (length, rest) = rest.split_first_chunk::<8>().ok_or_else(|| corrupt(path, "truncated header".into()))?;
     let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| corrupt(path, "header length overflows".into()))?;
-    if rest.len() < length {
-        return Err(corrupt(path, "truncated header".into()));
-    }
-    let (json, payload) = rest.split_at(length);
+    let json = rest.get(..length).ok_or_else(|| corrupt(path, "truncated header".into()))?;
     let header = serde_json::from_slice(json).map_err(|e| corrupt(path, format!("unreadable header: {e}")))?;
-    Ok((header, payload.to_vec()))
+    // The payload in place: drop the magic, the length and the header from the front.
+    bytes.drain(..magic.len() + 8 + length);
+    Ok((header, bytes))
 }
 
 /// Copies the payload's tensors into `targets`, after checking the checksum and that the entries

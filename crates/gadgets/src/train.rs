@@ -238,7 +238,7 @@ impl<'a> Trainer<'a> {
     /// The record of the run so far: settings, device, block losses, wall time (summed over the
     /// processes that trained it when it was resumed from a snapshot).
     pub fn record(&self) -> TrainingRecord {
-        let seconds = self.seconds_before + self.started.elapsed().as_secs_f64();
+        let seconds = self.seconds();
         TrainingRecord {
             options: self.options.clone(),
             device: device_name(self.gadget.device()),
@@ -250,11 +250,16 @@ impl<'a> Trainer<'a> {
         }
     }
 
+    /// Wall-clock seconds of training, over every process that trained the run.
+    fn seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+
     /// Writes the run's state (weights, Adam's moments, generator, steps, losses, seconds) to `path`,
     /// from which [`Trainer::resume`] continues it.
     pub fn save_snapshot(&self, path: &Path) -> Result<()> {
-        let (adam_updates, _) = self.optimiser.state();
-        let position = Position { step: self.step, rng: self.rng.clone(), adam_updates, log: self.log.clone(), seconds: self.record().seconds };
+        let adam_updates = self.optimiser.updates();
+        let position = Position { step: self.step, rng: self.rng.clone(), adam_updates, log: self.log.clone(), seconds: self.seconds() };
         snapshot::save(path, &self.identity(), &position, self.state_tensors())
     }
 
@@ -280,7 +285,7 @@ impl<'a> Trainer<'a> {
     /// The tensors a snapshot holds, sharing storage with the gadget's and Adam's.
     fn state_tensors(&self) -> std::collections::HashMap<String, Tensor> {
         let weights = self.gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
-        let moments = self.optimiser.state().1.into_iter().map(|(name, t)| (format!("adam/{name}"), t));
+        let moments = self.optimiser.moments().into_iter().map(|(name, t)| (format!("adam/{name}"), t));
         weights.chain(moments).collect()
     }
 

@@ -11,6 +11,13 @@ pub fn small(kind: GadgetKind, outcomes: usize, latent: usize) -> GadgetConfig {
     GadgetConfig { hidden: vec![32, 32], latent, ..GadgetConfig::paper(kind, outcomes) }
 }
 
+/// Every variable of a gadget, flattened, in name order.
+pub fn weights(g: &Gadget) -> Vec<(String, Vec<f32>)> {
+    let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars.into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats"))).collect()
+}
+
 /// A fresh gadget on the CPU.
 pub fn gadget(config: GadgetConfig, seed: u64) -> Gadget {
     Gadget::new(config, Device::Cpu, seed).expect("valid configuration")

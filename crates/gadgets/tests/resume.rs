@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{gadget, small};
+use common::{gadget, small, weights};
 use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{Gadget, GadgetError, GadgetKind};
 use gumbel_core::pairs::{FixedPair, LogitPair, PairDistribution, Ramp};
@@ -16,12 +16,6 @@ const STOP_AT: usize = 2;
 
 fn options(loss: LossKind) -> TrainOptions {
     TrainOptions { loss, batch: 4, inner_samples: 3, learning_rate: 1e-2, steps: STEPS, seed: 5, progress: false, unnormalised_logits: false }
-}
-
-fn weights(g: &Gadget) -> Vec<(String, Vec<f32>)> {
-    let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    vars.into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats"))).collect()
 }
 
 /// A trainer of `g`: x_obs drawn from p, or the one observed outcome 1.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{dist, gadget, small};
+use common::{dist, gadget, small, weights};
 use gadgets::checkpoint::{load, save};
 use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{train, LossKind, TrainOptions};
@@ -16,13 +16,6 @@ use tch::Device;
 
 fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
     TrainOptions { loss, batch: 16, inner_samples: 16, learning_rate, steps, seed: 3, progress: false, unnormalised_logits: false }
-}
-
-/// Every variable of a gadget, flattened, in name order.
-fn weights(g: &Gadget) -> Vec<(String, Vec<f32>)> {
-    let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    vars.into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats"))).collect()
 }
 
 #[test]
