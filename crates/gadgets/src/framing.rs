@@ -109,3 +109,58 @@ pub(crate) fn corrupt(path: &Path, reason: String) -> GadgetError {
 fn io(path: &Path, source: std::io::Error) -> GadgetError {
     GadgetError::Io { path: path.display().to_string(), source }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(values: &[f32], shape: &[i64]) -> Tensor {
+        Tensor::from_slice(values).view(shape)
+    }
+
+    /// The frame of a 2x2 tensor `a` and a length-3 tensor `b`.
+    fn frame() -> (Vec<TensorEntry>, Vec<u8>, u64) {
+        let tensors = HashMap::from([("a".to_string(), tensor(&[1.0, 2.0, 3.0, 4.0], &[2, 2])), ("b".to_string(), tensor(&[5.0, 6.0, 7.0], &[3]))]);
+        let (entries, payload) = encode(tensors).expect("encode");
+        let checksum = fnv1a(&payload);
+        (entries, payload, checksum)
+    }
+
+    /// Zero-filled targets of these names and shapes.
+    fn targets(wanted: &[(&str, &[i64])]) -> HashMap<String, Tensor> {
+        wanted.iter().map(|&(name, shape)| (name.to_string(), Tensor::zeros(shape, (Kind::Float, Device::Cpu)))).collect()
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32")
+    }
+
+    fn refused(entries: &[TensorEntry], payload: &[u8], checksum: u64, mut into: HashMap<String, Tensor>, expected: &str) {
+        let error = copy_into(Path::new("f"), entries, payload, checksum, &mut into).expect_err(expected);
+        assert!(error.to_string().contains(expected), "{error} should say {expected:?}");
+        assert!(into.values().all(|t| values(t).iter().all(|&v| v == 0.0)), "a refused copy ({expected}) wrote into its targets");
+    }
+
+    #[test]
+    fn a_frame_copies_back_into_targets_of_its_names_and_shapes() {
+        let (entries, payload, checksum) = frame();
+        let mut into = targets(&[("a", &[2, 2]), ("b", &[3])]);
+        copy_into(Path::new("f"), &entries, &payload, checksum, &mut into).expect("copy");
+        assert_eq!((values(&into["a"]), values(&into["b"])), (vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0, 7.0]));
+    }
+
+    #[test]
+    fn a_frame_that_does_not_match_its_targets_is_refused_before_anything_is_copied() {
+        let (entries, payload, checksum) = frame();
+        let fits = || targets(&[("a", &[2, 2]), ("b", &[3])]);
+        // "a" is checked first and fits; the mismatch is in "b", so a copy made as each entry passed would show.
+        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2]), ("b", &[1, 3])]), "tensor \"b\" has shape [3], expected [1, 3]");
+        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2]), ("c", &[3])]), "unexpected tensor \"b\"");
+        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2])]), "it holds 2 tensors, the run needs 1");
+        refused(&entries, &payload, checksum ^ 1, fits(), "checksum mismatch");
+        let short = &payload[..payload.len() - 4];
+        refused(&entries, short, fnv1a(short), fits(), "the payload is too short");
+        let long = [payload.clone(), vec![0; 4]].concat();
+        refused(&entries, &long, fnv1a(&long), fits(), "4 unexpected bytes after the tensors");
+    }
+}
