@@ -15,7 +15,6 @@ fn main() {
     let Some(libtorch) = std::env::var_os("LIBTORCH") else { return };
     let lib = PathBuf::from(libtorch).join("lib");
     if lib.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-search=native={}", lib.display());
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
 }

@@ -7,8 +7,7 @@ use serde::Serialize;
 /// The provenance stamped on every result file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
-    /// `git rev-parse HEAD`, with `-dirty` when the work tree has uncommitted changes; in a copy without
-    /// git history (a tree shipped to a GPU machine) the revision named by `GUMBEL_GADGETS_REVISION`.
+    /// `git rev-parse HEAD`, with `-dirty` when the work tree has uncommitted changes.
     pub git_revision: String,
     /// The host name.
     pub host: String,
@@ -31,9 +30,7 @@ impl Provenance {
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         };
-        let revision = git(&["rev-parse", "HEAD"])
-            .or_else(|| std::env::var("GUMBEL_GADGETS_REVISION").ok())
-            .unwrap_or_else(|| "unknown".to_owned());
+        let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
         let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
         let host = std::fs::read_to_string("/etc/hostname").map_or_else(|_| "unknown".to_owned(), |h| h.trim().to_owned());
         Self {
