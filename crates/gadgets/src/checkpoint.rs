@@ -41,6 +41,7 @@ pub struct Loaded {
 
 /// Writes `gadget` (and its training record) to `path`.
 pub fn save(gadget: &Gadget, training: Option<&TrainingRecord>, path: &Path) -> Result<()> {
+    gadget.check_single()?;
     let (tensors, payload) = framing::encode(gadget.var_store().variables())?;
     let header = Header { version: VERSION, config: gadget.config().clone(), training: training.cloned(), tensors, checksum: framing::fnv1a(&payload) };
     framing::write(path, MAGIC, &header, &payload)

@@ -1,7 +1,11 @@
 //! A gadget with its parameters on a device: construction from a [`GadgetConfig`], and the batched
 //! hard and relaxed samplers that training, evaluation and the CLI share.
+//!
+//! A stacked gadget ([`Gadget::stacked`]) holds R gadgets of one configuration in one set of
+//! variables, for training them together (`crate::stack`); [`Gadget::unstack`] parts them into
+//! ordinary gadgets, which everything else takes.
 
-use gumbel_core::rng::{from_seed, SeededRng};
+use gumbel_core::rng::from_seed;
 use gumbel_core::Categorical;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -10,6 +14,7 @@ use crate::config::{GadgetConfig, GadgetKind};
 use crate::error::{GadgetError, Result};
 use crate::gadget1::Gadget1;
 use crate::gadget2::Gadget2;
+use crate::noise::NoiseSource;
 
 /// Upper bound on latent x outcome x sample cells of one sampling chunk (memory of the noise tensor).
 const CHUNK_CELLS: usize = 1 << 22;
@@ -27,21 +32,60 @@ pub struct Gadget {
     config: GadgetConfig,
     store: nn::VarStore,
     body: Body,
+    /// R: 1, or the number of gadgets of a stack.
+    runs: usize,
 }
 
 impl Gadget {
     /// A fresh gadget on `device`, its weights drawn from `seed` (lecun-normal kernels, zero biases):
     /// the same seed gives the same weights on every device.
     pub fn new(config: GadgetConfig, device: Device, seed: u64) -> Result<Self> {
+        Self::stacked(config, device, &[seed])
+    }
+
+    /// R = `seeds.len()` gadgets of `config` as one stack, gadget r with the weights
+    /// `Gadget::new(config, device, seeds[r])` has. A stack holds network weights only, so Gadget 2's
+    /// prior must be fixed (a learned prior is an error, as is an empty `seeds`).
+    pub fn stacked(config: GadgetConfig, device: Device, seeds: &[u64]) -> Result<Self> {
         config.validate()?;
+        if seeds.is_empty() {
+            return Err(GadgetError::InvalidConfig("a stack needs at least one seed".into()));
+        }
+        if seeds.len() > 1 && config.kind == GadgetKind::Gadget2 && config.learned_prior {
+            return Err(GadgetError::InvalidConfig("Gadget 2 with a learned prior cannot be stacked (its prior is not per run)".into()));
+        }
         let store = nn::VarStore::new(device);
-        let mut rng = from_seed(seed);
+        let mut rngs: Vec<_> = seeds.iter().map(|&seed| from_seed(seed)).collect();
         let root = store.root();
         let body = match config.kind {
-            GadgetKind::Gadget1 => Body::One(Gadget1::new(&root, &config, &mut rng)?),
-            GadgetKind::Gadget2 => Body::Two(Gadget2::new(&root, &config, &mut rng)?),
+            GadgetKind::Gadget1 => Body::One(Gadget1::new(&root, &config, &mut rngs)?),
+            GadgetKind::Gadget2 => Body::Two(Gadget2::new(&root, &config, &mut rngs)?),
         };
-        Ok(Self { config, store, body })
+        Ok(Self { config, store, body, runs: seeds.len() })
+    }
+
+    /// R, the gadgets in this one: 1 unless it is a stack.
+    pub fn runs(&self) -> usize {
+        self.runs
+    }
+
+    /// The R gadgets of a stack as ordinary gadgets on the same device, weights copied (a copy of
+    /// an ordinary gadget for R = 1).
+    pub fn unstack(&self) -> Result<Vec<Gadget>> {
+        let stacked = self.store.variables();
+        (0..self.runs)
+            .map(|run| {
+                let single = Gadget::new(self.config.clone(), self.device(), 0)?;
+                tch::no_grad(|| {
+                    for (name, mut variable) in single.store.variables() {
+                        let source = &stacked[&name];
+                        let value = if source.dim() == variable.dim() { source.shallow_clone() } else { source.get(run as i64) };
+                        variable.copy_(&value);
+                    }
+                });
+                Ok(single)
+            })
+            .collect()
     }
 
     /// The architecture.
@@ -76,6 +120,7 @@ impl Gadget {
     /// The outcome marginal the gadget samples from for `p`, computed in f64 from the network's output:
     /// equal to p by construction (exact marginals for any logits).
     pub fn marginal(&self, p: &Categorical) -> Result<Vec<f64>> {
+        self.check_single()?;
         self.check_len("p", p.len())?;
         let log_p = log_probs_tensor(p, Kind::Double, self.device());
         let marginal = tch::no_grad(|| match &self.body {
@@ -87,23 +132,26 @@ impl Gadget {
 
     /// `[B, n]` hard (argmax) or `[B, n, K]` relaxed (Gumbel-softmax at the configured temperature)
     /// samples of (x, y) for every pair of `batch`, with common random numbers for p and q.
-    pub fn sample_batch(&self, batch: &PairBatch, n: usize, rng: &mut SeededRng, relaxed: bool) -> (Tensor, Tensor) {
+    ///
+    /// For a stack, row i of `batch` belongs to gadget i mod R, and `noise` is [`crate::noise::Interleaved`].
+    pub fn sample_batch(&self, batch: &PairBatch, n: usize, noise: &mut dyn NoiseSource, relaxed: bool) -> (Tensor, Tensor) {
         let tau = relaxed.then_some(self.config.temperature);
         match &self.body {
-            Body::One(g) => g.pairs(batch, n as i64, rng, tau),
-            Body::Two(g) => g.pairs(batch, n as i64, rng, tau),
+            Body::One(g) => g.pairs(batch, n as i64, noise, tau),
+            Body::Two(g) => g.pairs(batch, n as i64, noise, tau),
         }
     }
 
     /// Counterfactual y for every observation `x_obs` `[B, n]` of `batch`'s p: `[B, n]` hard indices,
     /// or `[B, n, K]` relaxed (Gadget 2: the posterior mixture over z of Gumbel-softmax samples).
-    pub fn counterfactual_batch(&self, batch: &PairBatch, x_obs: &Tensor, rng: &mut SeededRng, relaxed: bool) -> Tensor {
+    /// Rows of a stack as in [`Gadget::sample_batch`].
+    pub fn counterfactual_batch(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, relaxed: bool) -> Tensor {
         let tau = self.config.temperature;
         match (&self.body, relaxed) {
-            (Body::One(g), false) => g.counterfactuals(batch, x_obs, rng, None),
-            (Body::One(g), true) => g.counterfactuals(batch, x_obs, rng, Some(tau)),
-            (Body::Two(g), false) => g.counterfactuals(batch, x_obs, rng),
-            (Body::Two(g), true) => g.relaxed_counterfactuals(batch, x_obs, rng, tau),
+            (Body::One(g), false) => g.counterfactuals(batch, x_obs, noise, None),
+            (Body::One(g), true) => g.counterfactuals(batch, x_obs, noise, Some(tau)),
+            (Body::Two(g), false) => g.counterfactuals(batch, x_obs, noise),
+            (Body::Two(g), true) => g.relaxed_counterfactuals(batch, x_obs, noise, tau),
         }
     }
 
@@ -136,6 +184,7 @@ impl Gadget {
     /// Gadget 2 only: its prior and conditionals for (p, q), in f64.
     pub(crate) fn gadget2_parts(&self, p: &Categorical, q: &Categorical) -> Result<Option<Gadget2Parts>> {
         let Body::Two(g) = &self.body else { return Ok(None) };
+        self.check_single()?;
         let batch = PairBatch::single(p, q, self.outcomes(), Kind::Double, self.device())?;
         let (cond_p, cond_q) = tch::no_grad(|| g.both_conditionals(&batch));
         let prior = to_vec(&g.log_prior(Kind::Double))?;
@@ -147,9 +196,18 @@ impl Gadget {
 
     /// One pair as an f32 batch on the gadget's device, after checking its length.
     fn single(&self, p: &Categorical, q: &Categorical) -> Result<PairBatch> {
+        self.check_single()?;
         self.check_len("p", p.len())?;
         self.check_len("q", q.len())?;
         PairBatch::single(p, q, self.outcomes(), Kind::Float, self.device())
+    }
+
+    /// A stack is for training only: sampling one pair or saving needs one gadget.
+    pub(crate) fn check_single(&self) -> Result<()> {
+        if self.runs > 1 {
+            return Err(GadgetError::InvalidConfig(format!("this is a stack of {} gadgets: unstack it first", self.runs)));
+        }
+        Ok(())
     }
 
     fn check_len(&self, what: &'static str, found: usize) -> Result<()> {

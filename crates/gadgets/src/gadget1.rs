@@ -13,7 +13,7 @@ use crate::batch::PairBatch;
 use crate::config::GadgetConfig;
 use crate::error::Result;
 use crate::mlp::Mlp;
-use crate::noise::{gumbel, top_down, uniform};
+use crate::noise::{gumbel, top_down, uniform, NoiseSource};
 
 /// Offset of the off-diagonal entries of R in the Gumbel-max parameters: exp(-1e4) is zero in f32.
 const OFF_DIAGONAL: f64 = -1.0e4;
@@ -27,12 +27,12 @@ pub struct Gadget1 {
 
 impl Gadget1 {
     /// Registers the parameters under `path`.
-    pub fn new(path: &nn::Path, config: &GadgetConfig, rng: &mut SeededRng) -> Result<Self> {
+    pub fn new(path: &nn::Path, config: &GadgetConfig, rngs: &mut [SeededRng]) -> Result<Self> {
         let k = config.outcomes;
         let names: &[&str] = if config.separate_networks { &["net_p", "net_q"] } else { &["net"] };
         let nets = names
             .iter()
-            .map(|name| Mlp::new(&path.sub(*name), k, &config.hidden, k * k, rng))
+            .map(|name| Mlp::new(&path.sub(*name), k, &config.hidden, k * k, rngs))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { nets, outcomes: k as i64 })
     }
@@ -75,10 +75,10 @@ impl Gadget1 {
     /// `[B, n, K]` hard or relaxed samples of x and y from shared Gumbels G (Eqs. 10-11): x from
     /// max_z (log pi(x, z | p) + G_zx), y from max_z (log pi(y, z | q) + G_yz) (G transposed). The
     /// relaxation is a softmax over outcomes after the hard max over z (the authors' code).
-    pub fn pairs(&self, batch: &PairBatch, n: i64, rng: &mut SeededRng, temperature: Option<f64>) -> (Tensor, Tensor) {
+    pub fn pairs(&self, batch: &PairBatch, n: i64, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> (Tensor, Tensor) {
         let (joint_p, joint_q) = self.both_joints(batch);
         let k = self.outcomes;
-        let g = gumbel(rng, &[batch.len() as i64, n, k, k], joint_p.device()).to_kind(joint_p.kind());
+        let g = gumbel(noise, &[batch.len() as i64, n, k, k], joint_p.device()).to_kind(joint_p.kind());
         let scores_p = (joint_p.unsqueeze(1) + &g).amax(2, false);
         let scores_q = (joint_q.unsqueeze(1) + g.transpose(-1, -2)).amax(2, false);
         (decide(scores_p, temperature), decide(scores_q, temperature))
@@ -87,22 +87,22 @@ impl Gadget1 {
     /// Posterior noise G `[B, n, K, K]` (rows z, columns x) given x_obs `[B, n]` (Appendix G): the
     /// winning cell's latent row i* ~ pi(z | x_obs, p), then the top-down posterior of the K^2 Gumbels
     /// of the flattened joint with argmax at (i*, x_obs).
-    fn posterior_noise(&self, joint_p: &Tensor, x_obs: &Tensor, rng: &mut SeededRng) -> Tensor {
+    fn posterior_noise(&self, joint_p: &Tensor, x_obs: &Tensor, noise: &mut dyn NoiseSource) -> Tensor {
         let k = self.outcomes;
         let (b, n) = (joint_p.size()[0], x_obs.size()[1]);
         let column = joint_p.gather(2, &x_obs.unsqueeze(1).expand([b, k, n], false), false).transpose(1, 2);
-        let g = gumbel(rng, &[b, n, k], joint_p.device()).to_kind(joint_p.kind());
+        let g = gumbel(noise, &[b, n, k], joint_p.device()).to_kind(joint_p.kind());
         let row = (column + g).argmax(-1, false);
         let cell = row * k + x_obs;
         let flat = joint_p.view([b, 1, k * k]).expand([b, n, k * k], false);
-        let u = uniform(rng, &[b, n, k * k], joint_p.device()).to_kind(joint_p.kind());
+        let u = uniform(noise, &[b, n, k * k], joint_p.device()).to_kind(joint_p.kind());
         top_down(&flat, &cell, &u).view([b, n, k, k])
     }
 
     /// Counterfactual y `[B, n]` given x_obs `[B, n]`: posterior noise, transposed, run through q's joint.
-    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, rng: &mut SeededRng, temperature: Option<f64>) -> Tensor {
+    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> Tensor {
         let (joint_p, joint_q) = self.both_joints(batch);
-        let g = self.posterior_noise(&joint_p, x_obs, rng);
+        let g = self.posterior_noise(&joint_p, x_obs, noise);
         let scores_q = (joint_q.unsqueeze(1) + g.transpose(-1, -2)).amax(2, false);
         decide(scores_q, temperature)
     }

@@ -18,7 +18,7 @@ use crate::config::GadgetConfig;
 use crate::error::Result;
 use crate::gadget1::decide;
 use crate::mlp::Mlp;
-use crate::noise::{gumbel, top_down, uniform};
+use crate::noise::{gumbel, top_down, uniform, NoiseSource};
 
 /// Gadget 2's parameters: the network and the logits of the prior over z.
 #[derive(Debug)]
@@ -32,9 +32,9 @@ pub struct Gadget2 {
 
 impl Gadget2 {
     /// Registers the parameters under `path`.
-    pub fn new(path: &nn::Path, config: &GadgetConfig, rng: &mut SeededRng) -> Result<Self> {
+    pub fn new(path: &nn::Path, config: &GadgetConfig, rngs: &mut [SeededRng]) -> Result<Self> {
         let (latent, outcomes) = (config.latent, config.outcomes);
-        let net = Mlp::new(&path.sub("net"), outcomes, &config.hidden, latent * outcomes, rng)?;
+        let net = Mlp::new(&path.sub("net"), outcomes, &config.hidden, latent * outcomes, rngs)?;
         let prior_logits = if config.learned_prior {
             path.f_zeros("prior_logits", &[latent as i64])?
         } else {
@@ -83,18 +83,18 @@ impl Gadget2 {
     }
 
     /// The latent z, shared by p and q: Gumbel-max on log pi(z), `[B, n]`.
-    fn sample_latent(&self, rng: &mut SeededRng, b: i64, n: i64) -> Tensor {
-        let g = gumbel(rng, &[b, n, self.latent], self.prior_logits.device());
+    fn sample_latent(&self, noise: &mut dyn NoiseSource, b: i64, n: i64) -> Tensor {
+        let g = gumbel(noise, &[b, n, self.latent], self.prior_logits.device());
         (g + self.log_prior(Kind::Float).view([1, 1, -1])).argmax(-1, false)
     }
 
     /// `[B, n, K]` hard (argmax) or relaxed (softmax at `temperature`) samples of x and y sharing z and
     /// the outcome Gumbels (Eqs. 12-13 with common random numbers); relaxation only over x | z.
-    pub fn pairs(&self, batch: &PairBatch, n: i64, rng: &mut SeededRng, temperature: Option<f64>) -> (Tensor, Tensor) {
+    pub fn pairs(&self, batch: &PairBatch, n: i64, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> (Tensor, Tensor) {
         let b = batch.len() as i64;
         let (cond_p, cond_q) = self.both_conditionals(batch);
-        let z = self.sample_latent(rng, b, n);
-        let g = gumbel(rng, &[b, n, self.outcomes], cond_p.device()).to_kind(cond_p.kind());
+        let z = self.sample_latent(noise, b, n);
+        let g = gumbel(noise, &[b, n, self.outcomes], cond_p.device()).to_kind(cond_p.kind());
         let index = z.unsqueeze(-1).expand([b, n, self.outcomes], false);
         let scores_p = cond_p.gather(1, &index, false) + &g;
         let scores_q = cond_q.gather(1, &index, false) + &g;
@@ -104,30 +104,30 @@ impl Gadget2 {
     /// Counterfactual y given x_obs `[B, n]` (Section 5.2): z from the posterior
     /// pi(z | x_obs) ∝ pi(z) pi(x_obs | z, p), top-down Gumbels for pi(. | z, p) with argmax x_obs, then
     /// argmax over y of those Gumbels plus log pi(y | z, q). `[B, n]` indices.
-    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, rng: &mut SeededRng) -> Tensor {
+    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource) -> Tensor {
         let b = batch.len() as i64;
         let n = x_obs.size()[1];
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let log_post = self.log_posterior(&cond_p, x_obs);
-        let g = gumbel(rng, &[b, n, self.latent], cond_p.device()).to_kind(log_post.kind());
+        let g = gumbel(noise, &[b, n, self.latent], cond_p.device()).to_kind(log_post.kind());
         let z = (log_post + g).argmax(-1, false);
         let index = z.unsqueeze(-1).expand([b, n, self.outcomes], false);
         let row_p = cond_p.gather(1, &index, false);
         let row_q = cond_q.gather(1, &index, false);
-        let u = uniform(rng, &[b, n, self.outcomes], cond_p.device()).to_kind(row_p.kind());
+        let u = uniform(noise, &[b, n, self.outcomes], cond_p.device()).to_kind(row_p.kind());
         (top_down(&row_p, x_obs, &u) + row_q).argmax(-1, false)
     }
 
     /// The relaxed counterfactual used by the counterfactual training loss (gadgets-part2.md, item
     /// 9): sum_z pi(z | x_obs) softmax((g_z + log pi(. | z, q)) / tau), with top-down Gumbels g_z for
     /// every z; `[B, n, K]`.
-    pub fn relaxed_counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, rng: &mut SeededRng, tau: f64) -> Tensor {
+    pub fn relaxed_counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, tau: f64) -> Tensor {
         let b = batch.len() as i64;
         let n = x_obs.size()[1];
         let shape = [b, n, self.latent, self.outcomes];
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let post = self.log_posterior(&cond_p, x_obs).exp();
-        let u = uniform(rng, &shape, cond_p.device()).to_kind(cond_p.kind());
+        let u = uniform(noise, &shape, cond_p.device()).to_kind(cond_p.kind());
         let observed = x_obs.unsqueeze(-1).expand([b, n, self.latent], false);
         let noise = top_down(&cond_p.unsqueeze(1).expand(shape, false), &observed, &u);
         let soft = ((noise + cond_q.unsqueeze(1)) / tau).softmax(-1, cond_q.kind());

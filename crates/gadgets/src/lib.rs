@@ -8,6 +8,8 @@
 //!   counterfactual distribution given an observation.
 //! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss
 //!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser and its finiteness checks.
+//! - [`stack`]: R runs of one architecture trained together as one stacked network (for a GPU, where
+//!   a step's kernel launches, not its arithmetic, set its time).
 //! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata;
 //!   `Trainer::save_snapshot` / `Trainer::resume`: a run's state part-way, to continue it bit for bit
 //!   after an interruption (both files share one layout, `framing.rs`).
@@ -31,6 +33,7 @@ pub mod mixture;
 pub mod mlp;
 pub mod noise;
 mod snapshot;
+pub mod stack;
 pub mod task;
 pub mod train;
 

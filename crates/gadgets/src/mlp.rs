@@ -5,6 +5,11 @@
 //! the same weights on every device and whatever else uses libtorch's global generator: kernels
 //! lecun-normal (a normal truncated to two standard deviations, scaled to variance 1 / fan_in), biases
 //! zero.
+//!
+//! A stacked network ([`Mlp::new`] with several generators) holds R independent networks of the same
+//! widths as `[R, out, in]` kernels and `[R, out]` biases, each drawn from its run's generator exactly
+//! as that run's own network would be, and runs them in one batched product over interleaved rows
+//! (row i of the input goes through network i mod R; `crate::stack`).
 
 use gumbel_core::rng::SeededRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -15,41 +20,61 @@ use crate::error::Result;
 /// Standard deviation of a standard normal truncated to [-2, 2] (flax's correction constant).
 const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
 
-/// A multilayer perceptron over probability vectors.
+/// A multilayer perceptron over probability vectors, or a stack of R of them.
 #[derive(Debug)]
 pub struct Mlp {
     layers: Vec<nn::Linear>,
+    /// R: 1 for one network (`[out, in]` kernels), more for a stack (`[R, out, in]`).
+    runs: i64,
 }
 
 impl Mlp {
-    /// Registers the layers under `path`: widths `input -> hidden... -> output`.
-    pub fn new(path: &nn::Path, input: usize, hidden: &[usize], output: usize, rng: &mut SeededRng) -> Result<Self> {
+    /// Registers the layers under `path`: widths `input -> hidden... -> output`, one network per
+    /// generator of `rngs` (each drawing its layers in order, as a single network does).
+    pub fn new(path: &nn::Path, input: usize, hidden: &[usize], output: usize, rngs: &mut [SeededRng]) -> Result<Self> {
         let widths: Vec<usize> = std::iter::once(input).chain(hidden.iter().copied()).chain([output]).collect();
+        let runs = rngs.len() as i64;
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(index, pair)| {
                 let sub = path.sub(format!("layer{index}"));
-                let ws = sub.f_var_copy("weight", &lecun_normal(pair[1], pair[0], rng))?;
-                let bs = sub.f_zeros("bias", &[pair[1] as i64])?;
+                let kernels: Vec<Tensor> = rngs.iter_mut().map(|rng| lecun_normal(pair[1], pair[0], rng)).collect();
+                let (kernel, bias_shape) = match kernels.as_slice() {
+                    [one] => (one.shallow_clone(), vec![pair[1] as i64]),
+                    _ => (Tensor::stack(&kernels, 0), vec![runs, pair[1] as i64]),
+                };
+                let ws = sub.f_var_copy("weight", &kernel)?;
+                let bs = sub.f_zeros("bias", &bias_shape)?;
                 Ok(nn::Linear { ws, bs: Some(bs) })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { layers })
+        Ok(Self { layers, runs })
     }
 
     /// R = dense(sigmoid(... sigmoid(dense(softmax(l))))) for normalised log-probabilities `log_p` of
-    /// shape `[B, K]`; returns `[B, output]` in f32.
+    /// shape `[B, K]`; returns `[B, output]` in f32. In a stack of R networks, row i goes through
+    /// network i mod R (B a multiple of R).
     pub fn forward(&self, log_p: &Tensor) -> Tensor {
-        let mut value = log_p.to_kind(Kind::Float).exp();
+        let probs = log_p.to_kind(Kind::Float).exp();
         let last = self.layers.len() - 1;
+        // A stack's rows as [R, B / R, in]: each network's rows in one matrix.
+        let mut value = if self.runs == 1 { probs } else { probs.view([-1, self.runs, probs.size()[1]]).transpose(0, 1) };
         for (index, layer) in self.layers.iter().enumerate() {
-            value = value.linear(&layer.ws, layer.bs.as_ref());
+            value = match (&layer.bs, self.runs) {
+                (Some(bias), runs) if runs > 1 => bias.unsqueeze(1).baddbmm(&value, &layer.ws.transpose(1, 2), 1.0, 1.0),
+                _ => value.linear(&layer.ws, layer.bs.as_ref()),
+            };
             if index < last {
                 value = value.sigmoid();
             }
         }
-        value
+        if self.runs == 1 {
+            value
+        } else {
+            let width = value.size()[2];
+            value.transpose(0, 1).reshape([-1, width])
+        }
     }
 
     /// Sets the output layer to zero weights and the given bias (a constant R for every input).

@@ -1,16 +1,53 @@
 //! Exogenous noise as tensors, drawn from the workspace's seeded generator (so the same seed gives the
 //! same noise on every device), and the top-down posterior of Gumbel noise given an argmax
 //! (Maddison et al. 2014; Oberst & Sontag 2019; official-gadgets.md section 1).
+//!
+//! The samplers draw through [`NoiseSource`]: one generator for one gadget, or [`Interleaved`], one
+//! generator per run of a stacked gadget (`crate::stack`), whose batch rows interleave the runs.
 
 use gumbel_core::rng::SeededRng;
 use rand::RngCore;
+use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
+/// Where a batch's uniforms come from.
+pub trait NoiseSource {
+    /// Uniforms strictly inside (0, 1) of the given shape (leading axis: the batch rows), f32 on
+    /// `device` (see [`open_unit`]).
+    fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor;
+}
+
+impl NoiseSource for SeededRng {
+    fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
+        Tensor::from_slice(&unit_values(self, shape.iter().product())).reshape(shape).to_device(device)
+    }
+}
+
+/// The generators of the R runs of a stacked batch, whose row i belongs to run i mod R: run r draws
+/// the rows r, R + r, 2R + r, ... in order from its own generator, exactly the values it would draw
+/// for its B = rows / R rows alone, so a run's noise does not depend on the stack it is trained in.
+/// The runs draw in parallel.
+pub struct Interleaved<'a>(pub &'a mut [SeededRng]);
+
+impl NoiseSource for Interleaved<'_> {
+    fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
+        let runs = self.0.len() as i64;
+        assert!(runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0), "rows {shape:?} of a stack of {runs} runs");
+        let per_run: i64 = shape.iter().product::<i64>() / runs;
+        let drawn: Vec<Vec<f32>> = self.0.par_iter_mut().map(|rng| unit_values(rng, per_run)).collect();
+        let rows = Tensor::stack(&drawn.iter().map(|v| Tensor::from_slice(v).reshape([shape[0] / runs, -1])).collect::<Vec<_>>(), 1);
+        rows.reshape(shape).to_device(device)
+    }
+}
+
+/// `n` uniforms strictly inside (0, 1) from `rng`.
+fn unit_values(rng: &mut SeededRng, n: i64) -> Vec<f32> {
+    (0..n).map(|_| open_unit(rng.next_u32())).collect()
+}
+
 /// Uniforms strictly inside (0, 1), of the given shape, f32 on `device` (see [`open_unit`]).
-pub fn uniform(rng: &mut SeededRng, shape: &[i64], device: Device) -> Tensor {
-    let n: i64 = shape.iter().product();
-    let values: Vec<f32> = (0..n).map(|_| open_unit(rng.next_u32())).collect();
-    Tensor::from_slice(&values).reshape(shape).to_device(device)
+pub fn uniform(noise: &mut dyn NoiseSource, shape: &[i64], device: Device) -> Tensor {
+    noise.uniforms(shape, device)
 }
 
 /// A uniform strictly inside (0, 1) from 32 random bits: the top 23 bits plus one half, over 2^23.
@@ -20,8 +57,8 @@ pub fn open_unit(bits: u32) -> f32 {
 }
 
 /// Standard Gumbels G = -log(-log U) of the given shape.
-pub fn gumbel(rng: &mut SeededRng, shape: &[i64], device: Device) -> Tensor {
-    gumbel_of(&uniform(rng, shape, device))
+pub fn gumbel(noise: &mut dyn NoiseSource, shape: &[i64], device: Device) -> Tensor {
+    gumbel_of(&noise.uniforms(shape, device))
 }
 
 /// -log(-log u).

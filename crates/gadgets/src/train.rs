@@ -23,7 +23,7 @@ use crate::config::GadgetKind;
 use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::gumbel;
+use crate::noise::{gumbel, NoiseSource};
 use crate::snapshot::{self, Identity, Position};
 
 /// Which surrogate loss to minimise.
@@ -113,27 +113,31 @@ pub struct TrainingRecord {
     pub seconds: f64,
     /// Steps per second.
     pub steps_per_second: f64,
+    /// R when the run was trained in a stack of R runs ([`crate::stack`]; `seconds` are then the
+    /// stack's); left out of the JSON for a run trained alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stacked: Option<usize>,
 }
 
 /// The mean loss over each block of `log_every` = ceil(steps / 100) steps (the record's `losses`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LossLog {
-    log_every: usize,
+    pub(crate) log_every: usize,
     steps: usize,
-    losses: Vec<f64>,
+    pub(crate) losses: Vec<f64>,
     block: f64,
     in_block: usize,
 }
 
 impl LossLog {
-    fn new(steps: usize) -> Self {
+    pub(crate) fn new(steps: usize) -> Self {
         Self { log_every: steps.div_ceil(100).max(1), steps, losses: Vec::new(), block: 0.0, in_block: 0 }
     }
 
     /// Adds the loss of step `step` (counting from 1), closing a block every `log_every` steps and
     /// at the last step.
-    fn add(&mut self, step: usize, loss: f64) {
+    pub(crate) fn add(&mut self, step: usize, loss: f64) {
         self.block += loss;
         self.in_block += 1;
         if step.is_multiple_of(self.log_every) || step == self.steps {
@@ -163,16 +167,8 @@ pub struct Trainer<'a> {
 impl<'a> Trainer<'a> {
     /// A run of `gadget` on pairs from `pairs` with cost `cost`, after checking that the sizes agree.
     pub fn new(gadget: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<Self> {
-        options.validate()?;
-        if options.unnormalised_logits && gadget.config().kind != GadgetKind::Gadget2 {
-            return Err(GadgetError::InvalidConfig("unnormalised_logits applies to Gadget 2 only (Gadget 1 is unchanged by a shift of the logits)".into()));
-        }
-        let k = gadget.outcomes();
-        for (what, found) in [("pair distribution", pairs.outcomes()), ("cost matrix", cost.len())] {
-            if found != k {
-                return Err(GadgetError::OutcomeMismatch { what, expected: k, found });
-            }
-        }
+        gadget.check_single()?;
+        check_run(gadget, pairs, cost, options)?;
         Ok(Self {
             gadget,
             pairs,
@@ -214,17 +210,8 @@ impl<'a> Trainer<'a> {
     pub fn step(&mut self) -> Result<f64> {
         self.step += 1;
         let drawn: Vec<LogitPair> = (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
-        if let Some(observed) = self.observed {
-            for pair in &drawn {
-                Categorical::from_logits(&pair.p)?.check_observation(observed)?;
-            }
-        }
-        let batch = if self.options.unnormalised_logits {
-            PairBatch::unnormalised(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?
-        } else {
-            PairBatch::from_pairs(&drawn, self.gadget.outcomes(), Kind::Float, self.gadget.device())?
-        };
-        let loss = self.surrogate_loss(&batch);
+        let batch = training_batch(self.gadget, &drawn, &self.options, self.observed)?;
+        let loss = sample_losses(self.gadget, &batch, &self.cost, &self.options, self.observed, &mut self.rng).mean(Kind::Float);
         let value = self.optimiser.minimise(&loss, self.step)?;
         self.log.add(self.step, value);
         Ok(value)
@@ -247,6 +234,7 @@ impl<'a> Trainer<'a> {
             log_every: self.log.log_every,
             seconds,
             steps_per_second: self.step as f64 / seconds.max(1e-9),
+            stacked: None,
         }
     }
 
@@ -288,33 +276,66 @@ impl<'a> Trainer<'a> {
         let moments = self.optimiser.moments().into_iter().map(|(name, t)| (format!("adam/{name}"), t));
         weights.chain(moments).collect()
     }
+}
 
-    /// The relaxed loss of one batch (a scalar tensor with gradient).
-    fn surrogate_loss(&mut self, batch: &PairBatch) -> Tensor {
-        let (b, n, k) = (batch.len() as i64, self.options.inner_samples as i64, self.gadget.outcomes() as i64);
-        let per_sample = match self.options.loss {
-            LossKind::Joint => {
-                let (soft_p, soft_q) = self.gadget.sample_batch(batch, n as usize, &mut self.rng, true);
-                soft_p.matmul(&self.cost) * soft_q
-            }
-            LossKind::Counterfactual => {
-                let x_obs = self.observations(batch);
-                let soft_q = self.gadget.counterfactual_batch(batch, &x_obs, &mut self.rng, true);
-                soft_q * self.cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k])
-            }
-        };
-        per_sample.sum_dim_intlist(-1, false, Kind::Float).mean(Kind::Float)
+/// Checks a run's settings and that the gadget, the pairs and the cost agree on K.
+pub(crate) fn check_run(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<()> {
+    options.validate()?;
+    if options.unnormalised_logits && gadget.config().kind != GadgetKind::Gadget2 {
+        return Err(GadgetError::InvalidConfig("unnormalised_logits applies to Gadget 2 only (Gadget 1 is unchanged by a shift of the logits)".into()));
     }
-
-    /// x_obs `[B, N_in]` of the counterfactual loss: the fixed observation, or x_obs ~ p (Gumbel-max).
-    fn observations(&mut self, batch: &PairBatch) -> Tensor {
-        let (b, n, k) = (batch.len() as i64, self.options.inner_samples as i64, self.gadget.outcomes() as i64);
-        let device = batch.log_p.device();
-        match self.observed {
-            Some(observed) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
-            None => (batch.log_p.unsqueeze(1) + gumbel(&mut self.rng, &[b, n, k], device)).argmax(-1, false),
+    let k = gadget.outcomes();
+    for (what, found) in [("pair distribution", pairs.outcomes()), ("cost matrix", cost.len())] {
+        if found != k {
+            return Err(GadgetError::OutcomeMismatch { what, expected: k, found });
         }
     }
+    Ok(())
+}
+
+/// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so), after
+/// checking that every p gives the fixed observation, if any, positive probability.
+pub(crate) fn training_batch(gadget: &Gadget, drawn: &[LogitPair], options: &TrainOptions, observed: Option<usize>) -> Result<PairBatch> {
+    if let Some(observed) = observed {
+        for pair in drawn {
+            Categorical::from_logits(&pair.p)?.check_observation(observed)?;
+        }
+    }
+    if options.unnormalised_logits {
+        PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+    } else {
+        PairBatch::from_pairs(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+    }
+}
+
+/// The relaxed loss of every sample of `batch` (`[B, N_in]`, with gradient), its noise from `noise`:
+/// sum_xy soft_p(x) soft_q(y) C(x, y) for the joint loss, sum_y soft_q(y | x_obs) C(x_obs, y) for the
+/// counterfactual one (Eq. 16); x_obs is `observed` or drawn from p by Gumbel-max.
+pub(crate) fn sample_losses(
+    gadget: &Gadget,
+    batch: &PairBatch,
+    cost: &Tensor,
+    options: &TrainOptions,
+    observed: Option<usize>,
+    noise: &mut dyn NoiseSource,
+) -> Tensor {
+    let (b, n, k) = (batch.len() as i64, options.inner_samples as i64, gadget.outcomes() as i64);
+    let per_sample = match options.loss {
+        LossKind::Joint => {
+            let (soft_p, soft_q) = gadget.sample_batch(batch, n as usize, noise, true);
+            soft_p.matmul(cost) * soft_q
+        }
+        LossKind::Counterfactual => {
+            let device = batch.log_p.device();
+            let x_obs = match observed {
+                Some(observed) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
+                None => (batch.log_p.unsqueeze(1) + gumbel(noise, &[b, n, k], device)).argmax(-1, false),
+            };
+            let soft_q = gadget.counterfactual_batch(batch, &x_obs, noise, true);
+            soft_q * cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k])
+        }
+    };
+    per_sample.sum_dim_intlist(-1, false, Kind::Float)
 }
 
 /// Trains `gadget` for `options.steps` steps on pairs from `pairs` with cost `cost`.
@@ -333,7 +354,7 @@ pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, o
 }
 
 /// The cost matrix as an f32 tensor on `device`.
-fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
+pub(crate) fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
     let k = cost.len() as i64;
     let values: Vec<f32> = cost.matrix().iter().map(|&c| c as f32).collect();
     Tensor::from_slice(&values).view([k, k]).to_device(device)

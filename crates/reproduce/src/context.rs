@@ -43,13 +43,16 @@ pub struct Context {
     /// Whether full mode runs Table 1's phase-1 learning-rate sweep (on by default); without it, phase 2
     /// trains at the rates the authors' sweep chose (`reproduce --no-sweep`).
     pub table1_sweep: bool,
+    /// Whether runs that differ only in seed and pairs are trained together as stacks
+    /// (`reproduce --stack`; [`crate::training::train_stacks`]).
+    pub stack: bool,
 }
 
 impl Context {
     /// Creates the results folder and gathers provenance.
     pub fn new(out: PathBuf, mode: Mode, seed: u64) -> Result<Self> {
         std::fs::create_dir_all(out.join("cache")).with_context(|| format!("creating {}", out.display()))?;
-        Ok(Self { out, mode, seed, provenance: Provenance::gather(), table1_sweep: true })
+        Ok(Self { out, mode, seed, provenance: Provenance::gather(), table1_sweep: true, stack: false })
     }
 
     /// The result of a unit of work named `key` within `part` (and mode): read from

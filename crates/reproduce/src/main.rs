@@ -56,6 +56,23 @@ struct Args {
     /// train phase 2 at the rates the authors' sweep chose; the report says so.
     #[arg(long)]
     no_sweep: bool,
+    /// Train the runs of a part that differ only in seed and training pairs (Figure 1a's) together,
+    /// as one stacked network per procedure: many times faster on a GPU, where a step's kernel
+    /// launches set its time, and no faster on a CPU. `auto`: on CUDA only. A stacked run agrees with
+    /// the same run trained alone to rounding (docs/gadgets.md).
+    #[arg(long, value_enum, default_value_t = Stacking::Auto)]
+    stack: Stacking,
+}
+
+/// When to train runs as stacks.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Stacking {
+    /// On a CUDA device, not on the CPU.
+    Auto,
+    /// Always.
+    On,
+    /// Never: every run alone.
+    Off,
 }
 
 fn main() {
@@ -84,6 +101,11 @@ fn run(args: Args) -> Result<()> {
     let mode = if args.full { Mode::Full } else { Mode::Quick };
     let mut ctx = Context::new(args.out, mode, args.seed)?;
     ctx.table1_sweep = !args.no_sweep;
+    ctx.stack = match args.stack {
+        Stacking::Auto => gadgets::DeviceChoice::Auto.resolve()?.is_cuda(),
+        Stacking::On => true,
+        Stacking::Off => false,
+    };
     let mut failed_checks = Vec::new();
     for part in all.iter().filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name)) {
         eprintln!("reproduce: {} ({} mode) ...", part.name, mode.label());

@@ -101,6 +101,17 @@ fn finish<T>(progress: &Progress, unit: &T, first: &Plan, plan: &impl Fn(&T) -> 
     Ok(())
 }
 
+/// The lock of unit `name` if no other process holds it (held until the returned file is dropped),
+/// None if one does: for work that takes several units at once ([`crate::training::train_stacks`]).
+pub fn claim(ctx: &Context, name: &str) -> Result<Option<File>> {
+    let lock = open_lock(ctx, name)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {name}")),
+    }
+}
+
 /// Opens (creating it if need be) the lock file of unit `name`.
 fn open_lock(ctx: &Context, name: &str) -> Result<File> {
     let path: PathBuf = ctx.path(format!("locks/{}/{name}.lock", ctx.mode.label()));

@@ -13,17 +13,21 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use gadgets::checkpoint;
 use gadgets::task::{CostSpec, PairSpec};
+use gadgets::stack::StackedTrainer;
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
 use gadgets::{DeviceChoice, Gadget, GadgetConfig};
 use serde::Serialize;
 
 use crate::context::Context;
 use crate::progress::Progress;
-use crate::sharing::Plan;
+use crate::sharing::{claim, Plan};
 use crate::store::private_temporary;
 
 /// Seconds of training between two snapshots of a run: at most this much is lost to an interruption.
 pub const SNAPSHOT_SECS: u64 = 300;
+
+/// Seconds between two notes of a stack's step count in the progress output.
+const STACK_NOTE_SECS: u64 = 60;
 
 /// One training run: what a gadget is, what it learns from, and how.
 #[derive(Debug, Clone, Serialize)]
@@ -129,15 +133,93 @@ impl Run {
         }
         let record = trainer.record();
         drop(trainer);
+        self.save(ctx, label, &gadget, &record)?;
+        progress.note(&format!("{label}: {} steps in {:.0} s, final loss {:.4}", options.steps, record.seconds, record.final_loss));
+        Ok(Trained { gadget, record })
+    }
+
+    /// Puts the trained `gadget` in place as the run's checkpoint and removes the run's snapshot.
+    fn save(&self, ctx: &Context, label: &str, gadget: &Gadget, record: &TrainingRecord) -> Result<()> {
+        let (path, snapshot) = (self.path(ctx, label)?, self.snapshot_path(ctx, label)?);
         let partial = private_temporary(&path);
-        checkpoint::save(&gadget, Some(&record), &partial)?;
+        checkpoint::save(gadget, Some(record), &partial)?;
         std::fs::rename(&partial, &path).with_context(|| format!("renaming {} into place", partial.display()))?;
         if let Err(error) = std::fs::remove_file(&snapshot) {
             anyhow::ensure!(error.kind() == std::io::ErrorKind::NotFound, "removing {}: {error}", snapshot.display());
         }
-        progress.note(&format!("{label}: {} steps in {:.0} s, final loss {:.4}", options.steps, record.seconds, record.final_loss));
-        Ok(Trained { gadget, record })
+        Ok(())
     }
+
+    /// What a run shares with the runs it can be stacked with: everything but its seed and pairs.
+    fn stack_key(&self) -> Result<String> {
+        let options = TrainOptions { seed: 0, progress: false, ..self.training.clone() };
+        Ok(serde_json::to_string(&(&self.gadget, &self.cost, &options, self.observed))?)
+    }
+}
+
+/// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
+/// differ only in seed and pairs, as one stacked gadget on the training device, each run's checkpoint
+/// then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
+/// a snapshot (they resume alone) and runs that would stand alone in their stack are left to
+/// [`Run::trained`]. A stack writes no snapshots: an interrupted stack starts again (minutes on a
+/// GPU). The progress advances by the stack's size per step.
+pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress) -> Result<()> {
+    let mut stacks: Vec<(String, Vec<(&str, &Run)>)> = Vec::new();
+    for (label, run) in runs {
+        if run.remaining_steps(ctx, label)? == 0 || run.snapshot_path(ctx, label)?.exists() {
+            continue;
+        }
+        let key = run.stack_key()?;
+        match stacks.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push((label, run)),
+            None => stacks.push((key, vec![(label, run)])),
+        }
+    }
+    let device = DeviceChoice::Auto.resolve()?;
+    for (_, candidates) in stacks {
+        // The stack's runs that no other process holds (another process may be training this stack).
+        let mut members = Vec::new();
+        for (label, run) in candidates {
+            if let Some(lock) = claim(ctx, &run.key(label)?)? {
+                if run.remaining_steps(ctx, label)? > 0 {
+                    members.push((label, run, lock));
+                }
+            }
+        }
+        if members.len() < 2 {
+            continue;
+        }
+        let first = members[0].1;
+        let seeds: Vec<u64> = members.iter().map(|(_, run, _)| run.training.seed).collect();
+        let stack = Gadget::stacked(first.gadget.clone(), device, &seeds)?;
+        let built = members.iter().map(|(_, run, _)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
+        let cost = first.cost.build(first.gadget.outcomes)?;
+        let options: Vec<TrainOptions> = members.iter().map(|(_, run, _)| TrainOptions { progress: false, ..run.training.clone() }).collect();
+        let mut trainer = StackedTrainer::new(&stack, built.iter().map(AsRef::as_ref).collect(), &cost, first.observed, &options)?;
+        progress.note(&format!("training {} runs as one stack on {} ({} first)", members.len(), gadgets::device::device_name(device), members[0].0));
+        let mut last_note = Instant::now();
+        while trainer.steps_done() < first.training.steps {
+            trainer.step().with_context(|| format!("training the stack of {}", members[0].0))?;
+            progress.inc(members.len() as u64);
+            if last_note.elapsed().as_secs() >= STACK_NOTE_SECS {
+                progress.note(&format!("stack of {}: step {} of {}", members.len(), trainer.steps_done(), first.training.steps));
+                last_note = Instant::now();
+            }
+        }
+        let records = trainer.records();
+        drop(trainer);
+        for ((label, run, _lock), (gadget, record)) in members.iter().zip(stack.unstack()?.iter().zip(&records)) {
+            run.save(ctx, label, gadget, record)?;
+        }
+        progress.note(&format!(
+            "{} runs in one stack: {} steps in {:.0} s, {:.1} steps/s",
+            members.len(),
+            first.training.steps,
+            records[0].seconds,
+            records[0].steps_per_second
+        ));
+    }
+    Ok(())
 }
 
 /// Training throughput over a part's runs, as measured when each was trained.
@@ -150,10 +232,11 @@ pub struct Throughput {
 }
 
 impl Throughput {
-    /// Adds a run (its record holds the time it took when it was trained, resumed or not).
+    /// Adds a run (its record holds the time it took when it was trained, resumed or not; a run
+    /// trained in a stack of R counts 1 / R of the stack's time).
     pub fn add(&mut self, trained: &Trained) {
         self.steps += trained.record.options.steps as u64;
-        self.seconds += trained.record.seconds;
+        self.seconds += trained.record.seconds / trained.record.stacked.unwrap_or(1) as f64;
     }
 
     /// Steps per second (None when nothing was trained).
@@ -218,6 +301,32 @@ mod tests {
         let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();
         assert_eq!(joint(&first), joint(&second));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn stacked_runs_are_saved_under_their_own_keys_and_read_back() {
+        let base = std::env::temp_dir().join(format!("reproduce-stacks-{}", std::process::id()));
+        let (alone, stacked) = (Context::new(base.join("alone"), Mode::Quick, 0).unwrap(), Context::new(base.join("stacked"), Mode::Quick, 0).unwrap());
+        let progress = Progress::new("test", 9, "steps");
+        let mut other_pairs = tiny(5);
+        other_pairs.pairs = PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 2.0 };
+        let (first, second, slower) = (tiny(4), other_pairs, Run { training: TrainOptions { learning_rate: 1e-4, ..tiny(6).training }, ..tiny(6) });
+        let runs = [("a".to_owned(), &first), ("b".to_owned(), &second), ("c".to_owned(), &slower)];
+        train_stacks(&stacked, &runs, &progress).unwrap();
+        // a and b differ only in seed and pairs: one stack; c (another rate) would stand alone.
+        assert_eq!(first.remaining_steps(&stacked, "a").unwrap() + second.remaining_steps(&stacked, "b").unwrap(), 0);
+        assert_eq!(slower.remaining_steps(&stacked, "c").unwrap(), 3);
+        for (label, run) in [("a", &first), ("b", &second)] {
+            let from_stack = run.trained(&stacked, label, &progress).unwrap();
+            assert_eq!(from_stack.record.stacked, Some(2));
+            let by_itself = run.trained(&alone, label, &progress).unwrap();
+            let gap = |a: &Trained, b: &Trained| -> f64 {
+                let (va, vb) = (a.gadget.var_store().variables(), b.gadget.var_store().variables());
+                va.iter().map(|(name, t)| f64::try_from((t - &vb[name]).abs().max()).unwrap()).fold(0.0, f64::max)
+            };
+            assert!(gap(&from_stack, &by_itself) < 1e-5, "{label}: {}", gap(&from_stack, &by_itself));
+        }
+        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

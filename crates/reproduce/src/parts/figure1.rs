@@ -31,7 +31,7 @@ use crate::progress::Progress;
 use crate::report::table;
 use crate::sharing::share;
 use crate::stats::{mean, std_ddof0};
-use crate::training::{Run, Throughput};
+use crate::training::{train_stacks, Run, Throughput};
 
 /// The part.
 pub const PART: Part = Part {
@@ -171,6 +171,10 @@ fn run(ctx: &Context) -> Result<Outcome> {
         .collect();
     let remaining: u64 = runs.iter().map(|(how, rho, s, r)| r.remaining_steps(ctx, &how.label(*rho, *s))).sum::<Result<_>>()?;
     let progress = Progress::new("figure1a", remaining, "steps");
+    if ctx.stack {
+        let labelled: Vec<(String, &Run)> = runs.iter().map(|(how, rho, s, run)| (how.label(*rho, *s), run)).collect();
+        train_stacks(ctx, &labelled, &progress)?;
+    }
     share(ctx, &progress, &runs, |(how, rho, s, run)| run.plan(ctx, &how.label(*rho, *s)), |(how, rho, s, run)| {
         run.trained(ctx, &how.label(*rho, *s), &progress).map(drop)
     })?;

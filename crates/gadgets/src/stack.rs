@@ -1,0 +1,129 @@
+//! Training R runs of one architecture together, as one stacked gadget ([`Gadget::stacked`]): one
+//! network pass, one backward pass and one Adam update per step for all of them.
+//!
+//! On a GPU a training step of the paper's sizes is a few hundred small kernels whose launches, not
+//! their arithmetic, set its time (docs/gadgets.md), so R runs in one stack take little longer per
+//! step than one run alone. On a CPU, which is busy with the arithmetic, stacking gains nothing.
+//!
+//! What each run computes is what it computes alone ([`crate::train::Trainer`]): its own weights
+//! (drawn from its seed), its own pairs and noise (drawn from its own generator, in the same order;
+//! batch row i belongs to run i mod R, [`Interleaved`]), its own loss, the mean over its rows and
+//! samples, and Adam's elementwise update of its own weights from the gradient of the sum of the R
+//! losses, which for run r's weights is the gradient of run r's loss. Only the order of floating-point
+//! operations differs (a batched matrix product instead of R products), so a stacked run agrees with
+//! the run trained alone to rounding, not bit for bit; the same stack and device give the same bits.
+
+use std::time::Instant;
+
+use gumbel_core::pairs::{LogitPair, PairDistribution};
+use gumbel_core::rng::{stream, SeededRng};
+use gumbel_core::CostMatrix;
+use tch::{Kind, Tensor};
+
+use crate::adam::Adam;
+use crate::device::device_name;
+use crate::error::{GadgetError, Result};
+use crate::gadget::Gadget;
+use crate::noise::Interleaved;
+use crate::train::{check_run, cost_tensor, sample_losses, training_batch, LossLog, TrainOptions, TrainingRecord};
+
+/// R training runs stepped together.
+pub struct StackedTrainer<'a> {
+    gadget: &'a Gadget,
+    pairs: Vec<&'a dyn PairDistribution>,
+    cost: Tensor,
+    observed: Option<usize>,
+    options: Vec<TrainOptions>,
+    optimiser: Adam,
+    streams: Vec<SeededRng>,
+    logs: Vec<LossLog>,
+    step: usize,
+    started: Instant,
+}
+
+impl<'a> StackedTrainer<'a> {
+    /// Run r of the stack `gadget` learns from `pairs[r]` with `options[r]`; the runs share the cost
+    /// and the fixed observation (`observed`, as in [`crate::train::Trainer::given_observation`]), and
+    /// their options may differ only in the seed.
+    pub fn new(
+        gadget: &'a Gadget,
+        pairs: Vec<&'a dyn PairDistribution>,
+        cost: &CostMatrix,
+        observed: Option<usize>,
+        options: &[TrainOptions],
+    ) -> Result<Self> {
+        let runs = gadget.runs();
+        if pairs.len() != runs || options.len() != runs {
+            return Err(GadgetError::InvalidConfig(format!(
+                "a stack of {runs} gadgets needs {runs} pair distributions and options, got {} and {}",
+                pairs.len(),
+                options.len()
+            )));
+        }
+        let first = TrainOptions { seed: 0, progress: false, ..options[0].clone() };
+        if options.iter().any(|o| TrainOptions { seed: 0, progress: false, ..o.clone() } != first) {
+            return Err(GadgetError::InvalidConfig("the runs of a stack may differ only in their seeds".into()));
+        }
+        for dist in &pairs {
+            check_run(gadget, *dist, cost, &options[0])?;
+        }
+        if observed.is_some() && options[0].loss != crate::train::LossKind::Counterfactual {
+            return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
+        }
+        Ok(Self {
+            gadget,
+            pairs,
+            cost: cost_tensor(cost, gadget.device()),
+            observed,
+            options: options.to_vec(),
+            optimiser: Adam::new(gadget.var_store(), options[0].learning_rate),
+            streams: options.iter().map(|o| stream(o.seed, 1)).collect(),
+            logs: options.iter().map(|o| LossLog::new(o.steps)).collect(),
+            step: 0,
+            started: Instant::now(),
+        })
+    }
+
+    /// One Adam step of every run on a fresh batch each; returns the runs' losses, or the step at
+    /// which the summed loss or a gradient stopped being finite.
+    pub fn step(&mut self) -> Result<Vec<f64>> {
+        self.step += 1;
+        let (runs, batch) = (self.pairs.len(), self.options[0].batch);
+        let drawn: Vec<Vec<LogitPair>> =
+            self.pairs.iter().zip(&mut self.streams).map(|(dist, rng)| (0..batch).map(|_| dist.sample(rng)).collect()).collect();
+        let rows: Vec<LogitPair> = (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
+        let batch_tensors = training_batch(self.gadget, &rows, &self.options[0], self.observed)?;
+        let per_sample = sample_losses(self.gadget, &batch_tensors, &self.cost, &self.options[0], self.observed, &mut Interleaved(&mut self.streams));
+        let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim([0, 2].as_slice(), false, Kind::Float);
+        self.optimiser.minimise(&losses.sum(Kind::Float), self.step)?;
+        let values = Vec::<f64>::try_from(losses.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double))?;
+        for (log, &value) in self.logs.iter_mut().zip(&values) {
+            log.add(self.step, value);
+        }
+        Ok(values)
+    }
+
+    /// Steps done.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Each run's record so far; the seconds are the stack's.
+    pub fn records(&self) -> Vec<TrainingRecord> {
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.options
+            .iter()
+            .zip(&self.logs)
+            .map(|(options, log)| TrainingRecord {
+                options: options.clone(),
+                device: device_name(self.gadget.device()),
+                final_loss: log.losses.last().copied().unwrap_or(f64::NAN),
+                losses: log.losses.clone(),
+                log_every: log.log_every,
+                seconds,
+                steps_per_second: self.step as f64 / seconds.max(1e-9),
+                stacked: Some(self.pairs.len()),
+            })
+            .collect()
+    }
+}

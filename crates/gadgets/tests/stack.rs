@@ -1,0 +1,139 @@
+//! Stacked training (`gadgets::stack`): R runs trained as one stacked gadget end where each run
+//! trained alone ends, to single-precision rounding, for both gadgets and both losses; the stack
+//! starts from each run's own weights exactly; misuse is a clear error.
+
+mod common;
+
+use common::{devices, small, weights};
+use gadgets::noise::{Interleaved, NoiseSource};
+use gadgets::stack::StackedTrainer;
+use gadgets::train::{LossKind, TrainOptions, Trainer};
+use gadgets::{checkpoint, Device, Gadget, GadgetConfig, GadgetError, GadgetKind};
+use gumbel_core::pairs::{PairDistribution, Ramp};
+use gumbel_core::rng::stream;
+use gumbel_core::{Categorical, CostMatrix};
+
+const STEPS: usize = 4;
+
+fn options(loss: LossKind, seed: u64, unnormalised_logits: bool) -> TrainOptions {
+    TrainOptions { loss, batch: 4, inner_samples: 3, learning_rate: 1e-2, steps: STEPS, seed, progress: false, unnormalised_logits }
+}
+
+/// Largest absolute difference between two gadgets' weights, and the largest weight.
+fn gap(a: &Gadget, b: &Gadget) -> (f64, f64) {
+    let (wa, wb) = (weights(a), weights(b));
+    let mut largest = (0.0_f64, 0.0_f64);
+    for ((name, x), (other, y)) in wa.iter().zip(&wb) {
+        assert_eq!(name, other);
+        for (u, v) in x.iter().zip(y) {
+            largest = (largest.0.max(f64::from((u - v).abs())), largest.1.max(f64::from(u.abs())));
+        }
+    }
+    largest
+}
+
+/// Trains three runs (different seeds and pair distributions) alone and as one stack on `device`;
+/// asserts that each stacked run ends where it ends alone and far from the other runs.
+fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<usize>, unnormalised: bool, device: Device) {
+    let ramps: Vec<Ramp> = [0.0, 0.5, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
+    let seeds = [3_u64, 11, 12];
+    let cost = CostMatrix::squared_index(4);
+    let all: Vec<TrainOptions> = seeds.iter().map(|&s| options(loss, s, unnormalised)).collect();
+    let case = format!("{:?} {loss:?} observed {observed:?} unnormalised {unnormalised} on {device:?}", config.kind);
+
+    let mut alone = Vec::new();
+    let mut alone_losses = Vec::new();
+    for ((ramp, opts), &seed) in ramps.iter().zip(&all).zip(&seeds) {
+        let g = Gadget::new(config.clone(), device, seed).expect("gadget");
+        let mut trainer = match observed {
+            Some(x) => Trainer::given_observation(&g, ramp, &cost, x, opts),
+            None => Trainer::new(&g, ramp, &cost, opts),
+        }
+        .expect("run");
+        alone_losses.push((0..STEPS).map(|_| trainer.step().expect("finite")).collect::<Vec<_>>());
+        drop(trainer);
+        alone.push(g);
+    }
+
+    let stack = Gadget::stacked(config.clone(), device, &seeds).expect("stack");
+    let dists: Vec<&dyn PairDistribution> = ramps.iter().map(|r| r as &dyn PairDistribution).collect();
+    let mut trainer = StackedTrainer::new(&stack, dists, &cost, observed, &all).expect("stacked run");
+    let stacked_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| trainer.step().expect("finite")).collect();
+    let records = trainer.records();
+    drop(trainer);
+    let parted = stack.unstack().expect("unstack");
+
+    for (run, (single, stacked)) in alone.iter().zip(&parted).enumerate() {
+        let (diff, size) = gap(single, stacked);
+        assert!(diff < 1e-5 * size.max(1.0), "{case}, run {run}: stacked weights off by {diff}");
+        for (step, per_run) in stacked_losses.iter().enumerate() {
+            let want = alone_losses[run][step];
+            assert!((per_run[run] - want).abs() < 1e-5 * want.abs().max(1.0), "{case}, run {run} step {step}: {} vs {want}", per_run[run]);
+        }
+        assert_eq!(records[run].options, all[run]);
+        assert_eq!(records[run].stacked, Some(3));
+        // The runs differ by far more than the tolerance, so a run given another's data would fail.
+        let (other, _) = gap(single, &parted[(run + 1) % parted.len()]);
+        assert!(other > 1e-2, "{case}: runs {run} and the next are too alike ({other}) for the test to tell them apart");
+    }
+}
+
+#[test]
+fn stacked_runs_end_where_runs_trained_alone_end() {
+    for device in devices() {
+        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+            let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..small(kind, 4, 3) };
+            stacked_equals_alone(&config, LossKind::Joint, None, false, device);
+            stacked_equals_alone(&config, LossKind::Counterfactual, None, false, device);
+            stacked_equals_alone(&config, LossKind::Counterfactual, Some(1), false, device);
+        }
+        // The authors' Figure 1a procedure.
+        stacked_equals_alone(&small(GadgetKind::Gadget2, 4, 3), LossKind::Joint, None, true, device);
+    }
+}
+
+#[test]
+fn a_stack_starts_from_each_runs_own_weights() {
+    for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+        let config = small(kind, 4, 3);
+        let stack = Gadget::stacked(config.clone(), Device::Cpu, &[5, 6]).expect("stack");
+        assert_eq!(stack.runs(), 2);
+        for (gadget, seed) in stack.unstack().expect("unstack").iter().zip([5, 6]) {
+            assert_eq!(weights(gadget), weights(&Gadget::new(config.clone(), Device::Cpu, seed).expect("gadget")), "{kind:?} seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn interleaved_rows_are_each_runs_own_draws() {
+    let (mut a, mut b) = (stream(1, 1), stream(2, 1));
+    let (alone_a, alone_b) = (a.clone().uniforms(&[2, 3], Device::Cpu), b.clone().uniforms(&[2, 3], Device::Cpu));
+    let mut streams = [a.clone(), b.clone()];
+    let both = Interleaved(&mut streams).uniforms(&[4, 3], Device::Cpu);
+    assert!(both.get(0).equal(&alone_a.get(0)) && both.get(2).equal(&alone_a.get(1)));
+    assert!(both.get(1).equal(&alone_b.get(0)) && both.get(3).equal(&alone_b.get(1)));
+    // The generators advanced as if each had drawn alone.
+    let _ = (a.uniforms(&[2, 3], Device::Cpu), b.uniforms(&[2, 3], Device::Cpu));
+    assert_eq!(streams, [a, b]);
+}
+
+#[test]
+fn misuse_of_a_stack_is_a_clear_error() {
+    let learned = GadgetConfig { learned_prior: true, ..small(GadgetKind::Gadget2, 4, 3) };
+    assert!(matches!(Gadget::stacked(learned, Device::Cpu, &[1, 2]), Err(GadgetError::InvalidConfig(_))));
+    assert!(matches!(Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[]), Err(GadgetError::InvalidConfig(_))));
+
+    let stack = Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[1, 2]).expect("stack");
+    let p = Categorical::from_probs(&[0.1, 0.2, 0.3, 0.4]).expect("p");
+    assert!(matches!(stack.coupling(&p, &p, 0, 0), Err(GadgetError::InvalidConfig(_))));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    assert!(matches!(checkpoint::save(&stack, None, &dir.path().join("stack.ckpt")), Err(GadgetError::InvalidConfig(_))));
+    let ramp = Ramp { outcomes: 4, base_scale: 0.3, noise: 0.5 };
+    let cost = CostMatrix::mismatch(4);
+    assert!(matches!(Trainer::new(&stack, &ramp, &cost, &options(LossKind::Joint, 1, false)), Err(GadgetError::InvalidConfig(_))));
+    let differing = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint, 2, false) }];
+    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &differing), Err(GadgetError::InvalidConfig(_))));
+    let fine = [options(LossKind::Joint, 1, false), options(LossKind::Joint, 2, false)];
+    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp], &cost, None, &fine), Err(GadgetError::InvalidConfig(_))));
+    assert!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &fine).is_ok());
+}
