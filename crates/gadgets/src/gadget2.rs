@@ -95,9 +95,8 @@ impl Gadget2 {
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let z = self.sample_latent(noise, b, n);
         let g = gumbel(noise, &[b, n, self.outcomes], cond_p.device()).to_kind(cond_p.kind());
-        let index = z.unsqueeze(-1).expand([b, n, self.outcomes], false);
-        let scores_p = cond_p.gather(1, &index, false) + &g;
-        let scores_q = cond_q.gather(1, &index, false) + &g;
+        let scores_p = rows_at(&cond_p, &z) + &g;
+        let scores_q = rows_at(&cond_q, &z) + &g;
         (decide(scores_p, temperature), decide(scores_q, temperature))
     }
 
@@ -145,10 +144,33 @@ impl Gadget2 {
 
     /// log pi(z | x_obs) ∝ log pi(z) + log pi(x_obs | z, p), `[B, n, |Z|]`.
     fn log_posterior(&self, cond_p: &Tensor, x_obs: &Tensor) -> Tensor {
-        let index = x_obs.unsqueeze(1).expand([-1, self.latent, -1], false);
-        let likelihood = cond_p.gather(2, &index, false).transpose(1, 2);
+        let likelihood = rows_at(&cond_p.transpose(1, 2), x_obs);
         (likelihood + self.log_prior(cond_p.kind()).view([1, 1, -1])).log_softmax(-1, cond_p.kind())
     }
+}
+
+/// Row `index[b, s]` of `table[b]` for every b and s: `[B, n, C]` from `table` `[B, R, C]` and int64
+/// `index` `[B, n]`, with gradient. On CUDA by [`rows_by_mask`], because gather's backward adds the
+/// gradients of the n samples into the table with atomics, in an order that changes from run to run
+/// (the same seed gave other weights on an H200, docs/gadgets.md); on the CPU by gather, deterministic
+/// there (and the bits of every run trained before).
+fn rows_at(table: &Tensor, index: &Tensor) -> Tensor {
+    if table.device().is_cuda() {
+        rows_by_mask(table, index)
+    } else {
+        let (b, n, c) = (table.size()[0], index.size()[1], table.size()[2]);
+        table.gather(1, &index.unsqueeze(-1).expand([b, n, c], false), false)
+    }
+}
+
+/// [`rows_at`] as a sum over the rows of the table masked to the chosen one: exact (the other terms
+/// are zeros; an entry of -inf stays -inf), and its backward is a reduction over the samples, which
+/// libtorch computes in a fixed order. Costs a `[B, n, R, C]` temporary.
+fn rows_by_mask(table: &Tensor, index: &Tensor) -> Tensor {
+    let rows = table.size()[1];
+    let chosen = index.unsqueeze(-1).eq_tensor(&Tensor::arange(rows, (Kind::Int64, index.device()))).unsqueeze(-1);
+    let zero = Tensor::zeros([], (table.kind(), table.device()));
+    table.unsqueeze(1).where_self(&chosen, &zero).sum_dim_intlist(2, false, table.kind())
 }
 
 /// log pi(x | z, p), `[B, |Z|, K]`, from network output `r` `[B, |Z|, K]`, normalised `log_p` `[B, K]`
@@ -347,6 +369,27 @@ mod tests {
         let exact = sinkhorn_correct(&r, &log_p, &log_prior, 10, None);
         assert!(max_abs_diff(&exact, &authors_on_raw_logits(&r, &log_p, &log_prior, 10)) < 1e-10);
         assert!(max_abs_diff(&marginal(&exact), &log_p.exp()) < 1e-12);
+    }
+
+    #[test]
+    fn rows_by_mask_is_gather_in_value_and_gradient() {
+        tch::manual_seed(6);
+        let options = (Kind::Double, Device::Cpu);
+        let table = (Tensor::randn([3, 5, 4], options) * 3.0).set_requires_grad(true);
+        // -inf entries (impossible outcomes) must come through as -inf, not NaN.
+        let table_with_inf = table.masked_fill(&Tensor::rand([3, 5, 4], options).lt(0.2), f64::NEG_INFINITY);
+        let index = Tensor::randint(5, [3, 7], (Kind::Int64, Device::Cpu));
+        let weights = Tensor::randn([3, 7, 4], options);
+        let gathered = rows_at(&table_with_inf, &index);
+        let masked = rows_by_mask(&table_with_inf, &index);
+        assert!(gathered.isneginf().equal(&masked.isneginf()) && gathered.isneginf().any().int64_value(&[]) == 1);
+        let finite = |t: &Tensor| t.masked_fill(&t.isneginf(), 0.0);
+        assert!(finite(&gathered).equal(&finite(&masked)), "values");
+        let gradient = |rows: &Tensor| {
+            let loss = (finite(rows) * &weights).sum(Kind::Double);
+            Tensor::run_backward(&[loss], &[&table], true, false).remove(0)
+        };
+        assert!(max_abs_diff(&gradient(&gathered), &gradient(&masked)) < 1e-12, "gradients");
     }
 
     #[test]

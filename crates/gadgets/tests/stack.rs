@@ -1,6 +1,6 @@
 //! Stacked training (`gadgets::stack`): R runs trained as one stacked gadget end where each run
-//! trained alone ends, to single-precision rounding, for both gadgets and both losses; the stack
-//! starts from each run's own weights exactly; misuse is a clear error.
+//! trained alone ends, up to rounding, for both gadgets and both losses; the stack starts from each
+//! run's own weights exactly; misuse is a clear error.
 
 mod common;
 
@@ -34,6 +34,11 @@ fn gap(a: &Gadget, b: &Gadget) -> (f64, f64) {
 
 /// Trains three runs (different seeds and pair distributions) alone and as one stack on `device`;
 /// asserts that each stacked run ends where it ends alone and far from the other runs.
+///
+/// "Where it ends alone" is up to 0.1% of how far training moved the weights: the two differ in the
+/// order of floating-point operations, and Adam, which divides each gradient by its running size,
+/// turns a rounding difference in a gradient near zero into a visible difference in that weight's
+/// update (at most the learning rate per step). Mixing up two runs' data moves weights by far more.
 fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<usize>, unnormalised: bool, device: Device) {
     let ramps: Vec<Ramp> = [0.0, 0.5, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
     let seeds = [3_u64, 11, 12];
@@ -64,8 +69,9 @@ fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<
     let parted = stack.unstack().expect("unstack");
 
     for (run, (single, stacked)) in alone.iter().zip(&parted).enumerate() {
-        let (diff, size) = gap(single, stacked);
-        assert!(diff < 1e-5 * size.max(1.0), "{case}, run {run}: stacked weights off by {diff}");
+        let (moved, _) = gap(single, &Gadget::new(config.clone(), device, seeds[run]).expect("gadget"));
+        let (diff, _) = gap(single, stacked);
+        assert!(diff < 1e-3 * moved, "{case}, run {run}: stacked weights off by {diff}, training moved them by {moved}");
         for (step, per_run) in stacked_losses.iter().enumerate() {
             let want = alone_losses[run][step];
             assert!((per_run[run] - want).abs() < 1e-5 * want.abs().max(1.0), "{case}, run {run} step {step}: {} vs {want}", per_run[run]);
