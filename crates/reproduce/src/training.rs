@@ -229,6 +229,8 @@ pub struct Throughput {
     pub steps: u64,
     /// Seconds spent in them.
     pub seconds: f64,
+    /// How many of the runs were trained in stacks ([`train_stacks`]).
+    pub stacked_runs: u64,
 }
 
 impl Throughput {
@@ -237,6 +239,7 @@ impl Throughput {
     pub fn add(&mut self, trained: &Trained) {
         self.steps += trained.record.options.steps as u64;
         self.seconds += trained.record.seconds / trained.record.stacked.unwrap_or(1) as f64;
+        self.stacked_runs += u64::from(trained.record.stacked.is_some());
     }
 
     /// Steps per second (None when nothing was trained).

@@ -270,7 +270,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
          (p logits (10..1)/4, q logits (0..9)/4) under the authors' reward trial 0, titled with Var[h(x) - h(y)] \
          (exact; Gadget 1 from 100,000 samples). Gadgets trained on that pair and reward as in the authors' second \
          repository ({gadget_schedule}):\n\n{}\n![Figure 1b]({figure_1b})\n\n\
-         Training on {} ({} CPUs), as measured when each run was trained: Figure 1a {} steps in {:.0} s ({} steps/s), \
+         Training on {} ({} CPUs), as measured when each run was trained: Figure 1a {} steps in {:.0} s ({} steps/s{}), \
          Figure 1b {} steps in {:.0} s.\n",
         table(&["rho", "ours, authors' procedure", "authors", "ours − authors", "in authors' std", "ours, exact marginals", "exact − authors, in authors' std"], &rows),
         variances.table,
@@ -279,6 +279,10 @@ fn run(ctx: &Context) -> Result<Outcome> {
         throughput.steps,
         throughput.seconds,
         steps_per_second.map_or("–".to_owned(), |s| format!("{s:.1}")),
+        match throughput.stacked_runs {
+            0 => String::new(),
+            n => format!("; {n} of its runs trained in stacks, each counted with its share of its stack's time"),
+        },
         throughput_1b.steps,
         throughput_1b.seconds,
         lr = protocol.learning_rate,
@@ -306,7 +310,7 @@ fn run(ctx: &Context) -> Result<Outcome> {
             "maximal_exact": maximal,
             "learned_coupling": learned.map(|c| c.to_rows()),
             "figure_1b": variances.data,
-            "training_1a": {"steps": throughput.steps, "seconds": throughput.seconds, "steps_per_second": steps_per_second,
+            "training_1a": {"steps": throughput.steps, "seconds": throughput.seconds, "steps_per_second": steps_per_second, "stacked_runs": throughput.stacked_runs,
                             "full_protocol_steps": full_steps},
             "training_1b": throughput_1b,
         }),
