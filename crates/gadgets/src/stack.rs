@@ -25,7 +25,7 @@ use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::Interleaved;
-use crate::train::{check_run, cost_tensor, sample_losses, training_batch, LossLog, TrainOptions, TrainingRecord};
+use crate::train::{check_run, cost_tensor, sample_losses, training_batch, LossKind, LossLog, TrainOptions, TrainingRecord};
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
@@ -67,7 +67,7 @@ impl<'a> StackedTrainer<'a> {
         for dist in &pairs {
             check_run(gadget, *dist, cost, &options[0])?;
         }
-        if observed.is_some() && options[0].loss != crate::train::LossKind::Counterfactual {
+        if observed.is_some() && options[0].loss != LossKind::Counterfactual {
             return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
         }
         Ok(Self {
