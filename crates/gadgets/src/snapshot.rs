@@ -8,11 +8,16 @@
 //! update count, the loss log, seconds spent), the tensors' names and shapes and the payload's
 //! checksum. The tensors are the gadget's variables (`weights/<name>`) and Adam's moment estimates
 //! (`adam/first/<i>`, `adam/second/<i>`).
+//!
+//! A stack of runs (`crate::stack`) is snapshotted in the same layout under
+//! `GUMBEL-GADGETS-STACK-SNAPSHOT\n`, with [`StackIdentity`] and [`StackPosition`]: every run's settings,
+//! generator and loss log.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use gumbel_core::rng::SeededRng;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
@@ -21,7 +26,10 @@ use crate::error::Result;
 use crate::framing::{self, corrupt, TensorEntry};
 use crate::train::{LossLog, TrainOptions};
 
-const MAGIC: &[u8] = b"GUMBEL-GADGETS-TRAINING-SNAPSHOT\n";
+/// The first line of a run's snapshot.
+pub(crate) const RUN_MAGIC: &[u8] = b"GUMBEL-GADGETS-TRAINING-SNAPSHOT\n";
+/// The first line of a stack's snapshot.
+pub(crate) const STACK_MAGIC: &[u8] = b"GUMBEL-GADGETS-STACK-SNAPSHOT\n";
 const VERSION: u32 = 1;
 
 /// The run a snapshot belongs to: resuming from another run's snapshot is an error.
@@ -50,27 +58,54 @@ pub(crate) struct Position {
     pub seconds: f64,
 }
 
+/// The runs of a stack a snapshot belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StackIdentity {
+    pub config: GadgetConfig,
+    /// Each run's settings, with `progress` off.
+    pub options: Vec<TrainOptions>,
+    pub observed: Option<usize>,
+}
+
+/// Where a stack stood when its snapshot was taken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StackPosition {
+    /// Steps done (by every run).
+    pub step: usize,
+    /// Each run's generator.
+    pub rngs: Vec<SeededRng>,
+    /// Adam's update count.
+    pub adam_updates: i32,
+    /// Each run's losses so far.
+    pub logs: Vec<LossLog>,
+    /// Wall-clock seconds of training so far.
+    pub seconds: f64,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Header {
+struct Header<I, P> {
     version: u32,
-    run: Identity,
-    position: Position,
+    run: I,
+    position: P,
     tensors: Vec<TensorEntry>,
     checksum: u64,
 }
 
-/// Writes a snapshot of `run` at `position` with `tensors` (named as in the module doc) to `path`.
-pub(crate) fn save(path: &Path, run: &Identity, position: &Position, tensors: HashMap<String, Tensor>) -> Result<()> {
+/// Writes a snapshot of `run` (an [`Identity`] or a [`StackIdentity`], `magic` the matching first
+/// line) at `position` with `tensors` (named as in the module doc) to `path`.
+pub(crate) fn save<I: Serialize + Clone, P: Serialize + Clone>(path: &Path, magic: &[u8], run: &I, position: &P, tensors: HashMap<String, Tensor>) -> Result<()> {
     let (entries, payload) = framing::encode(tensors)?;
     let header = Header { version: VERSION, run: run.clone(), position: position.clone(), tensors: entries, checksum: framing::fnv1a(&payload) };
-    framing::write(path, MAGIC, &header, &payload)
+    framing::write(path, magic, &header, &payload)
 }
 
 /// Reads the snapshot at `path`, checks that it belongs to `run` and holds exactly `targets`, copies
 /// its tensors into them, and returns where the run stood. On an error nothing has been copied.
-pub(crate) fn load(path: &Path, run: &Identity, targets: &mut HashMap<String, Tensor>) -> Result<Position> {
-    let (header, payload): (Header, _) = framing::read(path, MAGIC, "training snapshot")?;
+pub(crate) fn load<I: DeserializeOwned + PartialEq, P: DeserializeOwned>(path: &Path, magic: &[u8], run: &I, targets: &mut HashMap<String, Tensor>) -> Result<P> {
+    let (header, payload): (Header<I, P>, _) = framing::read(path, magic, "training snapshot")?;
     if header.version != VERSION {
         return Err(corrupt(path, format!("format version {} (this build reads {VERSION})", header.version)));
     }

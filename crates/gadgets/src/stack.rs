@@ -13,6 +13,7 @@
 //! operations differs (a batched matrix product instead of R products), so a stacked run agrees with
 //! the run trained alone to rounding, not bit for bit; the same stack and device give the same bits.
 
+use std::path::Path;
 use std::time::Instant;
 
 use gumbel_core::pairs::{LogitPair, PairDistribution};
@@ -25,7 +26,8 @@ use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::Interleaved;
-use crate::train::{check_run, cost_tensor, sample_losses, training_batch, LossKind, LossLog, TrainOptions, TrainingRecord};
+use crate::snapshot::{self, StackIdentity, StackPosition};
+use crate::train::{check_run, cost_tensor, sample_losses, state_tensors, training_batch, LossKind, LossLog, TrainOptions, TrainingRecord};
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
@@ -38,6 +40,8 @@ pub struct StackedTrainer<'a> {
     streams: Vec<SeededRng>,
     logs: Vec<LossLog>,
     step: usize,
+    /// Seconds spent before this process took the stack over (from a snapshot), and since.
+    seconds_before: f64,
     started: Instant,
 }
 
@@ -80,6 +84,7 @@ impl<'a> StackedTrainer<'a> {
             streams: options.iter().map(|o| stream(o.seed, 1)).collect(),
             logs: options.iter().map(|o| LossLog::new(o.steps)).collect(),
             step: 0,
+            seconds_before: 0.0,
             started: Instant::now(),
         })
     }
@@ -108,9 +113,45 @@ impl<'a> StackedTrainer<'a> {
         self.step
     }
 
+    /// Writes the stack's state (weights, Adam's moments, every run's generator and losses, steps,
+    /// seconds) to `path`, from which [`StackedTrainer::resume`] continues it.
+    pub fn save_snapshot(&self, path: &Path) -> Result<()> {
+        let position = StackPosition {
+            step: self.step,
+            rngs: self.streams.clone(),
+            adam_updates: self.optimiser.updates(),
+            logs: self.logs.clone(),
+            seconds: self.seconds(),
+        };
+        snapshot::save(path, snapshot::STACK_MAGIC, &self.identity(), &position, state_tensors(self.gadget, &self.optimiser))
+    }
+
+    /// Continues the stack from the snapshot at `path`, taken by a trainer of the same runs (gadget
+    /// configuration, every run's settings, observation): the following steps are those the stack
+    /// that wrote it would have made, bit for bit on the same device. A snapshot of other runs or an
+    /// unreadable one is an error that leaves this trainer and its gadget as they were.
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let position: StackPosition = snapshot::load(path, snapshot::STACK_MAGIC, &self.identity(), &mut state_tensors(self.gadget, &self.optimiser))?;
+        self.optimiser.set_updates(position.adam_updates);
+        (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
+        (self.seconds_before, self.started) = (position.seconds, Instant::now());
+        Ok(())
+    }
+
+    /// What a snapshot must match.
+    fn identity(&self) -> StackIdentity {
+        let options = self.options.iter().map(|o| TrainOptions { progress: false, ..o.clone() }).collect();
+        StackIdentity { config: self.gadget.config().clone(), options, observed: self.observed }
+    }
+
+    /// Wall-clock seconds of training, over every process that trained the stack.
+    fn seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+
     /// Each run's record so far; the seconds are the stack's.
     pub fn records(&self) -> Vec<TrainingRecord> {
-        let seconds = self.started.elapsed().as_secs_f64();
+        let seconds = self.seconds();
         self.options
             .iter()
             .zip(&self.logs)

@@ -248,7 +248,7 @@ impl<'a> Trainer<'a> {
     pub fn save_snapshot(&self, path: &Path) -> Result<()> {
         let adam_updates = self.optimiser.updates();
         let position = Position { step: self.step, rng: self.rng.clone(), adam_updates, log: self.log.clone(), seconds: self.seconds() };
-        snapshot::save(path, &self.identity(), &position, self.state_tensors())
+        snapshot::save(path, snapshot::RUN_MAGIC, &self.identity(), &position, self.state_tensors())
     }
 
     /// Continues the run from the snapshot at `path` (taken by a trainer of the same gadget
@@ -256,7 +256,7 @@ impl<'a> Trainer<'a> {
     /// and make the same updates as the run that wrote it would have. An unreadable snapshot, or one
     /// of another run, is an error that leaves this trainer and its gadget as they were.
     pub fn resume(&mut self, path: &Path) -> Result<()> {
-        let position = snapshot::load(path, &self.identity(), &mut self.state_tensors())?;
+        let position: Position = snapshot::load(path, snapshot::RUN_MAGIC, &self.identity(), &mut self.state_tensors())?;
         self.optimiser.set_updates(position.adam_updates);
         self.step = position.step;
         self.rng = position.rng;
@@ -272,10 +272,16 @@ impl<'a> Trainer<'a> {
 
     /// The tensors a snapshot holds, sharing storage with the gadget's and Adam's.
     fn state_tensors(&self) -> std::collections::HashMap<String, Tensor> {
-        let weights = self.gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
-        let moments = self.optimiser.moments().into_iter().map(|(name, t)| (format!("adam/{name}"), t));
-        weights.chain(moments).collect()
+        state_tensors(self.gadget, &self.optimiser)
     }
+}
+
+/// The tensors a snapshot holds (`weights/<name>`, `adam/<moment>/<i>`), sharing storage with the
+/// gadget's and Adam's.
+pub(crate) fn state_tensors(gadget: &Gadget, optimiser: &Adam) -> std::collections::HashMap<String, Tensor> {
+    let weights = gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
+    let moments = optimiser.moments().into_iter().map(|(name, t)| (format!("adam/{name}"), t));
+    weights.chain(moments).collect()
 }
 
 /// Checks a run's settings and that the gadget, the pairs and the cost agree on K.

@@ -1,6 +1,7 @@
 //! Stacked training (`gadgets::stack`): R runs trained as one stacked gadget end where each run
 //! trained alone ends, up to rounding, for both gadgets and both losses; the stack starts from each
-//! run's own weights exactly; misuse is a clear error.
+//! run's own weights exactly; a stack resumed from its snapshot ends as an uninterrupted one, bit for
+//! bit; misuse is a clear error.
 
 mod common;
 
@@ -121,6 +122,41 @@ fn interleaved_rows_are_each_runs_own_draws() {
     // The generators advanced as if each had drawn alone.
     let _ = (a.uniforms(&[2, 3], Device::Cpu), b.uniforms(&[2, 3], Device::Cpu));
     assert_eq!(streams, [a, b]);
+}
+
+#[test]
+fn a_resumed_stack_ends_as_an_uninterrupted_one() {
+    let ramps: Vec<Ramp> = [0.0, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
+    let dists = || -> Vec<&dyn PairDistribution> { ramps.iter().map(|r| r as &dyn PairDistribution).collect() };
+    let cost = CostMatrix::squared_index(4);
+    let all = [options(LossKind::Joint, 3, false), options(LossKind::Joint, 4, false)];
+    let config = small(GadgetKind::Gadget2, 4, 3);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("stack.snapshot");
+
+    let whole = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
+    let mut straight = StackedTrainer::new(&whole, dists(), &cost, None, &all).expect("stack run");
+    let straight_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| straight.step().expect("finite")).collect();
+
+    let stopped = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
+    let mut first = StackedTrainer::new(&stopped, dists(), &cost, None, &all).expect("stack run");
+    let mut losses: Vec<Vec<f64>> = (0..2).map(|_| first.step().expect("finite")).collect();
+    first.save_snapshot(&path).expect("snapshot");
+
+    // A fresh stack with other weights takes the snapshot's.
+    let resumed = Gadget::stacked(config, Device::Cpu, &[8, 9]).expect("stack");
+    let mut second = StackedTrainer::new(&resumed, dists(), &cost, None, &all).expect("stack run");
+    let before = weights(&resumed);
+    let other_runs = [options(LossKind::Joint, 3, false), options(LossKind::Joint, 5, false)];
+    let mut other = StackedTrainer::new(&resumed, dists(), &cost, None, &other_runs).expect("stack run");
+    assert!(matches!(other.resume(&path), Err(GadgetError::Checkpoint { .. })), "another stack's snapshot");
+    assert_eq!(weights(&resumed), before, "a refused snapshot changes nothing");
+    second.resume(&path).expect("resume");
+    assert_eq!(second.steps_done(), 2);
+    losses.extend((2..STEPS).map(|_| second.step().expect("finite")));
+    assert_eq!(losses, straight_losses);
+    assert_eq!(weights(&resumed), weights(&whole));
+    assert_eq!(second.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>(), straight.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! run resumes from its last snapshot and ends, bit for bit, as an uninterrupted one would (same
 //! device and thread count); the checkpoint is renamed into place only when the run is complete.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
@@ -60,9 +60,7 @@ impl Run {
     pub fn key(&self, label: &str) -> Result<String> {
         let mut canonical = self.clone();
         canonical.training.progress = false;
-        let bytes = serde_json::to_vec(&canonical)?;
-        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-        Ok(format!("{label}-{hash:016x}"))
+        Ok(format!("{label}-{:016x}", fnv1a(&serde_json::to_vec(&canonical)?)))
     }
 
     /// Where its checkpoint lives.
@@ -125,9 +123,7 @@ impl Run {
             trainer.step().with_context(|| format!("training {label}"))?;
             progress.inc(1);
             if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS && trainer.steps_done() < options.steps {
-                let partial = private_temporary(&snapshot);
-                trainer.save_snapshot(&partial)?;
-                std::fs::rename(&partial, &snapshot).with_context(|| format!("renaming {} into place", partial.display()))?;
+                write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
                 last_snapshot = Instant::now();
             }
         }
@@ -140,14 +136,8 @@ impl Run {
 
     /// Puts the trained `gadget` in place as the run's checkpoint and removes the run's snapshot.
     fn save(&self, ctx: &Context, label: &str, gadget: &Gadget, record: &TrainingRecord) -> Result<()> {
-        let (path, snapshot) = (self.path(ctx, label)?, self.snapshot_path(ctx, label)?);
-        let partial = private_temporary(&path);
-        checkpoint::save(gadget, Some(record), &partial)?;
-        std::fs::rename(&partial, &path).with_context(|| format!("renaming {} into place", partial.display()))?;
-        if let Err(error) = std::fs::remove_file(&snapshot) {
-            anyhow::ensure!(error.kind() == std::io::ErrorKind::NotFound, "removing {}: {error}", snapshot.display());
-        }
-        Ok(())
+        write_in_place(&self.path(ctx, label)?, |partial| Ok(checkpoint::save(gadget, Some(record), partial)?))?;
+        remove_if_present(&self.snapshot_path(ctx, label)?)
     }
 
     /// What a run shares with the runs it can be stacked with: everything but its seed and pairs.
@@ -157,12 +147,39 @@ impl Run {
     }
 }
 
+/// Writes `path` through `write` to a private temporary beside it, then renames it into place, so that
+/// the file is either whole or absent.
+fn write_in_place(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let partial = private_temporary(path);
+    write(&partial)?;
+    std::fs::rename(&partial, path).with_context(|| format!("renaming {} into place", partial.display()))
+}
+
+/// Removes `path` if it is there.
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(anyhow::anyhow!("removing {}: {error}", path.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Where the snapshot of the stack of the runs with checkpoint keys `keys` (in stack order) lives.
+fn stack_snapshot_path(ctx: &Context, keys: &[String]) -> PathBuf {
+    ctx.path(format!("checkpoints/{}/stack-{:016x}.snapshot", ctx.mode.label(), fnv1a(keys.join("\n").as_bytes())))
+}
+
+/// The 64-bit FNV-1a hash of `bytes`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
 /// differ only in seed and pairs, as one stacked gadget on the training device, each run's checkpoint
 /// then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
 /// a snapshot (they resume alone) and runs that would stand alone in their stack are left to
-/// [`Run::trained`]. A stack writes no snapshots: an interrupted stack starts again (minutes on a
-/// GPU). The progress advances by the stack's size per step.
+/// [`Run::trained`]. A stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
+/// `checkpoints/<mode>/stack-<hash of its runs' keys>.snapshot`, from which the same stack resumes.
+/// The progress advances by the stack's size per step.
 pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress) -> Result<()> {
     let mut stacks: Vec<(String, Vec<(&str, &Run)>)> = Vec::new();
     for (label, run) in runs {
@@ -197,7 +214,18 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
         let options: Vec<TrainOptions> = members.iter().map(|(_, run, _)| TrainOptions { progress: false, ..run.training.clone() }).collect();
         let mut trainer = StackedTrainer::new(&stack, built.iter().map(AsRef::as_ref).collect(), &cost, first.observed, &options)?;
         progress.note(&format!("training {} runs as one stack on {} ({} first)", members.len(), gadgets::device::device_name(device), members[0].0));
-        let mut last_note = Instant::now();
+        let keys = members.iter().map(|(label, run, _)| run.key(label)).collect::<Result<Vec<_>>>()?;
+        let snapshot = stack_snapshot_path(ctx, &keys);
+        if snapshot.exists() {
+            match trainer.resume(&snapshot) {
+                Ok(()) => {
+                    progress.note(&format!("the stack resumes from its snapshot at step {}", trainer.steps_done()));
+                    progress.skip((trainer.steps_done() * members.len()) as u64);
+                }
+                Err(error) => progress.note(&format!("the stack trains from the start, its snapshot is unusable: {error}")),
+            }
+        }
+        let (mut last_note, mut last_snapshot) = (Instant::now(), Instant::now());
         while trainer.steps_done() < first.training.steps {
             trainer.step().with_context(|| format!("training the stack of {}", members[0].0))?;
             progress.inc(members.len() as u64);
@@ -205,12 +233,17 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
                 progress.note(&format!("stack of {}: step {} of {}", members.len(), trainer.steps_done(), first.training.steps));
                 last_note = Instant::now();
             }
+            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS && trainer.steps_done() < first.training.steps {
+                write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
+                last_snapshot = Instant::now();
+            }
         }
         let records = trainer.records();
         drop(trainer);
         for ((label, run, _lock), (gadget, record)) in members.iter().zip(stack.unstack()?.iter().zip(&records)) {
             run.save(ctx, label, gadget, record)?;
         }
+        remove_if_present(&snapshot)?;
         progress.note(&format!(
             "{} runs in one stack: {} steps in {:.0} s, {:.1} steps/s",
             members.len(),
@@ -328,6 +361,41 @@ mod tests {
                 va.iter().map(|(name, t)| f64::try_from((t - &vb[name]).abs().max()).unwrap()).fold(0.0, f64::max)
             };
             assert!(gap(&from_stack, &by_itself) < 1e-5, "{label}: {}", gap(&from_stack, &by_itself));
+        }
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_stack_resumes_from_its_snapshot_and_ends_as_an_uninterrupted_one() {
+        let base = std::env::temp_dir().join(format!("reproduce-stack-resume-{}", std::process::id()));
+        let (whole, stopped) = (Context::new(base.join("whole"), Mode::Quick, 0).unwrap(), Context::new(base.join("stopped"), Mode::Quick, 0).unwrap());
+        let progress = Progress::new("test", 6, "steps");
+        let (first, second) = (tiny(21), tiny(22));
+        let runs = [("a".to_owned(), &first), ("b".to_owned(), &second)];
+        train_stacks(&whole, &runs, &progress).unwrap();
+        // A process that did one of the three steps of the stack in over a second (so that a run that
+        // took the snapshot's time over is told from one trained afresh) and wrote its snapshot.
+        let stack = Gadget::stacked(first.gadget.clone(), gadgets::Device::Cpu, &[21, 22]).unwrap();
+        let pairs = [first.pairs.build().unwrap(), second.pairs.build().unwrap()];
+        let options = [TrainOptions { progress: false, ..first.training.clone() }, TrainOptions { progress: false, ..second.training.clone() }];
+        let mut trainer = StackedTrainer::new(&stack, pairs.iter().map(AsRef::as_ref).collect(), &first.cost.build(3).unwrap(), None, &options).unwrap();
+        trainer.step().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let snapshot = stack_snapshot_path(&stopped, &[first.key("a").unwrap(), second.key("b").unwrap()]);
+        std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+        trainer.save_snapshot(&snapshot).unwrap();
+        train_stacks(&stopped, &runs, &progress).unwrap();
+        assert!(!snapshot.exists(), "the snapshot is removed once the checkpoints are in place");
+        for (label, run) in [("a", &first), ("b", &second)] {
+            let (resumed, uninterrupted) = (run.trained(&stopped, label, &progress).unwrap(), run.trained(&whole, label, &progress).unwrap());
+            assert_eq!(resumed.record.losses, uninterrupted.record.losses, "{label}");
+            assert!(resumed.record.seconds > 1.0, "{label}: the snapshot's seconds are not counted: not resumed?");
+            let bits = |t: &Trained| -> Vec<(String, Vec<f32>)> {
+                let mut vars: Vec<_> = t.gadget.var_store().variables().into_iter().collect();
+                vars.sort_by(|x, y| x.0.cmp(&y.0));
+                vars.into_iter().map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap())).collect()
+            };
+            assert_eq!(bits(&resumed), bits(&uninterrupted), "{label}");
         }
         std::fs::remove_dir_all(base).unwrap();
     }
