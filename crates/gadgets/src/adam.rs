@@ -4,6 +4,8 @@
 //! The update is PyTorch's and optax's, with beta1 = 0.9, beta2 = 0.999, eps = 1e-8: at step t,
 //! m <- beta1 m + (1 - beta1) g, v <- beta2 v + (1 - beta2) g^2,
 //! theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+//! A stack of R runs (`crate::stack`) may give each run its own lr ([`Adam::per_run`]): every
+//! variable of a stack has the runs along its leading dimension, and run r's slice takes run r's lr.
 //! Written with in-place tensor operations because libtorch's C++ `torch::optim::Adam` (what
 //! `tch::nn::Adam` wraps) took 6 ms per step for the gadgets' 1.1 M weights on one CPU thread, a
 //! fifth of a whole training step; this takes about a tenth of that (docs/gadgets.md).
@@ -20,7 +22,8 @@ const EPS: f64 = 1e-8;
 
 /// Adam's state: the variables it updates and their first and second moment estimates.
 pub struct Adam {
-    learning_rate: f64,
+    /// One learning rate for every weight, or (when they differ) one per run of a stack.
+    learning_rates: Vec<f64>,
     variables: Vec<Tensor>,
     first: Vec<Tensor>,
     second: Vec<Tensor>,
@@ -30,10 +33,21 @@ pub struct Adam {
 impl Adam {
     /// Adam over the trainable variables of `store`, moments zero.
     pub fn new(store: &nn::VarStore, learning_rate: f64) -> Self {
+        Self::per_run(store, &[learning_rate])
+    }
+
+    /// Adam over the variables of a stack of `learning_rates.len()` runs (each variable's leading
+    /// dimension), run r at `learning_rates[r]`. Equal rates are one rate: the update is then exactly
+    /// [`Adam::new`]'s.
+    pub fn per_run(store: &nn::VarStore, learning_rates: &[f64]) -> Self {
         let variables = store.trainable_variables();
         let zeros = |v: &Tensor| v.zeros_like();
+        let learning_rates = match learning_rates {
+            [first, rest @ ..] if rest.iter().all(|r| r == first) => vec![*first],
+            _ => learning_rates.to_vec(),
+        };
         Self {
-            learning_rate,
+            learning_rates,
             first: variables.iter().map(zeros).collect(),
             second: variables.iter().map(zeros).collect(),
             variables,
@@ -104,7 +118,12 @@ impl Adam {
         self.step += 1;
         let correction1 = 1.0 - BETA1.powi(self.step);
         let correction2_sqrt = (1.0 - BETA2.powi(self.step)).sqrt();
-        let step_size = self.learning_rate / correction1;
+        // -lr / (1 - beta1^t): one number, or per run an [R] vector (f32, as libtorch rounds a scalar).
+        let step_sizes: Vec<f64> = self.learning_rates.iter().map(|lr| -lr / correction1).collect();
+        let per_run = (step_sizes.len() > 1).then(|| {
+            let sizes = Tensor::from_slice(&step_sizes.iter().map(|&s| s as f32).collect::<Vec<_>>());
+            self.variables.first().map_or(sizes.shallow_clone(), |v| sizes.to_device(v.device()))
+        });
         tch::no_grad(|| {
             for ((variable, first), second) in self.variables.iter_mut().zip(&mut self.first).zip(&mut self.second) {
                 let grad = variable.grad();
@@ -114,7 +133,15 @@ impl Adam {
                 let _ = first.lerp_(&grad, 1.0 - BETA1);
                 let _ = second.g_mul_scalar_(BETA2).addcmul_(&grad, &(&grad * (1.0 - BETA2)));
                 let denominator = (second.sqrt() / correction2_sqrt).g_add_scalar_(EPS);
-                let _ = variable.addcdiv_(&(&*first * -step_size), &denominator);
+                let step = match &per_run {
+                    None => &*first * step_sizes[0],
+                    Some(sizes) => {
+                        let mut shape = vec![1_i64; first.dim()];
+                        shape[0] = -1;
+                        &*first * sizes.view(shape.as_slice())
+                    }
+                };
+                let _ = variable.addcdiv_(&step, &denominator);
             }
         });
     }
@@ -159,6 +186,41 @@ mod tests {
         assert!(gap("w") < 1e-5 && gap("b") < 1e-5, "w {} b {}", gap("w"), gap("b"));
         let moved = f64::try_from(ours_store.variables()["b"].abs().max()).expect("scalar");
         assert!(moved > 0.1, "the bias should have moved, |b| = {moved}");
+    }
+
+    #[test]
+    fn per_run_rates_update_each_runs_slice_as_its_own_adam_would() {
+        let rates = [0.05, 0.01];
+        let (single, x, y) = problem();
+        let stacked = nn::VarStore::new(Device::Cpu);
+        let _ = stacked.root().var_copy("w", &Tensor::stack(&[&single.variables()["w"], &single.variables()["w"]], 0));
+        let _ = stacked.root().zeros("b", &[2, 3]);
+        let mut together = Adam::per_run(&stacked, &rates);
+        let mut alone: Vec<(nn::VarStore, Adam)> = rates
+            .iter()
+            .map(|&rate| {
+                let (store, _, _) = problem();
+                let adam = Adam::new(&store, rate);
+                (store, adam)
+            })
+            .collect();
+        for step in 1..=20 {
+            let vars = stacked.variables();
+            let run_loss = |r: i64| (x.linear(&vars["w"].get(r), Some(&vars["b"].get(r))) - &y).square().mean(Kind::Float);
+            together.minimise(&(run_loss(0) + run_loss(1)), step).expect("finite");
+            for (store, adam) in &mut alone {
+                adam.minimise(&loss(store, &x, &y), step).expect("finite");
+            }
+        }
+        for (r, (store, _)) in alone.iter().enumerate() {
+            for name in ["w", "b"] {
+                let gap = f64::try_from((stacked.variables()[name].get(r as i64) - &store.variables()[name]).abs().max()).expect("scalar");
+                assert!(gap < 1e-6, "run {r} {name}: {gap}");
+            }
+        }
+        // The two rates moved the runs apart: a stack that used one rate for both would fail above.
+        let apart = f64::try_from((alone[0].0.variables()["b"].shallow_clone() - &alone[1].0.variables()["b"]).abs().max()).expect("scalar");
+        assert!(apart > 0.05, "the runs' biases differ by only {apart}");
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! What each run computes is what it computes alone ([`crate::train::Trainer`]): its own weights
 //! (drawn from its seed), its own pairs and noise (drawn from its own generator, in the same order;
 //! batch row i belongs to run i mod R, [`Interleaved`]), its own loss, the mean over its rows and
-//! samples, and Adam's elementwise update of its own weights from the gradient of the sum of the R
-//! losses, which for run r's weights is the gradient of run r's loss. Only the order of floating-point
+//! samples, and Adam's elementwise update of its own weights, at its own learning rate, from the
+//! gradient of the sum of the R losses, which for run r's weights is the gradient of run r's loss. Only the order of floating-point
 //! operations differs (a batched matrix product instead of R products), so a stacked run agrees with
 //! the run trained alone to rounding, not bit for bit; the same stack and device give the same bits.
 
@@ -48,7 +48,7 @@ pub struct StackedTrainer<'a> {
 impl<'a> StackedTrainer<'a> {
     /// Run r of the stack `gadget` learns from `pairs[r]` with `options[r]`; the runs share the cost
     /// and the fixed observation (`observed`, as in [`crate::train::Trainer::given_observation`]), and
-    /// their options may differ only in the seed.
+    /// their options may differ only in the seed and the learning rate.
     pub fn new(
         gadget: &'a Gadget,
         pairs: Vec<&'a dyn PairDistribution>,
@@ -64,12 +64,12 @@ impl<'a> StackedTrainer<'a> {
                 options.len()
             )));
         }
-        let first = TrainOptions { seed: 0, progress: false, ..options[0].clone() };
-        if options.iter().any(|o| TrainOptions { seed: 0, progress: false, ..o.clone() } != first) {
-            return Err(GadgetError::InvalidConfig("the runs of a stack may differ only in their seeds".into()));
+        let shared = |o: &TrainOptions| TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..o.clone() };
+        if options.iter().any(|o| shared(o) != shared(&options[0])) {
+            return Err(GadgetError::InvalidConfig("the runs of a stack may differ only in their seeds and learning rates".into()));
         }
-        for dist in &pairs {
-            check_run(gadget, *dist, cost, &options[0])?;
+        for (dist, run_options) in pairs.iter().zip(options) {
+            check_run(gadget, *dist, cost, run_options)?;
         }
         if observed.is_some() && options[0].loss != LossKind::Counterfactual {
             return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
@@ -80,7 +80,7 @@ impl<'a> StackedTrainer<'a> {
             cost: cost_tensor(cost, gadget.device()),
             observed,
             options: options.to_vec(),
-            optimiser: Adam::new(gadget.var_store(), options[0].learning_rate),
+            optimiser: Adam::per_run(gadget.var_store(), &options.iter().map(|o| o.learning_rate).collect::<Vec<_>>()),
             streams: options.iter().map(|o| stream(o.seed, 1)).collect(),
             logs: options.iter().map(|o| LossLog::new(o.steps)).collect(),
             step: 0,

@@ -1,5 +1,6 @@
 //! Stacked training (`gadgets::stack`): R runs trained as one stacked gadget end where each run
-//! trained alone ends, up to rounding, for both gadgets and both losses; the stack starts from each
+//! trained alone ends, up to rounding, for both gadgets and both losses, at one learning rate or one
+//! per run; the stack starts from each
 //! run's own weights exactly; a stack resumed from its snapshot ends as an uninterrupted one, bit for
 //! bit; misuse is a clear error.
 
@@ -40,12 +41,13 @@ fn gap(a: &Gadget, b: &Gadget) -> (f64, f64) {
 /// order of floating-point operations, and Adam, which divides each gradient by its running size,
 /// turns a rounding difference in a gradient near zero into a visible difference in that weight's
 /// update (at most the learning rate per step). Mixing up two runs' data moves weights by far more.
-fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<usize>, unnormalised: bool, device: Device) {
+fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<usize>, unnormalised: bool, rates: [f64; 3], device: Device) {
     let ramps: Vec<Ramp> = [0.0, 0.5, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
     let seeds = [3_u64, 11, 12];
     let cost = CostMatrix::squared_index(4);
-    let all: Vec<TrainOptions> = seeds.iter().map(|&s| options(loss, s, unnormalised)).collect();
-    let case = format!("{:?} {loss:?} observed {observed:?} unnormalised {unnormalised} on {device:?}", config.kind);
+    let all: Vec<TrainOptions> =
+        seeds.iter().zip(rates).map(|(&s, learning_rate)| TrainOptions { learning_rate, ..options(loss, s, unnormalised) }).collect();
+    let case = format!("{:?} {loss:?} observed {observed:?} unnormalised {unnormalised} rates {rates:?} on {device:?}", config.kind);
 
     let mut alone = Vec::new();
     let mut alone_losses = Vec::new();
@@ -87,15 +89,18 @@ fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<
 
 #[test]
 fn stacked_runs_end_where_runs_trained_alone_end() {
+    const ONE_RATE: [f64; 3] = [1e-2; 3];
     for device in devices() {
         for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
             let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..small(kind, 4, 3) };
-            stacked_equals_alone(&config, LossKind::Joint, None, false, device);
-            stacked_equals_alone(&config, LossKind::Counterfactual, None, false, device);
-            stacked_equals_alone(&config, LossKind::Counterfactual, Some(1), false, device);
+            stacked_equals_alone(&config, LossKind::Joint, None, false, ONE_RATE, device);
+            stacked_equals_alone(&config, LossKind::Counterfactual, None, false, ONE_RATE, device);
+            stacked_equals_alone(&config, LossKind::Counterfactual, Some(1), false, ONE_RATE, device);
+            // Each run at its own rate (Table 1's learning-rate sweep as one stack).
+            stacked_equals_alone(&small(kind, 4, 3), LossKind::Joint, None, false, [1e-2, 3e-3, 3e-2], device);
         }
         // The authors' Figure 1a procedure.
-        stacked_equals_alone(&small(GadgetKind::Gadget2, 4, 3), LossKind::Joint, None, true, device);
+        stacked_equals_alone(&small(GadgetKind::Gadget2, 4, 3), LossKind::Joint, None, true, ONE_RATE, device);
     }
 }
 
@@ -173,9 +178,11 @@ fn misuse_of_a_stack_is_a_clear_error() {
     let ramp = Ramp { outcomes: 4, base_scale: 0.3, noise: 0.5 };
     let cost = CostMatrix::mismatch(4);
     assert!(matches!(Trainer::new(&stack, &ramp, &cost, &options(LossKind::Joint, 1, false)), Err(GadgetError::InvalidConfig(_))));
-    let differing = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint, 2, false) }];
+    let differing = [options(LossKind::Joint, 1, false), TrainOptions { inner_samples: 5, ..options(LossKind::Joint, 2, false) }];
     assert!(matches!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &differing), Err(GadgetError::InvalidConfig(_))));
-    let fine = [options(LossKind::Joint, 1, false), options(LossKind::Joint, 2, false)];
+    let bad_rate = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: f64::NAN, ..options(LossKind::Joint, 2, false) }];
+    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &bad_rate), Err(GadgetError::InvalidConfig(_))));
+    let fine = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint, 2, false) }];
     assert!(matches!(StackedTrainer::new(&stack, vec![&ramp], &cost, None, &fine), Err(GadgetError::InvalidConfig(_))));
     assert!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &fine).is_ok());
 }

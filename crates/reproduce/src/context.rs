@@ -43,7 +43,7 @@ pub struct Context {
     /// Whether full mode runs Table 1's phase-1 learning-rate sweep (on by default); without it, phase 2
     /// trains at the rates the authors' sweep chose (`reproduce --no-sweep`).
     pub table1_sweep: bool,
-    /// Whether runs that differ only in seed and pairs are trained together as stacks
+    /// Whether runs that differ only in seed, pairs and learning rate are trained together as stacks
     /// (`reproduce --stack`; [`crate::training::train_stacks`]).
     pub stack: bool,
 }

@@ -56,10 +56,11 @@ struct Args {
     /// train phase 2 at the rates the authors' sweep chose; the report says so.
     #[arg(long)]
     no_sweep: bool,
-    /// Train the runs of a part that differ only in seed and training pairs (Figure 1a's) together,
-    /// as one stacked network per procedure: many times faster on a GPU, where a step's kernel
-    /// launches set its time, and no faster on a CPU. `auto`: on CUDA only. A stacked run agrees with
-    /// the same run trained alone to rounding (docs/gadgets.md).
+    /// Train the runs of a part that differ only in seed, training pairs and learning rate together,
+    /// as one stacked network (Figure 1a: one per procedure; Table 1: one per gadget and phase): many
+    /// times faster on a GPU, where a step's kernel launches set its time, and no faster on a CPU.
+    /// `auto`: on CUDA only. A stacked run agrees with the same run trained alone to rounding
+    /// (docs/gadgets.md).
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
 }

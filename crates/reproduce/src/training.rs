@@ -140,9 +140,10 @@ impl Run {
         remove_if_present(&self.snapshot_path(ctx, label)?)
     }
 
-    /// What a run shares with the runs it can be stacked with: everything but its seed and pairs.
+    /// What a run shares with the runs it can be stacked with: everything but its seed, pairs and
+    /// learning rate.
     fn stack_key(&self) -> Result<String> {
-        let options = TrainOptions { seed: 0, progress: false, ..self.training.clone() };
+        let options = TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..self.training.clone() };
         Ok(serde_json::to_string(&(&self.gadget, &self.cost, &options, self.observed))?)
     }
 }
@@ -174,7 +175,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
-/// differ only in seed and pairs, as one stacked gadget on the training device, each run's checkpoint
+/// differ only in seed, pairs and learning rate, as one stacked gadget on the training device, each run's checkpoint
 /// then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
 /// a snapshot (they resume alone) and runs that would stand alone in their stack are left to
 /// [`Run::trained`]. A stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
@@ -343,18 +344,22 @@ mod tests {
     fn stacked_runs_are_saved_under_their_own_keys_and_read_back() {
         let base = std::env::temp_dir().join(format!("reproduce-stacks-{}", std::process::id()));
         let (alone, stacked) = (Context::new(base.join("alone"), Mode::Quick, 0).unwrap(), Context::new(base.join("stacked"), Mode::Quick, 0).unwrap());
-        let progress = Progress::new("test", 9, "steps");
+        let progress = Progress::new("test", 12, "steps");
         let mut other_pairs = tiny(5);
         other_pairs.pairs = PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 2.0 };
-        let (first, second, slower) = (tiny(4), other_pairs, Run { training: TrainOptions { learning_rate: 1e-4, ..tiny(6).training }, ..tiny(6) });
-        let runs = [("a".to_owned(), &first), ("b".to_owned(), &second), ("c".to_owned(), &slower)];
+        let (first, second, slower) = (tiny(4), other_pairs, Run { training: TrainOptions { learning_rate: 1e-2, ..tiny(6).training }, ..tiny(6) });
+        let wider = Run { training: TrainOptions { inner_samples: 3, ..tiny(8).training }, ..tiny(8) };
+        let runs = [("a".to_owned(), &first), ("b".to_owned(), &second), ("c".to_owned(), &slower), ("d".to_owned(), &wider)];
         train_stacks(&stacked, &runs, &progress).unwrap();
-        // a and b differ only in seed and pairs: one stack; c (another rate) would stand alone.
-        assert_eq!(first.remaining_steps(&stacked, "a").unwrap() + second.remaining_steps(&stacked, "b").unwrap(), 0);
-        assert_eq!(slower.remaining_steps(&stacked, "c").unwrap(), 3);
-        for (label, run) in [("a", &first), ("b", &second)] {
+        // a, b and c differ only in seed, pairs and rate: one stack; d (more inner samples) would stand alone.
+        let stacked_runs = [("a", &first), ("b", &second), ("c", &slower)];
+        for (label, run) in stacked_runs {
+            assert_eq!(run.remaining_steps(&stacked, label).unwrap(), 0, "{label}");
+        }
+        assert_eq!(wider.remaining_steps(&stacked, "d").unwrap(), 3);
+        for (label, run) in stacked_runs {
             let from_stack = run.trained(&stacked, label, &progress).unwrap();
-            assert_eq!(from_stack.record.stacked, Some(2));
+            assert_eq!(from_stack.record.stacked, Some(3));
             let by_itself = run.trained(&alone, label, &progress).unwrap();
             let gap = |a: &Trained, b: &Trained| -> f64 {
                 let (va, vb) = (a.gadget.var_store().variables(), b.gadget.var_store().variables());

@@ -32,7 +32,7 @@ use crate::progress::Progress;
 use crate::report::table;
 use crate::sharing::{share, Plan};
 use crate::stats::{mean, spread_units, std_ddof0};
-use crate::training::{Run, Throughput};
+use crate::training::{train_stacks, Run, Throughput};
 
 /// The cache folder of these runs (inside table1's).
 const PART: &str = "table1";
@@ -352,10 +352,15 @@ impl Scoring {
     }
 }
 
-/// The scores of `units` in order, doing (shared with other processes) those not yet cached.
+/// The scores of `units` in order, doing (shared with other processes) those not yet cached; with
+/// `--stack`, a phase's runs of one gadget (every mode, rate and seed) train first as one stack.
 fn score_all(ctx: &Context, label: &str, protocol: &Protocol, units: &[Scoring], throughput: &mut Throughput) -> Result<Vec<Score>> {
     let remaining = units.iter().map(|u| u.run.remaining_steps(ctx, &u.name)).sum::<Result<u64>>()?;
     let progress = Progress::new(label, remaining, "steps");
+    if ctx.stack {
+        let labelled: Vec<(String, &Run)> = units.iter().map(|u| (u.name.clone(), &u.run)).collect();
+        train_stacks(ctx, &labelled, &progress)?;
+    }
     share(ctx, &progress, units, |u| u.plan(ctx, protocol), |u| u.score(ctx, protocol, &progress, &mut Throughput::default()).map(drop))?;
     let scores = units.iter().map(|u| u.score(ctx, protocol, &progress, throughput)).collect();
     progress.finish();
