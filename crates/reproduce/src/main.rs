@@ -4,7 +4,8 @@
 //! with provenance, configuration and timings; `results/REPORT.md` gathers the markdown of every part
 //! present. Units of work are cached under `results/cache/`, so an interrupted run resumes without
 //! redoing anything finished. `--check` exits non-zero when a reproduced number falls outside its
-//! stated tolerance of the paper's.
+//! stated tolerance of the paper's; `--verify` applies the same checks to the JSON already in the
+//! folder, running nothing.
 
 mod checks;
 mod context;
@@ -18,6 +19,7 @@ mod sharing;
 mod stats;
 mod store;
 mod training;
+mod verify;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,6 +44,11 @@ struct Args {
     /// Exit non-zero when a reproduced number is outside its tolerance of the paper's.
     #[arg(long)]
     check: bool,
+    /// Run nothing: apply the checks recorded in the output folder's JSON, for the parts of --only (or
+    /// every part), in quick mode or with --full in full mode; exit non-zero when one is outside its
+    /// tolerance or a part is missing or of the other mode. For a folder whose parts ran elsewhere.
+    #[arg(long, conflicts_with = "check")]
+    verify: bool,
     /// The master seed every random choice derives from.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -95,11 +102,15 @@ fn run(args: Args) -> Result<()> {
         let names: Vec<_> = all.iter().map(|p| p.name).collect();
         bail!("unknown part '{unknown}'; the parts are {}", names.join(", "));
     }
+    let mode = if args.full { Mode::Full } else { Mode::Quick };
+    let selected: Vec<&parts::Part> = all.iter().filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name)).collect();
+    if args.verify {
+        return verify::verify(&args.out, mode, &selected);
+    }
     if args.threads == 0 {
         bail!("--threads must be at least 1");
     }
     tch::set_num_threads(args.threads as i32);
-    let mode = if args.full { Mode::Full } else { Mode::Quick };
     let mut ctx = Context::new(args.out, mode, args.seed)?;
     ctx.table1_sweep = !args.no_sweep;
     ctx.stack = match args.stack {
@@ -108,7 +119,7 @@ fn run(args: Args) -> Result<()> {
         Stacking::Off => false,
     };
     let mut failed_checks = Vec::new();
-    for part in all.iter().filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name)) {
+    for part in selected {
         eprintln!("reproduce: {} ({} mode) ...", part.name, mode.label());
         let start = Instant::now();
         let outcome = (part.run)(&ctx)?;
