@@ -40,13 +40,18 @@ pub fn part_section(ctx: &Context, part: &Part, outcome: &Outcome, seconds: f64)
         out.push_str("\nChecks against the paper (`cargo xtask reproduce --check` fails on any outside):\n\n");
         out.push_str(&table(&["quantity", "paper", "ours", "ours − paper in the paper's spread", "tolerance", "status"], &rows));
     }
+    let p = &ctx.provenance;
+    let gpus = if p.gpus.is_empty() { String::new() } else { format!(" ({})", p.gpus.join(", ")) };
     out.push_str(&format!(
-        "\n_{} mode, seed {}, git {}, {} CPUs on {}, {seconds:.1} s._\n\n",
+        "\n_{} mode, seed {}, git {}, {} CPUs ({}) on {}, {} libtorch thread(s), training on {}{gpus}, {seconds:.1} s._\n\n",
         ctx.mode.label(),
         ctx.seed,
-        ctx.provenance.git_revision,
-        ctx.provenance.cpus,
-        ctx.provenance.host,
+        p.git_revision,
+        p.cpus,
+        p.cpu_model,
+        p.host,
+        p.torch_threads,
+        p.training_device,
     ));
     out
 }
