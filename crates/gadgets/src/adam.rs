@@ -38,8 +38,8 @@ impl Adam {
 
     /// Adam over the variables of a stack of `learning_rates.len()` runs (each variable's leading
     /// dimension), run r at `learning_rates[r]`. Equal rates are one rate: the update is then exactly
-    /// [`Adam::new`]'s.
-    pub fn per_run(store: &nn::VarStore, learning_rates: &[f64]) -> Self {
+    /// [`Adam::new`]'s. The caller ([`crate::stack::StackedTrainer`]) passes one rate per run, at least one.
+    pub(crate) fn per_run(store: &nn::VarStore, learning_rates: &[f64]) -> Self {
         let variables = store.trainable_variables();
         let zeros = |v: &Tensor| v.zeros_like();
         let learning_rates = match learning_rates {
