@@ -9,9 +9,10 @@
 //! (drawn from its seed), its own pairs and noise (drawn from its own generator, in the same order;
 //! batch row i belongs to run i mod R, [`Interleaved`]), its own loss, the mean over its rows and
 //! samples, and Adam's elementwise update of its own weights, at its own learning rate, from the
-//! gradient of the sum of the R losses, which for run r's weights is the gradient of run r's loss. Only the order of floating-point
-//! operations differs (a batched matrix product instead of R products), so a stacked run agrees with
-//! the run trained alone to rounding, not bit for bit; the same stack and device give the same bits.
+//! gradient of the sum of the R losses, which for run r's weights is the gradient of run r's loss.
+//! Only the order of floating-point operations differs (a batched matrix product instead of R
+//! products), so a stacked run agrees with the run trained alone to rounding, not bit for bit; the
+//! same stack and device give the same bits.
 
 use std::path::Path;
 use std::time::Instant;

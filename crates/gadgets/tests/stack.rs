@@ -1,8 +1,7 @@
 //! Stacked training (`gadgets::stack`): R runs trained as one stacked gadget end where each run
 //! trained alone ends, up to rounding, for both gadgets and both losses, at one learning rate or one
-//! per run; the stack starts from each
-//! run's own weights exactly; a stack resumed from its snapshot ends as an uninterrupted one, bit for
-//! bit; misuse is a clear error.
+//! per run; the stack starts from each run's own weights exactly; a stack resumed from its snapshot
+//! ends as an uninterrupted one, bit for bit; misuse is a clear error.
 
 mod common;
 

@@ -2,21 +2,30 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// One reproduced number beside the paper's.
-#[derive(Debug, Clone, Serialize)]
+/// One reproduced number beside the paper's. Read back from a part's JSON (`reproduce --verify`), a
+/// number serde_json wrote as null (a NaN) is NaN again, so the check stays outside.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     /// What is compared (e.g. "independent / gumbel-max").
     pub name: String,
     /// The paper's value.
+    #[serde(deserialize_with = "null_as_nan")]
     pub paper: f64,
     /// Ours.
+    #[serde(deserialize_with = "null_as_nan")]
     pub ours: f64,
     /// The largest accepted |ours - paper|.
+    #[serde(deserialize_with = "null_as_nan")]
     pub tolerance: f64,
     /// The spread the paper prints beside its value (std over seeds or s.e.), when it prints one.
     pub spread: Option<f64>,
+}
+
+/// A number, or NaN where the JSON holds null.
+fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 impl Check {

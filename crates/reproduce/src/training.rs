@@ -175,8 +175,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
-/// differ only in seed, pairs and learning rate, as one stacked gadget on the training device, each run's checkpoint
-/// then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
+/// differ only in seed, pairs and learning rate, as one stacked gadget on the training device, each
+/// run's checkpoint then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
 /// a snapshot (they resume alone) and runs that would stand alone in their stack are left to
 /// [`Run::trained`]. A stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
 /// `checkpoints/<mode>/stack-<hash of its runs' keys>.snapshot`, from which the same stack resumes.

@@ -9,29 +9,11 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::checks::Check;
 use crate::context::Mode;
 use crate::parts::Part;
-
-/// A check as a part's JSON records it; serde_json writes a NaN as null, read back as NaN (outside).
-#[derive(Deserialize)]
-struct Recorded {
-    name: String,
-    paper: Option<f64>,
-    ours: Option<f64>,
-    tolerance: Option<f64>,
-    spread: Option<f64>,
-}
-
-impl From<Recorded> for Check {
-    fn from(r: Recorded) -> Self {
-        let value = |v: Option<f64>| v.unwrap_or(f64::NAN);
-        Check { name: r.name, paper: value(r.paper), ours: value(r.ours), tolerance: value(r.tolerance), spread: r.spread }
-    }
-}
 
 /// What one part's JSON says: its revision, host and checks.
 struct Recording {
@@ -51,9 +33,9 @@ fn read(out: &Path, part: &str, mode: Mode) -> Result<Recording> {
         bail!("{part}: {} holds a {recorded_mode}-mode run, not {} mode", path.display(), mode.label());
     }
     let text_of = |key: &str| meta.pointer(key).and_then(Value::as_str).unwrap_or("unknown").to_owned();
-    let checks: Vec<Recorded> = serde_json::from_value(meta.get("checks").cloned().unwrap_or(Value::Null))
+    let checks: Vec<Check> = serde_json::from_value(meta.get("checks").cloned().unwrap_or(Value::Null))
         .with_context(|| format!("{part}: the checks in {} are unreadable", path.display()))?;
-    Ok(Recording { revision: text_of("/provenance/git_revision"), host: text_of("/provenance/host"), checks: checks.into_iter().map(Check::from).collect() })
+    Ok(Recording { revision: text_of("/provenance/git_revision"), host: text_of("/provenance/host"), checks })
 }
 
 /// Verifies `parts` in `out` for `mode`: one line per part on stderr, then an error listing every
