@@ -21,11 +21,19 @@ use crate::categorical::Categorical;
 use crate::coupling::Coupling;
 use crate::error::{CoreError, Result};
 
+/// From this many outcomes on, the rows of a joint are computed on rayon's pool. A smaller joint is
+/// microseconds of work, less than the thread wake-up of handing it to the pool, and on busy cores the
+/// hand-off waits for a time slice: scoring a Table 1 Gadget 2 exactly (10,000 pairs x |Z| = 20 joints
+/// of K = 10) took 37.7 s with both cores busy and 17.6 s idle through the pool, 12.6 s and 10.0 s
+/// without it (docs/figure1-table1-sessions.md, eighteenth session).
+const PARALLEL_FROM: usize = 32;
+
 /// The exact joint of the Gumbel-max coupling of `p` and `q`.
 pub fn gumbel_max_coupling(p: &Categorical, q: &Categorical) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
-    let rows: Vec<Vec<f64>> = (0..k).into_par_iter().map(|i| joint_row(p.log_probs(), q.log_probs(), i)).collect();
+    let row = |i| joint_row(p.log_probs(), q.log_probs(), i);
+    let rows: Vec<Vec<f64>> = if k < PARALLEL_FROM { (0..k).map(row).collect() } else { (0..k).into_par_iter().map(row).collect() };
     let joint = Array2::from_shape_fn((k, k), |(i, j)| rows[i][j]);
     // Rounding can leave the total a few ulps from one; renormalising keeps the invariant of Coupling.
     let total = joint.sum();
