@@ -46,6 +46,19 @@ pub enum SepsisError {
         /// The valid range in words.
         expected: &'static str,
     },
+    /// Fewer distinct (p, q) pairs passed the Section 7.3 filters than were asked for.
+    #[error(
+        "{requested} pairs were requested but only {found} distinct (p, q) pairs pass the filters \
+         (support of at least {min_support} next states, p != q); simulate more trajectories or ask for fewer pairs"
+    )]
+    TooFewCandidates {
+        /// Pairs asked for.
+        requested: usize,
+        /// Distinct candidates found.
+        found: usize,
+        /// The support filter in force.
+        min_support: usize,
+    },
     /// A count that must be positive.
     #[error("{what} must be positive")]
     ZeroCount {

@@ -119,10 +119,10 @@ pub fn select_pairs(physician: &Policy, config: &PairConfig) -> Result<PairSelec
     }
     let n_candidates = candidates.len();
     if n_candidates < config.pairs {
-        return Err(SepsisError::Parameter {
-            what: "pairs requested",
-            value: config.pairs as f64,
-            expected: "at most the number of distinct candidate pairs",
+        return Err(SepsisError::TooFewCandidates {
+            requested: config.pairs,
+            found: n_candidates,
+            min_support: config.min_support,
         });
     }
     // Fisher-Yates shuffle, then the first `pairs`.

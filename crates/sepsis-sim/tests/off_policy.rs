@@ -140,4 +140,11 @@ fn pairs_pass_the_filters() {
         assert_eq!(usize::from(selection.rl_policy[pair.state]), pair.rl_action);
     }
     assert_eq!(selection, select_pairs(&physician.policy, &config).unwrap());
+    // Asking for more pairs than pass the filters says how many there are.
+    let greedy = PairConfig { pairs: selection.candidates + 1, ..config };
+    let err = select_pairs(&physician.policy, &greedy).unwrap_err();
+    assert_eq!(
+        err,
+        SepsisError::TooFewCandidates { requested: selection.candidates + 1, found: selection.candidates, min_support: 5 }
+    );
 }
