@@ -11,6 +11,8 @@ mod methods;
 mod npy;
 mod sepsis;
 
+use std::io::{ErrorKind, Write};
+
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
@@ -38,7 +40,7 @@ fn main() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
             // --help and --version.
-            print!("{error}");
+            write_stdout(&error.to_string());
             return;
         }
         Err(error) => fail(&first_line(&error.to_string())),
@@ -57,8 +59,19 @@ fn main() {
 
 fn print_json(value: &Value) {
     match serde_json::to_string(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => write_stdout(&format!("{text}\n")),
         Err(error) => fail(&format!("could not write JSON: {error}")),
+    }
+}
+
+/// Writes `text` to stdout. A reader that stopped reading (`| head`) is not an error: the rest is
+/// dropped quietly. Any other write error (a full disk) fails with exit code 2.
+fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => {}
+        Err(error) => fail(&format!("could not write the output: {error}")),
     }
 }
 

@@ -74,3 +74,20 @@ fn bad_input_is_one_line_on_stderr_with_exit_code_2() {
     assert_bad_input(&["counterfactual", "--p", "[0.5, 0, 0.5]", "--q", "[0.2, 0.3, 0.5]", "--observed", "1"], "probability zero");
     assert_bad_input(&["counterfactual", "--p", "[0.5, 0.5]", "--q", "[0.2, 0.8]", "--observed", "2"], "out of range");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    // A 100 x 100 joint is about 200 KB of JSON, more than a pipe holds, so the write meets the closed pipe.
+    let logits = serde_json::to_string(&(0..100).map(f64::from).collect::<Vec<_>>()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gumbel-gadgets"))
+        .args(["couple", "--p-logits", &logits, "--q-logits", &logits])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -c 0`
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
