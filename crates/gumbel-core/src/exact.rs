@@ -12,7 +12,10 @@
 //! and a piece [d0, d1] integrates to (u0 - u1) / ((alpha + beta u0)(alpha + beta u1)), u = exp(-d),
 //! evaluated here in the overflow-free form
 //! (1 - exp(d0 - d1)) / ((alpha exp(d0) + beta)(alpha + beta exp(-d1))).
-//! Cost: O(K log K) per entry, O(K^3 log K) for the matrix, O(K^2 log K) for one counterfactual row.
+//! Since t_k = (b_k - a_k) - (b_j - a_i), every entry's breakpoints are the keys b_k - a_k shifted by
+//! a constant: sorted once per joint, they come in order for every entry, and the ratios
+//! exp(b_k - b_j) = q_k / q_j are tabulated once per joint and exp(a_k - a_i) = p_k / p_i once per row.
+//! Cost: O(K) per entry, O(K^3) for the matrix, O(K^2) for one counterfactual row.
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -32,7 +35,8 @@ const PARALLEL_FROM: usize = 32;
 pub fn gumbel_max_coupling(p: &Categorical, q: &Categorical) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
-    let row = |i| joint_row(p.log_probs(), q.log_probs(), i);
+    let shared = Shared::new(p.log_probs(), q.log_probs());
+    let row = |i| shared.row(i);
     let rows: Vec<Vec<f64>> = if k < PARALLEL_FROM { (0..k).map(row).collect() } else { (0..k).into_par_iter().map(row).collect() };
     let joint = Array2::from_shape_fn((k, k), |(i, j)| rows[i][j]);
     // Rounding can leave the total a few ulps from one; renormalising keeps the invariant of Coupling.
@@ -52,25 +56,119 @@ pub fn diagonal_entry(a: &[f64], b: &[f64], i: usize) -> f64 {
     1.0 / (1.0 + others)
 }
 
-/// Row `i` of the joint: P(x = i, y = j) for every j.
-pub fn joint_row(a: &[f64], b: &[f64], i: usize) -> Vec<f64> {
-    let mut breakpoints = Vec::with_capacity(a.len());
-    (0..a.len())
-        .map(|j| if i == j { diagonal_entry(a, b, i) } else { off_diagonal_entry(a, b, i, j, &mut breakpoints) })
-        .collect()
-}
-
 /// The exact counterfactual distribution P(y | x = observed) = pi(observed, y) / p(observed) under
 /// the Gumbel-max SCM with interventional distribution `q`.
 pub fn counterfactual_distribution(p: &Categorical, q: &Categorical, observed: usize) -> Result<Vec<f64>> {
     p.check_same_len(q)?;
     p.check_observation(observed)?;
-    let row = joint_row(p.log_probs(), q.log_probs(), observed);
+    let row = Shared::new(p.log_probs(), q.log_probs()).row(observed);
     let mass: f64 = row.iter().sum();
     if !(mass > 0.0 && mass.is_finite()) {
         return Err(CoreError::Underflow { observed });
     }
     Ok(row.into_iter().map(|v| v / mass).collect())
+}
+
+/// What every entry of one joint shares (module docs).
+struct Shared<'a> {
+    /// log p.
+    a: &'a [f64],
+    /// log q.
+    b: &'a [f64],
+    /// The breakpoint keys b_k - a_k.
+    key: Vec<f64>,
+    /// The outcomes possible under p or q, by increasing key: the order of every entry's breakpoints.
+    order: Vec<usize>,
+    /// Row-major K x K: `q_ratio[j * K + k]` = exp(b_k - b_j) = q_k / q_j.
+    q_ratio: Vec<f64>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(a: &'a [f64], b: &'a [f64]) -> Self {
+        let key: Vec<f64> = a.iter().zip(b).map(|(&ak, &bk)| bk - ak).collect();
+        let mut order: Vec<usize> =
+            (0..a.len()).filter(|&k| a[k] != f64::NEG_INFINITY || b[k] != f64::NEG_INFINITY).collect();
+        order.sort_by(|&x, &y| key[x].total_cmp(&key[y]));
+        let q_ratio = b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect();
+        Self { a, b, key, order, q_ratio }
+    }
+
+    /// Row `i` of the joint: P(x = i, y = j) for every j.
+    fn row(&self, i: usize) -> Vec<f64> {
+        let k = self.a.len();
+        if self.a[i] == f64::NEG_INFINITY {
+            return vec![0.0; k];
+        }
+        let p_ratio: Vec<f64> = self.a.iter().map(|&ak| ratio(ak, self.a[i])).collect();
+        let mut breakpoints = Vec::with_capacity(k);
+        (0..k)
+            .map(|j| {
+                if i == j {
+                    diagonal_entry(self.a, self.b, i)
+                } else {
+                    self.off_diagonal_entry(i, j, &p_ratio, &mut breakpoints)
+                }
+            })
+            .collect()
+    }
+
+    /// P(x = i, y = j) for i != j, given `p_ratio[k]` = exp(a_k - a_i); `scratch` is reused across calls.
+    fn off_diagonal_entry(&self, i: usize, j: usize, p_ratio: &[f64], scratch: &mut Vec<Breakpoint>) -> f64 {
+        let (a, b) = (self.a, self.b);
+        if b[j] == f64::NEG_INFINITY {
+            return 0.0;
+        }
+        let lo = b[i] - b[j];
+        let hi = a[i] - a[j];
+        if lo >= hi {
+            return 0.0;
+        }
+        let q_ratio = &self.q_ratio[j * a.len()..(j + 1) * a.len()];
+        let shift = b[j] - a[i];
+        scratch.clear();
+        let (mut alpha, mut beta) = (1.0, 1.0);
+        for &k in self.order.iter().filter(|&&k| k != i && k != j) {
+            let (above, below) = (p_ratio[k], q_ratio[k]);
+            if above == 0.0 && below == 0.0 {
+                continue;
+            }
+            let t = self.key[k] - shift;
+            if t <= lo {
+                alpha += above;
+            } else if t >= hi {
+                beta += below;
+            } else {
+                scratch.push(Breakpoint { t, above, below });
+            }
+        }
+        // Piece m spans [d_m, d_{m+1}] with d_0 = lo, d_m = t_{m-1}, d_n+1 = hi; the breakpoints not yet
+        // passed contribute `below` to beta, the passed ones `above` to alpha. Suffix sums avoid subtracting.
+        let mut suffix_below = vec![0.0; scratch.len() + 1];
+        for m in (0..scratch.len()).rev() {
+            suffix_below[m] = suffix_below[m + 1] + scratch[m].below;
+        }
+        let mut total = 0.0;
+        let mut passed_above = 0.0;
+        let mut d0 = lo;
+        for m in 0..=scratch.len() {
+            let d1 = if m < scratch.len() { scratch[m].t } else { hi };
+            total += piece(alpha + passed_above, beta + suffix_below[m], d0, d1);
+            if m < scratch.len() {
+                passed_above += scratch[m].above;
+            }
+            d0 = d1;
+        }
+        total
+    }
+}
+
+/// exp(x - y) for log-probabilities x and finite y: the ratio of the probabilities, zero for x = -inf.
+fn ratio(x: f64, y: f64) -> f64 {
+    if x == f64::NEG_INFINITY {
+        0.0
+    } else {
+        (x - y).exp()
+    }
 }
 
 /// A breakpoint t_k inside the integration interval, with the two terms it switches between.
@@ -80,54 +178,6 @@ struct Breakpoint {
     above: f64,
     /// exp(b_k - b_j): the coefficient of exp(-d) for d < t.
     below: f64,
-}
-
-/// P(x = i, y = j) for i != j (module docs); `scratch` is reused across calls.
-fn off_diagonal_entry(a: &[f64], b: &[f64], i: usize, j: usize, scratch: &mut Vec<Breakpoint>) -> f64 {
-    if a[i] == f64::NEG_INFINITY || b[j] == f64::NEG_INFINITY {
-        return 0.0;
-    }
-    let lo = b[i] - b[j];
-    let hi = a[i] - a[j];
-    if lo >= hi {
-        return 0.0;
-    }
-    scratch.clear();
-    let (mut alpha, mut beta) = (1.0, 1.0);
-    for k in (0..a.len()).filter(|&k| k != i && k != j) {
-        let above = if a[k] == f64::NEG_INFINITY { 0.0 } else { (a[k] - a[i]).exp() };
-        let below = if b[k] == f64::NEG_INFINITY { 0.0 } else { (b[k] - b[j]).exp() };
-        if above == 0.0 && below == 0.0 {
-            continue;
-        }
-        let t = (b[k] - b[j]) - (a[k] - a[i]);
-        if t <= lo {
-            alpha += above;
-        } else if t >= hi {
-            beta += below;
-        } else {
-            scratch.push(Breakpoint { t, above, below });
-        }
-    }
-    scratch.sort_by(|x, y| x.t.total_cmp(&y.t));
-    // Piece m spans [d_m, d_{m+1}] with d_0 = lo, d_m = t_{m-1}, d_n+1 = hi; the breakpoints not yet
-    // passed contribute `below` to beta, the passed ones `above` to alpha. Suffix sums avoid subtracting.
-    let mut suffix_below = vec![0.0; scratch.len() + 1];
-    for m in (0..scratch.len()).rev() {
-        suffix_below[m] = suffix_below[m + 1] + scratch[m].below;
-    }
-    let mut total = 0.0;
-    let mut passed_above = 0.0;
-    let mut d0 = lo;
-    for m in 0..=scratch.len() {
-        let d1 = if m < scratch.len() { scratch[m].t } else { hi };
-        total += piece(alpha + passed_above, beta + suffix_below[m], d0, d1);
-        if m < scratch.len() {
-            passed_above += scratch[m].above;
-        }
-        d0 = d1;
-    }
-    total
 }
 
 /// The integral of exp(-d) / (alpha + beta exp(-d))^2 over [d0, d1], d0 may be -inf and d1 +inf.
