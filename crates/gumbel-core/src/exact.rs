@@ -35,7 +35,7 @@ const PARALLEL_FROM: usize = 32;
 pub fn gumbel_max_coupling(p: &Categorical, q: &Categorical) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
-    let shared = Shared::new(p.log_probs(), q.log_probs());
+    let shared = Shared::new(p.log_probs(), q.log_probs(), true);
     let row = |i| shared.row(i);
     let rows: Vec<Vec<f64>> = if k < PARALLEL_FROM { (0..k).map(row).collect() } else { (0..k).into_par_iter().map(row).collect() };
     let joint = Array2::from_shape_fn((k, k), |(i, j)| rows[i][j]);
@@ -61,7 +61,7 @@ pub fn diagonal_entry(a: &[f64], b: &[f64], i: usize) -> f64 {
 pub fn counterfactual_distribution(p: &Categorical, q: &Categorical, observed: usize) -> Result<Vec<f64>> {
     p.check_same_len(q)?;
     p.check_observation(observed)?;
-    let row = Shared::new(p.log_probs(), q.log_probs()).row(observed);
+    let row = Shared::new(p.log_probs(), q.log_probs(), false).row(observed);
     let mass: f64 = row.iter().sum();
     if !(mass > 0.0 && mass.is_finite()) {
         return Err(CoreError::Underflow { observed });
@@ -79,17 +79,19 @@ struct Shared<'a> {
     key: Vec<f64>,
     /// The outcomes possible under p or q, by increasing key: the order of every entry's breakpoints.
     order: Vec<usize>,
-    /// Row-major K x K: `q_ratio[j * K + k]` = exp(b_k - b_j) = q_k / q_j.
+    /// Row-major K x K: `q_ratio[j * K + k]` = exp(b_k - b_j) = q_k / q_j, when tabulated (for a whole
+    /// joint, which is K x K itself); empty for one row, whose entries compute their own column.
     q_ratio: Vec<f64>,
 }
 
 impl<'a> Shared<'a> {
-    fn new(a: &'a [f64], b: &'a [f64]) -> Self {
+    fn new(a: &'a [f64], b: &'a [f64], tabulate_q: bool) -> Self {
         let key: Vec<f64> = a.iter().zip(b).map(|(&ak, &bk)| bk - ak).collect();
         let mut order: Vec<usize> =
             (0..a.len()).filter(|&k| a[k] != f64::NEG_INFINITY || b[k] != f64::NEG_INFINITY).collect();
         order.sort_by(|&x, &y| key[x].total_cmp(&key[y]));
-        let q_ratio = b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect();
+        let q_ratio =
+            if tabulate_q { b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect() } else { Vec::new() };
         Self { a, b, key, order, q_ratio }
     }
 
@@ -101,19 +103,40 @@ impl<'a> Shared<'a> {
         }
         let p_ratio: Vec<f64> = self.a.iter().map(|&ak| ratio(ak, self.a[i])).collect();
         let mut breakpoints = Vec::with_capacity(k);
+        let mut q_column = Vec::new();
         (0..k)
             .map(|j| {
                 if i == j {
                     diagonal_entry(self.a, self.b, i)
                 } else {
-                    self.off_diagonal_entry(i, j, &p_ratio, &mut breakpoints)
+                    self.off_diagonal_entry(i, j, &p_ratio, &mut q_column, &mut breakpoints)
                 }
             })
             .collect()
     }
 
-    /// P(x = i, y = j) for i != j, given `p_ratio[k]` = exp(a_k - a_i); `scratch` is reused across calls.
-    fn off_diagonal_entry(&self, i: usize, j: usize, p_ratio: &[f64], scratch: &mut Vec<Breakpoint>) -> f64 {
+    /// exp(b_k - b_j) for every k: from the table, or computed into `column`.
+    fn q_ratios<'s>(&'s self, j: usize, column: &'s mut Vec<f64>) -> &'s [f64] {
+        let k = self.b.len();
+        if self.q_ratio.is_empty() {
+            column.clear();
+            column.extend(self.b.iter().map(|&bk| ratio(bk, self.b[j])));
+            column
+        } else {
+            &self.q_ratio[j * k..(j + 1) * k]
+        }
+    }
+
+    /// P(x = i, y = j) for i != j, given `p_ratio[k]` = exp(a_k - a_i); `q_column` and `scratch` are
+    /// reused across calls.
+    fn off_diagonal_entry(
+        &self,
+        i: usize,
+        j: usize,
+        p_ratio: &[f64],
+        q_column: &mut Vec<f64>,
+        scratch: &mut Vec<Breakpoint>,
+    ) -> f64 {
         let (a, b) = (self.a, self.b);
         if b[j] == f64::NEG_INFINITY {
             return 0.0;
@@ -123,7 +146,7 @@ impl<'a> Shared<'a> {
         if lo >= hi {
             return 0.0;
         }
-        let q_ratio = &self.q_ratio[j * a.len()..(j + 1) * a.len()];
+        let q_ratio = self.q_ratios(j, q_column);
         let shift = b[j] - a[i];
         scratch.clear();
         let (mut alpha, mut beta) = (1.0, 1.0);
