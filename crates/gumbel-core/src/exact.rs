@@ -79,9 +79,9 @@ struct Shared<'a> {
     key: Vec<f64>,
     /// The outcomes possible under p or q, by increasing key: the order of every entry's breakpoints.
     order: Vec<usize>,
-    /// Row-major K x K: `q_ratio[j * K + k]` = exp(b_k - b_j) = q_k / q_j, when tabulated (for a whole
-    /// joint, which is K x K itself); empty for one row, whose entries compute their own column.
-    q_ratio: Vec<f64>,
+    /// Row-major K x K: `q_ratio[j * K + k]` = exp(b_k - b_j) = q_k / q_j, tabulated for a whole joint
+    /// (K x K itself); `None` for one row, whose entries compute their own column.
+    q_ratio: Option<Vec<f64>>,
 }
 
 impl<'a> Shared<'a> {
@@ -90,8 +90,7 @@ impl<'a> Shared<'a> {
         let mut order: Vec<usize> =
             (0..a.len()).filter(|&k| a[k] != f64::NEG_INFINITY || b[k] != f64::NEG_INFINITY).collect();
         order.sort_by(|&x, &y| key[x].total_cmp(&key[y]));
-        let q_ratio =
-            if tabulate_q { b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect() } else { Vec::new() };
+        let q_ratio = tabulate_q.then(|| b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect());
         Self { a, b, key, order, q_ratio }
     }
 
@@ -118,12 +117,13 @@ impl<'a> Shared<'a> {
     /// exp(b_k - b_j) for every k: from the table, or computed into `column`.
     fn q_ratios<'s>(&'s self, j: usize, column: &'s mut Vec<f64>) -> &'s [f64] {
         let k = self.b.len();
-        if self.q_ratio.is_empty() {
-            column.clear();
-            column.extend(self.b.iter().map(|&bk| ratio(bk, self.b[j])));
-            column
-        } else {
-            &self.q_ratio[j * k..(j + 1) * k]
+        match &self.q_ratio {
+            Some(table) => &table[j * k..(j + 1) * k],
+            None => {
+                column.clear();
+                column.extend(self.b.iter().map(|&bk| ratio(bk, self.b[j])));
+                column
+            }
         }
     }
 

@@ -72,6 +72,23 @@ fn exact_diagonal_is_proposition_1() {
 }
 
 #[test]
+fn exact_counterfactual_is_the_joint_row_over_p() {
+    // Two computations: one row on its own (its q ratios per entry) and the whole joint (tabulated).
+    for (name, a, b) in cases() {
+        let (p, q) = (categorical(&a), categorical(&b));
+        let coupling = gumbel_max_coupling(&p, &q).unwrap();
+        for observed in (0..p.len()).filter(|&x| p.is_possible(x)) {
+            let Ok(row) = counterfactual_distribution(&p, &q, observed) else { continue };
+            let mass: f64 = coupling.joint().row(observed).sum();
+            for (y, found) in row.iter().enumerate() {
+                let expected = coupling.joint()[[observed, y]] / mass;
+                assert!((found - expected).abs() <= 1e-12, "{name} [{observed}, {y}]: {found} vs {expected}");
+            }
+        }
+    }
+}
+
+#[test]
 fn exact_joint_vanishes_where_counterfactual_stability_forbids() {
     for (name, a, b) in cases() {
         let (p, q) = (categorical(&a), categorical(&b));
