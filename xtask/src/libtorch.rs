@@ -43,7 +43,10 @@ fn locate(link: &Path) -> Result<PathBuf> {
     }
     install(&venv)?;
     torch_of(&venv_python).with_context(|| {
-        format!("pip finished but {} has no torch {TORCH_VERSION} with lib/ and include/", venv.display())
+        format!(
+            "pip finished but {} has no torch {TORCH_VERSION} with lib/ and include/",
+            venv.display()
+        )
     })
 }
 
@@ -55,7 +58,8 @@ fn cache_dir() -> Result<PathBuf> {
     if let Ok(dir) = std::env::var("XDG_CACHE_HOME") {
         return Ok(PathBuf::from(dir).join("gumbel-gadgets"));
     }
-    let home = std::env::var("HOME").context("neither GUMBEL_GADGETS_CACHE, XDG_CACHE_HOME nor HOME is set")?;
+    let home = std::env::var("HOME")
+        .context("neither GUMBEL_GADGETS_CACHE, XDG_CACHE_HOME nor HOME is set")?;
     Ok(PathBuf::from(home).join(".cache").join("gumbel-gadgets"))
 }
 
@@ -87,8 +91,13 @@ fn check_folder(folder: &Path) -> Result<()> {
         .iter()
         .find_map(|name| std::fs::read_to_string(folder.join(name)).ok())
         .with_context(|| format!("{} has no version.py or build-version", folder.display()))?;
-    if !version.contains(&format!("{TORCH_VERSION}+")) && !version.contains(&format!("'{TORCH_VERSION}'")) {
-        bail!("{} is not torch {TORCH_VERSION} (tch 0.24 needs exactly that version)", folder.display());
+    if !version.contains(&format!("{TORCH_VERSION}+"))
+        && !version.contains(&format!("'{TORCH_VERSION}'"))
+    {
+        bail!(
+            "{} is not torch {TORCH_VERSION} (tch 0.24 needs exactly that version)",
+            folder.display()
+        );
     }
     Ok(())
 }
@@ -103,8 +112,11 @@ fn install(venv: &Path) -> Result<()> {
         run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
     }
     eprintln!("xtask: [2/2] pip install torch=={TORCH_VERSION}");
-    run(Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--disable-pip-version-check", &format!("torch=={TORCH_VERSION}")]))?;
+    run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--disable-pip-version-check",
+        &format!("torch=={TORCH_VERSION}"),
+    ]))?;
     eprintln!("xtask: torch {TORCH_VERSION} installed");
     Ok(())
 }
@@ -124,7 +136,8 @@ fn point_link(link: &Path, target: &Path) -> Result<()> {
             if std::fs::read_link(link).ok().as_deref() == Some(target) {
                 return Ok(());
             }
-            std::fs::remove_file(link).with_context(|| format!("removing old {}", link.display()))?;
+            std::fs::remove_file(link)
+                .with_context(|| format!("removing old {}", link.display()))?;
         }
         Ok(_) => bail!("{} exists and is not a link; remove it or set LIBTORCH", link.display()),
         Err(_) => {}

@@ -75,7 +75,12 @@ fn run_command(command: Command) -> Result<()> {
         }
         Command::Reproduce { args } => {
             let torch = libtorch::ensure(&root)?;
-            run::cargo(&root, &torch, &["run", "--release", "--quiet", "-p", "reproduce", "--"], &args)?;
+            run::cargo(
+                &root,
+                &torch,
+                &["run", "--release", "--quiet", "-p", "reproduce", "--"],
+                &args,
+            )?;
         }
         Command::Bench { args } => {
             let torch = libtorch::ensure(&root)?;

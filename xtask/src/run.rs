@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 
 /// glibc malloc settings that keep libtorch's per-step buffers out of the kernel (the same as
 /// `.cargo/config.toml`'s `[env]`, which covers programs started by cargo).
-pub const MALLOC_SETTINGS: [(&str, &str); 2] = [("MALLOC_MMAP_THRESHOLD_", "268435456"), ("MALLOC_TRIM_THRESHOLD_", "1073741824")];
+pub const MALLOC_SETTINGS: [(&str, &str); 2] =
+    [("MALLOC_MMAP_THRESHOLD_", "268435456"), ("MALLOC_TRIM_THRESHOLD_", "1073741824")];
 
 /// `LD_LIBRARY_PATH` with libtorch's `lib/` first, keeping whatever was there.
 pub fn library_path(torch: &Path) -> String {

@@ -109,7 +109,11 @@ impl InverseCdf {
     }
 
     /// One counterfactual draw of y given x = `observed`: u uniform on the observed bin, then F_q^-1(u).
-    pub fn sample_counterfactual<R: Rng + ?Sized>(&self, rng: &mut R, observed: usize) -> Result<usize> {
+    pub fn sample_counterfactual<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        observed: usize,
+    ) -> Result<usize> {
         let bin = self.observed_bin(observed)?;
         Ok(self.counterfactual_in(rng, bin))
     }
@@ -121,13 +125,24 @@ impl InverseCdf {
     }
 
     /// The histogram of `samples` counterfactual draws from `seed`.
-    pub fn counterfactual_histogram(&self, observed: usize, samples: u64, seed: u64) -> Result<Vec<f64>> {
+    pub fn counterfactual_histogram(
+        &self,
+        observed: usize,
+        samples: u64,
+        seed: u64,
+    ) -> Result<Vec<f64>> {
         let bin = self.observed_bin(observed)?;
-        sampling::histogram(self.len(), samples, seed, |rng: &mut SeededRng| self.counterfactual_in(rng, bin))
+        sampling::histogram(self.len(), samples, seed, |rng: &mut SeededRng| {
+            self.counterfactual_in(rng, bin)
+        })
     }
 }
 
 /// The exact inverse-CDF coupling of p and q in `order` (index order: [`OutcomeOrder::identity`]).
-pub fn inverse_cdf_coupling(p: &Categorical, q: &Categorical, order: &OutcomeOrder) -> Result<Coupling> {
+pub fn inverse_cdf_coupling(
+    p: &Categorical,
+    q: &Categorical,
+    order: &OutcomeOrder,
+) -> Result<Coupling> {
     InverseCdf::new(p, q, order)?.coupling()
 }

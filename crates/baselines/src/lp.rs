@@ -31,12 +31,21 @@ pub enum LpSolver {
 
 /// An optimal coupling of p and q for `cost` (one of them, when the optimum is not unique), by the
 /// default solver.
-pub fn lp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
+pub fn lp_optimal_coupling(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Result<Coupling> {
     lp_optimal_coupling_with(p, q, cost, LpSolver::default())
 }
 
 /// An optimal coupling of p and q for `cost` by `solver`.
-pub fn lp_optimal_coupling_with(p: &Categorical, q: &Categorical, cost: &CostMatrix, solver: LpSolver) -> Result<Coupling> {
+pub fn lp_optimal_coupling_with(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+    solver: LpSolver,
+) -> Result<Coupling> {
     match solver {
         LpSolver::MicroLp => microlp_optimal_coupling(p, q, cost),
         LpSolver::NetworkSimplex => network_simplex_coupling(p, q, cost),
@@ -44,11 +53,20 @@ pub fn lp_optimal_coupling_with(p: &Categorical, q: &Categorical, cost: &CostMat
 }
 
 /// The general LP through good_lp + microlp.
-fn microlp_optimal_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
+fn microlp_optimal_coupling(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
     if cost.len() != k {
-        return Err(gumbel_core::CoreError::LengthMismatch { what: "cost matrix", expected: k, found: cost.len() }.into());
+        return Err(gumbel_core::CoreError::LengthMismatch {
+            what: "cost matrix",
+            expected: k,
+            found: cost.len(),
+        }
+        .into());
     }
     let (pp, qq) = (p.probs(), q.probs());
     let c = cost.matrix();

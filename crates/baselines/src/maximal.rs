@@ -39,9 +39,18 @@ impl Maximal {
         let overlap: Vec<f64> = pp.iter().zip(&qq).map(|(a, b)| a.min(*b)).collect();
         let residual_p: Vec<f64> = pp.iter().zip(&overlap).map(|(a, m)| a - m).collect();
         let residual_q: Vec<f64> = qq.iter().zip(&overlap).map(|(b, m)| b - m).collect();
-        let keep = pp.iter().zip(&overlap).map(|(a, m)| if *a > 0.0 { m / a } else { 0.0 }).collect();
-        let fq_residual = (residual_q.iter().sum::<f64>() > 0.0).then(|| Cdf::in_index_order(&residual_q));
-        Ok(Self { overlap, residual_p, residual_q, keep, fp: Cdf::in_index_order(&pp), fq_residual })
+        let keep =
+            pp.iter().zip(&overlap).map(|(a, m)| if *a > 0.0 { m / a } else { 0.0 }).collect();
+        let fq_residual =
+            (residual_q.iter().sum::<f64>() > 0.0).then(|| Cdf::in_index_order(&residual_q));
+        Ok(Self {
+            overlap,
+            residual_p,
+            residual_q,
+            keep,
+            fp: Cdf::in_index_order(&pp),
+            fq_residual,
+        })
     }
 
     /// K.

@@ -23,11 +23,20 @@ fn column_node(k: usize, j: usize) -> usize {
 }
 
 /// An optimal coupling of p and q for `cost`, by the transportation simplex.
-pub fn network_simplex_coupling(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
+pub fn network_simplex_coupling(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Result<Coupling> {
     p.check_same_len(q)?;
     let k = p.len();
     if cost.len() != k {
-        return Err(gumbel_core::CoreError::LengthMismatch { what: "cost matrix", expected: k, found: cost.len() }.into());
+        return Err(gumbel_core::CoreError::LengthMismatch {
+            what: "cost matrix",
+            expected: k,
+            found: cost.len(),
+        }
+        .into());
     }
     let c = cost.matrix();
     let (pp, qq) = (p.probs(), q.probs());
@@ -63,7 +72,9 @@ pub fn network_simplex_coupling(p: &Categorical, q: &Categorical, cost: &CostMat
         flow[leaving] = theta;
         basis[leaving] = (i, j);
     }
-    Err(BaselineError::Solver(format!("the transportation simplex did not converge in {max_pivots} pivots")))
+    Err(BaselineError::Solver(format!(
+        "the transportation simplex did not converge in {max_pivots} pivots"
+    )))
 }
 
 /// The north-west corner rule: a basic feasible solution of 2K - 1 cells forming a staircase tree.
@@ -175,7 +186,12 @@ impl Tree {
 /// Block pricing: the most negative reduced cost C_ij - u_i - v_j below -tolerance within the first
 /// block of rows (cyclically from `start`, blocks of about K / 8 rows) that has one; `start` moves past
 /// that block. None when no cell in any row improves: the basis is optimal.
-fn entering_cell(c: &Array2<f64>, tree: &Tree, tolerance: f64, start: &mut usize) -> Option<(usize, usize)> {
+fn entering_cell(
+    c: &Array2<f64>,
+    tree: &Tree,
+    tolerance: f64,
+    start: &mut usize,
+) -> Option<(usize, usize)> {
     let k = tree.k;
     let block = (k / 8).max(1);
     let mut best = (-tolerance, None);

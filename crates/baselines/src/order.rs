@@ -37,7 +37,12 @@ impl OutcomeOrder {
     /// Errors on a non-finite entry.
     pub fn sorted_by(h: &[f64]) -> Result<Self> {
         if let Some((i, &value)) = h.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(gumbel_core::CoreError::InvalidEntry { what: "reward", position: (i, 0), value }.into());
+            return Err(gumbel_core::CoreError::InvalidEntry {
+                what: "reward",
+                position: (i, 0),
+                value,
+            }
+            .into());
         }
         let mut ranks: Vec<usize> = (0..h.len()).collect();
         ranks.sort_by(|&a, &b| h[a].total_cmp(&h[b]));
@@ -87,16 +92,31 @@ mod tests {
     fn orders_are_validated_and_inverted() {
         let o = OutcomeOrder::new(vec![2, 0, 1]).unwrap();
         assert_eq!(o.positions(), vec![1, 2, 0]);
-        assert!(matches!(OutcomeOrder::new(vec![0, 0, 1]), Err(BaselineError::NotAPermutation { .. })));
-        assert!(matches!(OutcomeOrder::new(vec![0, 3, 1]), Err(BaselineError::NotAPermutation { .. })));
+        assert!(matches!(
+            OutcomeOrder::new(vec![0, 0, 1]),
+            Err(BaselineError::NotAPermutation { .. })
+        ));
+        assert!(matches!(
+            OutcomeOrder::new(vec![0, 3, 1]),
+            Err(BaselineError::NotAPermutation { .. })
+        ));
         assert!(OutcomeOrder::new(vec![]).is_err());
         assert_eq!(OutcomeOrder::sorted_by(&[0.3, -1.0, 0.3, 2.0]).unwrap().ranks(), &[1, 0, 2, 3]);
         assert!(OutcomeOrder::sorted_by(&[0.0, f64::NAN]).is_err());
         // Printed by jax 0.4.30: argsort(jax.random.uniform(PRNGKey(seed), [k])).
-        assert_eq!(OutcomeOrder::authors_permutation(10, 1).unwrap().ranks(), &[2, 5, 1, 8, 4, 3, 9, 0, 6, 7]);
-        assert_eq!(OutcomeOrder::authors_permutation(10, 0).unwrap().ranks(), &[3, 6, 7, 4, 0, 2, 5, 1, 9, 8]);
+        assert_eq!(
+            OutcomeOrder::authors_permutation(10, 1).unwrap().ranks(),
+            &[2, 5, 1, 8, 4, 3, 9, 0, 6, 7]
+        );
+        assert_eq!(
+            OutcomeOrder::authors_permutation(10, 0).unwrap().ranks(),
+            &[3, 6, 7, 4, 0, 2, 5, 1, 9, 8]
+        );
         assert_eq!(OutcomeOrder::authors_permutation(5, 3).unwrap().ranks(), &[0, 1, 4, 3, 2]);
-        assert_eq!(OutcomeOrder::authors_permutation(12, 42).unwrap().ranks(), &[4, 1, 8, 5, 11, 10, 2, 9, 7, 0, 6, 3]);
+        assert_eq!(
+            OutcomeOrder::authors_permutation(12, 42).unwrap().ranks(),
+            &[4, 1, 8, 5, 11, 10, 2, 9, 7, 0, 6, 3]
+        );
         assert_eq!(
             OutcomeOrder::authors_permutation(10, 1).unwrap().ranks(),
             gumbel_core::jax_random::permuted_icdf_permutation(10).unwrap()

@@ -4,8 +4,8 @@
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::sampling::JointSampler;
 use baselines::{
-    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, lp_optimal_coupling_with, maximal_coupling,
-    BaselineError, InverseCdf, LpSolver, Maximal, OutcomeOrder,
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, lp_optimal_coupling_with,
+    maximal_coupling, BaselineError, InverseCdf, LpSolver, Maximal, OutcomeOrder,
 };
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::rng::from_seed;
@@ -17,19 +17,35 @@ use rand_distr::{Distribution, StandardNormal};
 /// Random logits of length k, about a fifth of them -inf (never all).
 fn random_categorical(rng: &mut impl Rng, k: usize) -> Categorical {
     let mut logits: Vec<f64> = (0..k)
-        .map(|_| if rng.random::<f64>() < 0.2 { f64::NEG_INFINITY } else { { let z: f64 = StandardNormal.sample(rng); 2.0 * z } })
+        .map(|_| {
+            if rng.random::<f64>() < 0.2 {
+                f64::NEG_INFINITY
+            } else {
+                {
+                    let z: f64 = StandardNormal.sample(rng);
+                    2.0 * z
+                }
+            }
+        })
         .collect();
     logits[rng.random_range(0..k)] = 0.0;
     Categorical::from_logits(&logits).unwrap()
 }
 
 /// Every coupling of this crate and Gumbel-max for (p, q), with the LP for `cost`.
-fn all_couplings(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Vec<(&'static str, Coupling)> {
+fn all_couplings(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Vec<(&'static str, Coupling)> {
     let k = p.len();
     vec![
         ("independent", independent_coupling(p, q).unwrap()),
         ("inverse-cdf", inverse_cdf_coupling(p, q, &OutcomeOrder::identity(k)).unwrap()),
-        ("permuted", inverse_cdf_coupling(p, q, &OutcomeOrder::authors_permutation(k, 1).unwrap()).unwrap()),
+        (
+            "permuted",
+            inverse_cdf_coupling(p, q, &OutcomeOrder::authors_permutation(k, 1).unwrap()).unwrap(),
+        ),
         ("maximal", maximal_coupling(p, q).unwrap()),
         ("gumbel-max", gumbel_max_coupling(p, q).unwrap()),
         ("lp", lp_optimal_coupling(p, q, cost).unwrap()),
@@ -40,7 +56,11 @@ fn all_couplings(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Vec<(&'
 fn assert_within_five_sigma(estimated: &[f64], exact: &[f64], samples: u64) {
     for (i, (e, x)) in estimated.iter().zip(exact).enumerate() {
         let se = (x * (1.0 - x) / samples as f64).sqrt();
-        assert!((e - x).abs() <= 5.0 * se + 1e-12, "cell {i}: estimated {e}, exact {x}, 5 se {}", 5.0 * se);
+        assert!(
+            (e - x).abs() <= 5.0 * se + 1e-12,
+            "cell {i}: estimated {e}, exact {x}, 5 se {}",
+            5.0 * se
+        );
     }
 }
 
@@ -51,7 +71,8 @@ fn every_coupling_has_the_marginals_and_the_lp_is_cheapest() {
         for _ in 0..6 {
             let (p, q) = (random_categorical(&mut rng, k), random_categorical(&mut rng, k));
             let cost =
-                CostMatrix::new(Array2::from_shape_fn((k, k), |_| rng.random::<f64>() * 3.0 - 1.0)).unwrap();
+                CostMatrix::new(Array2::from_shape_fn((k, k), |_| rng.random::<f64>() * 3.0 - 1.0))
+                    .unwrap();
             let couplings = all_couplings(&p, &q, &cost);
             let lp_cost = couplings[5].1.expected_cost(&cost).unwrap();
             for (name, c) in &couplings {
@@ -88,11 +109,16 @@ fn network_simplex_and_microlp_agree() {
     for k in [1, 2, 4, 9, 16, 30] {
         for _ in 0..4 {
             let (p, q) = (random_categorical(&mut rng, k), random_categorical(&mut rng, k));
-            let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| 10.0 * rng.random::<f64>() - 3.0)).unwrap();
+            let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| {
+                10.0 * rng.random::<f64>() - 3.0
+            }))
+            .unwrap();
             let general = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp).unwrap();
-            let simplex = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::NetworkSimplex).unwrap();
+            let simplex =
+                lp_optimal_coupling_with(&p, &q, &cost, LpSolver::NetworkSimplex).unwrap();
             simplex.check_marginals(&p, &q, 1e-12).unwrap();
-            let (s, b) = (simplex.expected_cost(&cost).unwrap(), general.expected_cost(&cost).unwrap());
+            let (s, b) =
+                (simplex.expected_cost(&cost).unwrap(), general.expected_cost(&cost).unwrap());
             assert!((s - b).abs() < 1e-9, "K = {k}: network simplex {s} vs microlp {b}");
         }
     }
@@ -107,14 +133,26 @@ fn network_simplex_and_microlp_agree() {
         };
         let cost = CostMatrix::new(Array2::from_shape_fn((k, k), |_| rng.random::<f64>())).unwrap();
         let s = lp_optimal_coupling(&p, &q, &cost).unwrap().expected_cost(&cost).unwrap();
-        let b = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp).unwrap().expected_cost(&cost).unwrap();
+        let b = lp_optimal_coupling_with(&p, &q, &cost, LpSolver::MicroLp)
+            .unwrap()
+            .expected_cost(&cost)
+            .unwrap();
         assert!((s - b).abs() < 1e-9, "K = {k}: network simplex {s} vs microlp {b}");
     }
     // Ties everywhere: a constant cost, and p = q under 1 - I (the optimum is the diagonal).
     let p = random_categorical(&mut rng, 7);
-    let flat = lp_optimal_coupling(&p, &p, &CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap();
-    assert!((flat.expected_cost(&CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap() - 2.0).abs() < 1e-12);
-    assert!(lp_optimal_coupling(&p, &p, &CostMatrix::mismatch(7)).unwrap().p_x_ne_y().abs() < 1e-12);
+    let flat =
+        lp_optimal_coupling(&p, &p, &CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap())
+            .unwrap();
+    assert!(
+        (flat.expected_cost(&CostMatrix::new(Array2::from_elem((7, 7), 2.0)).unwrap()).unwrap()
+            - 2.0)
+            .abs()
+            < 1e-12
+    );
+    assert!(
+        lp_optimal_coupling(&p, &p, &CostMatrix::mismatch(7)).unwrap().p_x_ne_y().abs() < 1e-12
+    );
 }
 
 #[test]
@@ -129,8 +167,12 @@ fn lp_on_squared_rewards_is_the_comonotone_inverse_cdf() {
             let cost = CostMatrix::squared_reward(&h).unwrap();
             let lp = lp_optimal_coupling(&p, &q, &cost).unwrap().expected_cost(&cost).unwrap();
             let sorted = OutcomeOrder::sorted_by(&h).unwrap();
-            let comonotone = inverse_cdf_coupling(&p, &q, &sorted).unwrap().expected_cost(&cost).unwrap();
-            assert!((lp - comonotone).abs() < 1e-9 * (1.0 + lp), "LP {lp} vs comonotone {comonotone}");
+            let comonotone =
+                inverse_cdf_coupling(&p, &q, &sorted).unwrap().expected_cost(&cost).unwrap();
+            assert!(
+                (lp - comonotone).abs() < 1e-9 * (1.0 + lp),
+                "LP {lp} vs comonotone {comonotone}"
+            );
         }
     }
 }
@@ -154,7 +196,10 @@ fn inverse_cdf_counterfactual_is_exact_and_its_sampler_agrees() {
     }
     let impossible = (0..9).find(|&i| !p.is_possible(i));
     if let Some(i) = impossible {
-        assert_eq!(mech.counterfactual_distribution(i), Err(CoreError::ImpossibleObservation { observed: i }.into()));
+        assert_eq!(
+            mech.counterfactual_distribution(i),
+            Err(CoreError::ImpossibleObservation { observed: i }.into())
+        );
     }
     assert!(matches!(
         mech.sample_counterfactual(&mut rng, 9),
@@ -180,7 +225,10 @@ fn samplers_draw_from_their_exact_joints() {
         assert_within_five_sigma(&flat(estimate), &flat(exact), samples);
     }
     // Same seed, same numbers.
-    assert_eq!(maximal.estimate_coupling(1000, 7).unwrap(), maximal.estimate_coupling(1000, 7).unwrap());
+    assert_eq!(
+        maximal.estimate_coupling(1000, 7).unwrap(),
+        maximal.estimate_coupling(1000, 7).unwrap()
+    );
 }
 
 #[test]
@@ -193,13 +241,22 @@ fn hand_solved_inverse_cdf_and_maximal_joints() {
         }
     };
     // Index order: p bins [0, .5) [.5, .8) [.8, 1); q bins [0, .2) [.2, .5) [.5, 1).
-    close(&inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(3)).unwrap(), [[0.2, 0.3, 0.0], [0.0, 0.0, 0.3], [0.0, 0.0, 0.2]]);
+    close(
+        &inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(3)).unwrap(),
+        [[0.2, 0.3, 0.0], [0.0, 0.0, 0.3], [0.0, 0.0, 0.2]],
+    );
     // Order (1, 0, 2): p bins [0, .3) [.3, .8) [.8, 1); q bins [0, .3) [.3, .5) [.5, 1).
     let swapped = OutcomeOrder::new(vec![1, 0, 2]).unwrap();
-    close(&inverse_cdf_coupling(&p, &q, &swapped).unwrap(), [[0.2, 0.0, 0.3], [0.0, 0.3, 0.0], [0.0, 0.0, 0.2]]);
+    close(
+        &inverse_cdf_coupling(&p, &q, &swapped).unwrap(),
+        [[0.2, 0.0, 0.3], [0.0, 0.3, 0.0], [0.0, 0.0, 0.2]],
+    );
     // Reversing the order is u -> 1 - u: the same coupling.
     let reversed = OutcomeOrder::new(vec![2, 1, 0]).unwrap();
-    close(&inverse_cdf_coupling(&p, &q, &reversed).unwrap(), [[0.2, 0.3, 0.0], [0.0, 0.0, 0.3], [0.0, 0.0, 0.2]]);
+    close(
+        &inverse_cdf_coupling(&p, &q, &reversed).unwrap(),
+        [[0.2, 0.3, 0.0], [0.0, 0.0, 0.3], [0.0, 0.0, 0.2]],
+    );
     // Maximal: diagonal min(p, q) = (.2, .3, .2); residuals r_p = (.3, 0, 0), r_q = (0, 0, .3), TV = .3.
     close(&maximal_coupling(&p, &q).unwrap(), [[0.2, 0.0, 0.3], [0.0, 0.3, 0.0], [0.0, 0.0, 0.2]]);
     assert_eq!(maximal_coupling(&p, &p).unwrap().p_x_ne_y(), 0.0);
@@ -212,7 +269,8 @@ fn section_7_1_baselines_match_the_authors() {
     // 100k-sample estimate (standard error 0.0014).
     let ramp: Vec<f64> = (0..10).map(|k| 0.1 * (k as f64 - 4.5)).collect();
     let reversed: Vec<f64> = ramp.iter().map(|v| -v).collect();
-    let (p, q) = (Categorical::from_logits(&ramp).unwrap(), Categorical::from_logits(&reversed).unwrap());
+    let (p, q) =
+        (Categorical::from_logits(&ramp).unwrap(), Categorical::from_logits(&reversed).unwrap());
     // Their float32 arithmetic and 4-decimal print: agreement within 1e-4 (independent: 0.907856).
     let close = |v: f64, printed: f64| assert!((v - printed).abs() < 1e-4, "{v} vs {printed}");
     close(independent_coupling(&p, &q).unwrap().p_x_ne_y(), 0.9078);
@@ -269,7 +327,10 @@ fn bad_inputs_are_typed_errors() {
     mismatch(lp_optimal_coupling(&p, &q3, &CostMatrix::mismatch(2)));
     mismatch(lp_optimal_coupling(&p, &p, &CostMatrix::mismatch(3)));
     assert!(matches!(CostMatrix::new(Array2::zeros((2, 3))), Err(CoreError::NotSquare { .. })));
-    assert!(matches!(CostMatrix::from_rows(&[vec![0.0, 1.0], vec![1.0]]), Err(CoreError::NotSquare { .. })));
+    assert!(matches!(
+        CostMatrix::from_rows(&[vec![0.0, 1.0], vec![1.0]]),
+        Err(CoreError::NotSquare { .. })
+    ));
     let mut nan = Array2::zeros((2, 2));
     nan[[0, 1]] = f64::NAN;
     assert!(matches!(CostMatrix::new(nan), Err(CoreError::InvalidEntry { .. })));

@@ -6,7 +6,8 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented functions.
 
 use baselines::{
-    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling_with, maximal_coupling, LpSolver, OutcomeOrder,
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling_with, maximal_coupling,
+    LpSolver, OutcomeOrder,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gumbel_core::pairs::{PairDistribution, PairMode, SoftmaxUniform};
@@ -27,12 +28,10 @@ fn cost(k: usize) -> CostMatrix {
 }
 
 fn lp(c: &mut Criterion) {
-    for (name, solver, sizes) in
-        [
-            ("lp_optimal_network_simplex", LpSolver::NetworkSimplex, &[10, 146, 500][..]),
-            ("lp_optimal_microlp", LpSolver::MicroLp, &[10, 146][..]),
-        ]
-    {
+    for (name, solver, sizes) in [
+        ("lp_optimal_network_simplex", LpSolver::NetworkSimplex, &[10, 146, 500][..]),
+        ("lp_optimal_microlp", LpSolver::MicroLp, &[10, 146][..]),
+    ] {
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
         for &k in sizes {
@@ -57,7 +56,9 @@ fn exact_joints(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("inverse_cdf_permuted", k), &k, |b, _| {
             b.iter(|| inverse_cdf_coupling(&p, &q, &order).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("maximal", k), &k, |b, _| b.iter(|| maximal_coupling(&p, &q).unwrap()));
+        group.bench_with_input(BenchmarkId::new("maximal", k), &k, |b, _| {
+            b.iter(|| maximal_coupling(&p, &q).unwrap())
+        });
     }
     group.finish();
 }

@@ -19,7 +19,8 @@ use tch::Device;
 
 fn training_steps(c: &mut Criterion) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut settings: Vec<(Device, usize)> = vec![(Device::Cpu, gadgets::device::DEFAULT_CPU_THREADS)];
+    let mut settings: Vec<(Device, usize)> =
+        vec![(Device::Cpu, gadgets::device::DEFAULT_CPU_THREADS)];
     if cores > gadgets::device::DEFAULT_CPU_THREADS {
         settings.push((Device::Cpu, cores));
     }
@@ -50,7 +51,16 @@ fn training_steps(c: &mut Criterion) {
         ];
         for (label, config, loss) in cases {
             let Ok(gadget) = Gadget::new(config, device, 0) else { continue };
-            let options = TrainOptions { loss, batch: 64, inner_samples: 16, learning_rate: 1e-4, steps: 1, seed: 0, progress: false, unnormalised_logits: false };
+            let options = TrainOptions {
+                loss,
+                batch: 64,
+                inner_samples: 16,
+                learning_rate: 1e-4,
+                steps: 1,
+                seed: 0,
+                progress: false,
+                unnormalised_logits: false,
+            };
             let Ok(mut trainer) = Trainer::new(&gadget, &pairs, &cost, &options) else { continue };
             let name = format!("{label}/{loss:?}/{place}").to_lowercase();
             group.bench_function(name, |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
@@ -68,18 +78,40 @@ fn sepsis_size_steps(c: &mut Criterion) {
     gadgets::device::set_cpu_threads(gadgets::device::DEFAULT_CPU_THREADS);
     let k = 146;
     // Every state possible, probabilities spread over a factor of e^6, as the sepsis transitions are.
-    let pair = LogitPair { p: (0..k).map(|i| 3.0 * (i as f64).sin()).collect(), q: (0..k).map(|i| 3.0 * (i as f64).cos()).collect() };
+    let pair = LogitPair {
+        p: (0..k).map(|i| 3.0 * (i as f64).sin()).collect(),
+        q: (0..k).map(|i| 3.0 * (i as f64).cos()).collect(),
+    };
     let cost = CostMatrix::squared_index(k);
     let mut group = c.benchmark_group("gadgets_k146_step");
     group.sample_size(10);
-    for (setting, noise, batch, inner_samples) in [("fixed-1x1024", 0.0, 1, 1024), ("generalized-64x16", 1.0, 64, 16)] {
+    for (setting, noise, batch, inner_samples) in
+        [("fixed-1x1024", 0.0, 1, 1024), ("generalized-64x16", 1.0, 64, 16)]
+    {
         let pairs = FixedPair { pair: pair.clone(), noise };
         for kind in [GadgetKind::Gadget2, GadgetKind::Gadget1] {
-            let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..GadgetConfig::paper(kind, k) };
+            let config = GadgetConfig {
+                separate_networks: kind == GadgetKind::Gadget1,
+                ..GadgetConfig::paper(kind, k)
+            };
             let Ok(gadget) = Gadget::new(config, Device::Cpu, 0) else { continue };
-            let options = TrainOptions { loss: LossKind::Counterfactual, batch, inner_samples, learning_rate: 1e-5, steps: 1, seed: 0, progress: false, unnormalised_logits: false };
-            let Ok(mut trainer) = Trainer::given_observation(&gadget, &pairs, &cost, 0, &options) else { continue };
-            group.bench_function(format!("{}/{setting}/cpu-t1", kind.name()), |b| b.iter(|| trainer.step().map_err(|e| e.to_string())));
+            let options = TrainOptions {
+                loss: LossKind::Counterfactual,
+                batch,
+                inner_samples,
+                learning_rate: 1e-5,
+                steps: 1,
+                seed: 0,
+                progress: false,
+                unnormalised_logits: false,
+            };
+            let Ok(mut trainer) = Trainer::given_observation(&gadget, &pairs, &cost, 0, &options)
+            else {
+                continue;
+            };
+            group.bench_function(format!("{}/{setting}/cpu-t1", kind.name()), |b| {
+                b.iter(|| trainer.step().map_err(|e| e.to_string()))
+            });
         }
     }
     group.finish();

@@ -22,17 +22,23 @@ fn exact_joint(c: &mut Criterion) {
     let mut group = c.benchmark_group("exact_gumbel_max_joint");
     for k in [10, 146] {
         let (p, q) = pair(k, 1);
-        group.bench_with_input(BenchmarkId::from_parameter(k), &k, |b, _| b.iter(|| gumbel_max_coupling(&p, &q).unwrap()));
+        group.bench_with_input(BenchmarkId::from_parameter(k), &k, |b, _| {
+            b.iter(|| gumbel_max_coupling(&p, &q).unwrap())
+        });
     }
     let (p, q) = pair(146, 2);
-    group.bench_function("counterfactual_row_146", |b| b.iter(|| counterfactual_distribution(&p, &q, 3).unwrap()));
+    group.bench_function("counterfactual_row_146", |b| {
+        b.iter(|| counterfactual_distribution(&p, &q, 3).unwrap())
+    });
     group.finish();
 }
 
 fn posterior(c: &mut Criterion) {
     let (p, _) = pair(10, 3);
     let mut rng = from_seed(4);
-    c.bench_function("top_down_posterior_10", |b| b.iter(|| top_down_posterior(&mut rng, &p, 2).unwrap()));
+    c.bench_function("top_down_posterior_10", |b| {
+        b.iter(|| top_down_posterior(&mut rng, &p, 2).unwrap())
+    });
 }
 
 fn monte_carlo(c: &mut Criterion) {
@@ -42,7 +48,9 @@ fn monte_carlo(c: &mut Criterion) {
     let mut group = c.benchmark_group("monte_carlo_coupling_10");
     group.throughput(Throughput::Elements(samples));
     group.sample_size(10);
-    group.bench_function("pair_samples", |b| b.iter(|| mechanism.estimate_coupling(samples, 6).unwrap()));
+    group.bench_function("pair_samples", |b| {
+        b.iter(|| mechanism.estimate_coupling(samples, 6).unwrap())
+    });
     group.finish();
 }
 

@@ -36,8 +36,20 @@ pub struct Args {
 /// Runs `counterfactual`.
 pub fn run(args: &Args) -> Result<Value> {
     let (p, q) = args.pair.read()?;
-    let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
-    let (distribution, sampled) = methods::counterfactual(args.method, &args.gadget, &p, &q, args.observed, &args.order, sampling)?;
+    let sampling = methods::effective_sampling(
+        args.method,
+        methods::sampling(args.samples, args.seed)?,
+        args.seed,
+    );
+    let (distribution, sampled) = methods::counterfactual(
+        args.method,
+        &args.gadget,
+        &p,
+        &q,
+        args.observed,
+        &args.order,
+        sampling,
+    )?;
     let mut out = json!({
         "method": args.method.name(),
         "observed": args.observed,

@@ -39,10 +39,16 @@ pub struct Args {
 /// Runs `couple`.
 pub fn run(args: &Args) -> Result<Value> {
     let (p, q) = args.pair.read()?;
-    let reward: Option<Vec<f64>> = args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
+    let reward: Option<Vec<f64>> =
+        args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
-    let sampling = methods::effective_sampling(args.method, methods::sampling(args.samples, args.seed)?, args.seed);
-    let joint = methods::joint(args.method, &args.gadget, &p, &q, cost.as_ref(), &args.order, sampling)?;
+    let sampling = methods::effective_sampling(
+        args.method,
+        methods::sampling(args.samples, args.seed)?,
+        args.seed,
+    );
+    let joint =
+        methods::joint(args.method, &args.gadget, &p, &q, cost.as_ref(), &args.order, sampling)?;
     let coupling = &joint.coupling;
     let mut out = json!({
         "method": args.method.name(),

@@ -27,7 +27,10 @@ pub struct GadgetArgs {
 
 /// The gadget of `kind` from `--checkpoint`, on `--device`.
 fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
-    let path = args.checkpoint.as_ref().with_context(|| format!("--method {} needs --checkpoint", kind.name()))?;
+    let path = args
+        .checkpoint
+        .as_ref()
+        .with_context(|| format!("--method {} needs --checkpoint", kind.name()))?;
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let loaded = load(path, device)?;
     let found = loaded.gadget.config().kind;
@@ -39,7 +42,13 @@ fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
 
 /// The joint of a gadget: exact for Gadget 2 without `sampling`, otherwise estimated from
 /// `sampling` (Gadget 1 has no closed form: see [`crate::methods::effective_sampling`]).
-pub fn joint(kind: GadgetKind, args: &GadgetArgs, p: &Categorical, q: &Categorical, sampling: Option<Sampling>) -> Result<Joint> {
+pub fn joint(
+    kind: GadgetKind,
+    args: &GadgetArgs,
+    p: &Categorical,
+    q: &Categorical,
+    sampling: Option<Sampling>,
+) -> Result<Joint> {
     let gadget = gadget(kind, args)?;
     Ok(match sampling {
         None => {
@@ -71,7 +80,8 @@ pub fn counterfactual(
     }
     let sampled = sampling
         .map(|s| -> Result<Vec<f64>> {
-            let draws = gadget.sample_counterfactuals(p, q, observed, s.samples as usize, s.seed)?;
+            let draws =
+                gadget.sample_counterfactuals(p, q, observed, s.samples as usize, s.seed)?;
             let mut histogram = vec![0.0; p.len()];
             draws.iter().for_each(|&y| histogram[y] += 1.0 / draws.len() as f64);
             Ok(histogram)

@@ -10,11 +10,13 @@ pub fn json_arg<T: DeserializeOwned>(name: &str, text: &str) -> Result<T> {
     let (source, content) = if trimmed.starts_with('[') {
         ("inline value", text.to_owned())
     } else {
-        let content = std::fs::read_to_string(text)
-            .with_context(|| format!("{name}: '{text}' is neither a JSON array nor a readable file"))?;
+        let content = std::fs::read_to_string(text).with_context(|| {
+            format!("{name}: '{text}' is neither a JSON array nor a readable file")
+        })?;
         ("file", content)
     };
-    serde_json::from_str(&content).with_context(|| format!("{name}: the {source} is not the expected JSON"))
+    serde_json::from_str(&content)
+        .with_context(|| format!("{name}: the {source} is not the expected JSON"))
 }
 
 /// The pair (p, q) as the `couple` and `counterfactual` commands take it: each as probabilities or
@@ -48,8 +50,12 @@ impl PairArgs {
 /// A distribution from exactly one of a probabilities argument and a logits argument.
 fn categorical(name: &str, probs: Option<&str>, logits: Option<&str>) -> Result<Categorical> {
     let parsed = match (probs, logits) {
-        (Some(text), None) => Categorical::from_probs(&json_arg::<Vec<f64>>(&format!("--{name}"), text)?),
-        (None, Some(text)) => Categorical::from_logits(&parse_logits(&format!("--{name}-logits"), text)?),
+        (Some(text), None) => {
+            Categorical::from_probs(&json_arg::<Vec<f64>>(&format!("--{name}"), text)?)
+        }
+        (None, Some(text)) => {
+            Categorical::from_logits(&parse_logits(&format!("--{name}-logits"), text)?)
+        }
         _ => bail!("give exactly one of --{name} and --{name}-logits"),
     };
     parsed.with_context(|| format!("--{name}"))
@@ -63,10 +69,14 @@ fn parse_logits(name: &str, text: &str) -> Result<Vec<f64>> {
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            serde_json::Value::Number(n) => n.as_f64().with_context(|| format!("{name}: entry {i} is not a number")),
+            serde_json::Value::Number(n) => {
+                n.as_f64().with_context(|| format!("{name}: entry {i} is not a number"))
+            }
             serde_json::Value::Null => Ok(f64::NEG_INFINITY),
             serde_json::Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
-            other => bail!("{name}: entry {i} is {other}; use numbers, or \"-inf\" for an impossible outcome"),
+            other => bail!(
+                "{name}: entry {i} is {other}; use numbers, or \"-inf\" for an impossible outcome"
+            ),
         })
         .collect()
 }

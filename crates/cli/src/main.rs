@@ -3,8 +3,8 @@
 //! JSON in (inline or as a path to a JSON file), JSON out on stdout. Bad input: one line on stderr
 //! naming the problem, exit code 2, nothing on stdout.
 
-mod couple;
 mod counterfactual;
+mod couple;
 mod gadget;
 mod input;
 mod methods;
@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 #[derive(Parser)]
-#[command(name = "gumbel-gadgets", version, about = "Couplings and counterfactuals of Gumbel-max causal mechanisms")]
+#[command(
+    name = "gumbel-gadgets",
+    version,
+    about = "Couplings and counterfactuals of Gumbel-max causal mechanisms"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -47,7 +47,11 @@ impl Method {
 
 /// The sampling a method runs with: Gadget 1 has no closed form, so it is always estimated
 /// (`DEFAULT_SAMPLES` draws from `seed` unless --samples says otherwise).
-pub fn effective_sampling(method: Method, sampling: Option<Sampling>, seed: u64) -> Option<Sampling> {
+pub fn effective_sampling(
+    method: Method,
+    sampling: Option<Sampling>,
+    seed: u64,
+) -> Option<Sampling> {
     match (method, sampling) {
         (Method::Gadget1, None) => Some(Sampling { samples: DEFAULT_SAMPLES, seed }),
         (_, given) => given,
@@ -78,7 +82,9 @@ impl OrderArgs {
     /// The order that `method` uses for `k` outcomes.
     fn order(&self, method: Method, k: usize) -> Result<OutcomeOrder> {
         Ok(match (method, &self.order) {
-            (Method::PermutedInverseCdf, None) => OutcomeOrder::authors_permutation(k, self.permutation_seed)?,
+            (Method::PermutedInverseCdf, None) => {
+                OutcomeOrder::authors_permutation(k, self.permutation_seed)?
+            }
             (_, Some(text)) => OutcomeOrder::new(input::json_arg("--order", text)?)?,
             (_, None) => OutcomeOrder::identity(k),
         })
@@ -124,25 +130,43 @@ pub fn joint(
         Method::Gadget2 => gadget::joint(gadgets::GadgetKind::Gadget2, gadget, p, q, sampling),
         Method::GumbelMax => {
             let m = GumbelMax::new(p.clone(), q.clone())?;
-            exact_or_estimated(sampling, || Ok(m.exact_coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+            exact_or_estimated(
+                sampling,
+                || Ok(m.exact_coupling()?),
+                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
+            )
         }
         Method::InverseCdf | Method::PermutedInverseCdf => {
             let m = order.inverse_cdf(method, p, q)?;
-            exact_or_estimated(sampling, || Ok(m.coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+            exact_or_estimated(
+                sampling,
+                || Ok(m.coupling()?),
+                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
+            )
         }
         Method::Maximal => {
             let m = Maximal::new(p, q)?;
-            exact_or_estimated(sampling, || Ok(m.coupling()?), |s| Ok(m.estimate_coupling(s.samples, s.seed)?))
+            exact_or_estimated(
+                sampling,
+                || Ok(m.coupling()?),
+                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
+            )
         }
         Method::Independent | Method::LpOptimal => {
             let coupling = if method == Method::Independent {
                 independent_coupling(p, q)?
             } else {
-                let Some(cost) = cost else { bail!("lp-optimal needs a cost: give --cost or --reward") };
+                let Some(cost) = cost else {
+                    bail!("lp-optimal needs a cost: give --cost or --reward")
+                };
                 lp_optimal_coupling(p, q, cost)?
             };
             let sampler = JointSampler::new(&coupling);
-            exact_or_estimated(sampling, || Ok(coupling), |s| Ok(sampler.estimate_coupling(s.samples, s.seed)?))
+            exact_or_estimated(
+                sampling,
+                || Ok(coupling),
+                |s| Ok(sampler.estimate_coupling(s.samples, s.seed)?),
+            )
         }
     }
 }

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 /// Python dict literal padded with spaces to a multiple of 64 bytes, ending in a newline.
 fn header(shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let shape_text =
+        if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}");
     // 6 magic + 2 version + 2 length bytes, then the dict and a newline.
     let unpadded = 10 + dict.len() + 1;
@@ -22,8 +23,13 @@ fn header(shape: &[usize]) -> Vec<u8> {
 
 /// Writes `data` (C order, `shape.iter().product()` values) to `path` as float64 .npy.
 pub fn write_f64(path: &std::path::Path, shape: &[usize], data: &[f64]) -> Result<()> {
-    anyhow::ensure!(shape.iter().product::<usize>() == data.len(), "array of {} values does not have shape {shape:?}", data.len());
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    anyhow::ensure!(
+        shape.iter().product::<usize>() == data.len(),
+        "array of {} values does not have shape {shape:?}",
+        data.len()
+    );
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = std::io::BufWriter::new(file);
     w.write_all(&header(shape))?;
     for v in data {

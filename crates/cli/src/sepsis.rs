@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde_json::{json, Value};
 use sepsis_sim::kernel::{Kernel, SparseKernel};
 use sepsis_sim::ope::{off_policy_evaluation, OpeConfig};
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::{plan_physician, PlanningKernel};
+use serde_json::{json, Value};
 
 use crate::npy;
 
@@ -128,8 +128,18 @@ fn evaluate(args: &EvaluateArgs) -> Result<Value> {
     let truth = SparseKernel::exact();
     let planning = args.planning.kernel();
     let physician = plan_physician(&planning.build()?)?;
-    let config = OpeConfig { trajectories: args.trajectories, cf_samples: args.cf_samples, bootstrap: args.bootstrap, ..OpeConfig::paper(args.seed) };
-    let outcomes = sepsis_sim::evaluation::evaluate_exact(&truth, &physician.policy, config.horizon, config.p_diabetes)?;
+    let config = OpeConfig {
+        trajectories: args.trajectories,
+        cf_samples: args.cf_samples,
+        bootstrap: args.bootstrap,
+        ..OpeConfig::paper(args.seed)
+    };
+    let outcomes = sepsis_sim::evaluation::evaluate_exact(
+        &truth,
+        &physician.policy,
+        config.horizon,
+        config.p_diabetes,
+    )?;
     let report = off_policy_evaluation(&physician.policy, &truth, &config)?;
     let mut physician_json = serde_json::to_value(outcomes)?;
     physician_json["planning"] = serde_json::to_value(planning)?;
@@ -144,7 +154,11 @@ fn evaluate(args: &EvaluateArgs) -> Result<Value> {
 
 fn pairs(args: &PairsArgs) -> Result<Value> {
     let physician = plan_physician(&args.planning.kernel().build()?)?;
-    let config = PairConfig { trajectories: args.trajectories, pairs: args.pairs, ..PairConfig::paper(args.seed) };
+    let config = PairConfig {
+        trajectories: args.trajectories,
+        pairs: args.pairs,
+        ..PairConfig::paper(args.seed)
+    };
     let selection = select_pairs(&physician.policy, &config)?;
     Ok(json!({"config": config, "candidates": selection.candidates, "pairs": selection.pairs}))
 }

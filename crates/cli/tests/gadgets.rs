@@ -40,26 +40,109 @@ fn trained_gadgets_couple_and_answer_counterfactuals() {
     assert_eq!(v["exact"], true);
     let joint: Vec<Vec<f64>> = serde_json::from_value(v["joint"].clone()).unwrap();
     for (i, p) in [0.5, 0.3, 0.2].iter().enumerate() {
-        assert!((joint[i].iter().sum::<f64>() - p).abs() < 1e-9, "row {i} of the exact Gadget 2 joint");
+        assert!(
+            (joint[i].iter().sum::<f64>() - p).abs() < 1e-9,
+            "row {i} of the exact Gadget 2 joint"
+        );
     }
-    let v = json(&[&["couple", "--method", "gadget-1", "--checkpoint", &g1, "--samples", "20000"][..], &pq].concat());
-    assert_eq!((v["exact"].clone(), v["samples"].clone()), (Value::Bool(false), Value::from(20000)));
+    let v = json(
+        &[&["couple", "--method", "gadget-1", "--checkpoint", &g1, "--samples", "20000"][..], &pq]
+            .concat(),
+    );
+    assert_eq!(
+        (v["exact"].clone(), v["samples"].clone()),
+        (Value::Bool(false), Value::from(20000))
+    );
 
-    let v = json(&[&["counterfactual", "--method", "gadget-2", "--checkpoint", &g2, "--observed", "1", "--samples", "1000"][..], &pq].concat());
+    let v = json(
+        &[
+            &[
+                "counterfactual",
+                "--method",
+                "gadget-2",
+                "--checkpoint",
+                &g2,
+                "--observed",
+                "1",
+                "--samples",
+                "1000",
+            ][..],
+            &pq,
+        ]
+        .concat(),
+    );
     assert_eq!(v["exact"], true);
     assert!(v["sampled"].is_array());
-    let v = json(&[&["counterfactual", "--method", "gadget-1", "--checkpoint", &g1, "--observed", "1"][..], &pq].concat());
+    let v = json(
+        &[
+            &["counterfactual", "--method", "gadget-1", "--checkpoint", &g1, "--observed", "1"][..],
+            &pq,
+        ]
+        .concat(),
+    );
     assert_eq!(v["exact"], false);
     assert!(v["samples"].as_u64().unwrap() > 0);
-    let v = json(&["counterfactual", "--method", "gumbel-max", "--observed", "0", "--p", "[0.5, 0.5]", "--q", "[0.5, 0.5]"]);
+    let v = json(&[
+        "counterfactual",
+        "--method",
+        "gumbel-max",
+        "--observed",
+        "0",
+        "--p",
+        "[0.5, 0.5]",
+        "--q",
+        "[0.5, 0.5]",
+    ]);
     assert_eq!(v["exact"], true);
 
-    assert_bad_input(&[&["couple", "--method", "gadget-1", "--checkpoint", &g2][..], &pq].concat(), "not a gadget-1");
+    assert_bad_input(
+        &[&["couple", "--method", "gadget-1", "--checkpoint", &g2][..], &pq].concat(),
+        "not a gadget-1",
+    );
     assert_bad_input(&[&["couple", "--method", "gadget-2"][..], &pq].concat(), "--checkpoint");
-    assert_bad_input(&[&["couple", "--method", "gadget-2", "--checkpoint", &g2, "--device", "gpu"][..], &pq].concat(), "unknown device");
-    assert_bad_input(&["couple", "--method", "gadget-2", "--checkpoint", &g2, "--p", "[0.5, 0.5]", "--q", "[0.5, 0.5]"], "outcomes");
-    assert_bad_input(&["couple", "--method", "gadget-2", "--checkpoint", &g2, "--p", "[0.5, 0.5, 0]", "--q", "[0.5, 0.5, 0]", "--samples", "0"], "--samples");
+    assert_bad_input(
+        &[&["couple", "--method", "gadget-2", "--checkpoint", &g2, "--device", "gpu"][..], &pq]
+            .concat(),
+        "unknown device",
+    );
+    assert_bad_input(
+        &[
+            "couple",
+            "--method",
+            "gadget-2",
+            "--checkpoint",
+            &g2,
+            "--p",
+            "[0.5, 0.5]",
+            "--q",
+            "[0.5, 0.5]",
+        ],
+        "outcomes",
+    );
+    assert_bad_input(
+        &[
+            "couple",
+            "--method",
+            "gadget-2",
+            "--checkpoint",
+            &g2,
+            "--p",
+            "[0.5, 0.5, 0]",
+            "--q",
+            "[0.5, 0.5, 0]",
+            "--samples",
+            "0",
+        ],
+        "--samples",
+    );
     let missing = dir.path().join("missing.ckpt");
-    assert_bad_input(&[&["couple", "--method", "gadget-2", "--checkpoint", missing.to_str().unwrap()][..], &pq].concat(), "missing.ckpt");
-    assert_bad_input(&["train", "--config", missing.to_str().unwrap(), "--out", "x"], "missing.ckpt");
+    assert_bad_input(
+        &[&["couple", "--method", "gadget-2", "--checkpoint", missing.to_str().unwrap()][..], &pq]
+            .concat(),
+        "missing.ckpt",
+    );
+    assert_bad_input(
+        &["train", "--config", missing.to_str().unwrap(), "--out", "x"],
+        "missing.ckpt",
+    );
 }

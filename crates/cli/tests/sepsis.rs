@@ -6,21 +6,26 @@ mod common;
 
 use common::{json, run};
 
-
 #[test]
 fn evaluate_prints_the_physician_and_every_estimate() {
-    let v = json(&["sepsis", "evaluate", "--trajectories", "300", "--bootstrap", "20", "--seed", "2"]);
+    let v =
+        json(&["sepsis", "evaluate", "--trajectories", "300", "--bootstrap", "20", "--seed", "2"]);
     let physician = &v["physician"];
-    let total: f64 = ["p_death", "p_none", "p_discharge"].iter().map(|k| physician[k].as_f64().unwrap()).sum();
+    let total: f64 =
+        ["p_death", "p_none", "p_discharge"].iter().map(|k| physician[k].as_f64().unwrap()).sum();
     assert!((total - 1.0).abs() < 1e-12);
     // The exact physician (reference note: 0.3119 when planned on the authors' Monte Carlo kernel).
     assert!((physician["expected_return"].as_f64().unwrap() - 0.3118).abs() < 5e-4);
     for key in ["observed", "true_rl", "wis", "wis_soft", "model_based", "counterfactual"] {
         let e = &v["estimates"][key];
-        let (low, value, high) = (e["low"].as_f64().unwrap(), e["value"].as_f64().unwrap(), e["high"].as_f64().unwrap());
+        let (low, value, high) =
+            (e["low"].as_f64().unwrap(), e["value"].as_f64().unwrap(), e["high"].as_f64().unwrap());
         assert!(low <= value && value <= high, "{key}: {e}");
     }
-    assert_eq!(v, json(&["sepsis", "evaluate", "--trajectories", "300", "--bootstrap", "20", "--seed", "2"]));
+    assert_eq!(
+        v,
+        json(&["sepsis", "evaluate", "--trajectories", "300", "--bootstrap", "20", "--seed", "2"])
+    );
 }
 
 #[test]
@@ -28,7 +33,16 @@ fn kernel_writes_a_float64_npy_of_the_documented_shape() {
     let dir = std::env::temp_dir().join(format!("gg-sepsis-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("kernel.npy");
-    let v = json(&["sepsis", "kernel", "--out", path.to_str().unwrap(), "--monte-carlo", "50", "--seed", "1"]);
+    let v = json(&[
+        "sepsis",
+        "kernel",
+        "--out",
+        path.to_str().unwrap(),
+        "--monte-carlo",
+        "50",
+        "--seed",
+        "1",
+    ]);
     assert_eq!(v["shape"], serde_json::json!([2, 8, 720, 720]));
     assert_eq!(v["exact"], false);
     let bytes = std::fs::read(&path).unwrap();
@@ -37,7 +51,10 @@ fn kernel_writes_a_float64_npy_of_the_documented_shape() {
     assert!(String::from_utf8_lossy(&bytes[10..10 + header]).contains("'shape': (2, 8, 720, 720)"));
     assert_eq!(bytes.len(), 10 + header + 2 * 8 * 720 * 720 * 8);
     // Row (0, 0, 0) sums to one.
-    let row: f64 = bytes[10 + header..10 + header + 720 * 8].chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).sum();
+    let row: f64 = bytes[10 + header..10 + header + 720 * 8]
+        .chunks(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .sum();
     assert!((row - 1.0).abs() < 1e-12);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -85,8 +85,13 @@ impl Adam {
 
     /// The sum of every gradient entry: finite exactly when every entry is.
     fn gradient_sum(&self) -> Result<f64> {
-        let sums: Vec<Tensor> =
-            self.variables.iter().map(Tensor::grad).filter(Tensor::defined).map(|g| g.sum(Kind::Float)).collect();
+        let sums: Vec<Tensor> = self
+            .variables
+            .iter()
+            .map(Tensor::grad)
+            .filter(Tensor::defined)
+            .map(|g| g.sum(Kind::Float))
+            .collect();
         if sums.is_empty() {
             return Ok(0.0);
         }
@@ -98,7 +103,11 @@ impl Adam {
     /// [`Adam::updates`] ([`crate::snapshot`]).
     pub(crate) fn moments(&self) -> HashMap<String, Tensor> {
         let named = |which: &str, moments: &[Tensor]| -> Vec<(String, Tensor)> {
-            moments.iter().enumerate().map(|(i, m)| (format!("{which}/{i}"), m.shallow_clone())).collect()
+            moments
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("{which}/{i}"), m.shallow_clone()))
+                .collect()
         };
         named("first", &self.first).into_iter().chain(named("second", &self.second)).collect()
     }
@@ -121,11 +130,14 @@ impl Adam {
         // -lr / (1 - beta1^t): one number, or per run an [R] vector (f32, as libtorch rounds a scalar).
         let step_sizes: Vec<f64> = self.learning_rates.iter().map(|lr| -lr / correction1).collect();
         let per_run = (step_sizes.len() > 1).then(|| {
-            let sizes = Tensor::from_slice(&step_sizes.iter().map(|&s| s as f32).collect::<Vec<_>>());
+            let sizes =
+                Tensor::from_slice(&step_sizes.iter().map(|&s| s as f32).collect::<Vec<_>>());
             self.variables.first().map_or(sizes.shallow_clone(), |v| sizes.to_device(v.device()))
         });
         tch::no_grad(|| {
-            for ((variable, first), second) in self.variables.iter_mut().zip(&mut self.first).zip(&mut self.second) {
+            for ((variable, first), second) in
+                self.variables.iter_mut().zip(&mut self.first).zip(&mut self.second)
+            {
                 let grad = variable.grad();
                 if !grad.defined() {
                     continue;
@@ -156,11 +168,17 @@ mod tests {
     /// A small least-squares problem (without libtorch's global generator, which tests running in
     /// parallel share): the same starting weights in every store it is called for.
     fn problem() -> (nn::VarStore, Tensor, Tensor) {
-        let values = |n: usize, phase: f64| -> Vec<f32> { (0..n).map(|i| (1.7 * i as f64 + phase).sin() as f32).collect() };
+        let values = |n: usize, phase: f64| -> Vec<f32> {
+            (0..n).map(|i| (1.7 * i as f64 + phase).sin() as f32).collect()
+        };
         let store = nn::VarStore::new(Device::Cpu);
         let _ = store.root().var_copy("w", &Tensor::from_slice(&values(12, 0.3)).view([3, 4]));
         let _ = store.root().zeros("b", &[3]);
-        (store, Tensor::from_slice(&values(32, 1.1)).view([8, 4]), Tensor::from_slice(&values(24, 2.9)).view([8, 3]))
+        (
+            store,
+            Tensor::from_slice(&values(32, 1.1)).view([8, 4]),
+            Tensor::from_slice(&values(24, 2.9)).view([8, 3]),
+        )
     }
 
     fn loss(store: &nn::VarStore, x: &Tensor, y: &Tensor) -> Tensor {
@@ -193,7 +211,10 @@ mod tests {
         let rates = [0.05, 0.01];
         let (single, x, y) = problem();
         let stacked = nn::VarStore::new(Device::Cpu);
-        let _ = stacked.root().var_copy("w", &Tensor::stack(&[&single.variables()["w"], &single.variables()["w"]], 0));
+        let _ = stacked.root().var_copy(
+            "w",
+            &Tensor::stack(&[&single.variables()["w"], &single.variables()["w"]], 0),
+        );
         let _ = stacked.root().zeros("b", &[2, 3]);
         let mut together = Adam::per_run(&stacked, &rates);
         let mut alone: Vec<(nn::VarStore, Adam)> = rates
@@ -206,7 +227,11 @@ mod tests {
             .collect();
         for step in 1..=20 {
             let vars = stacked.variables();
-            let run_loss = |r: i64| (x.linear(&vars["w"].get(r), Some(&vars["b"].get(r))) - &y).square().mean(Kind::Float);
+            let run_loss = |r: i64| {
+                (x.linear(&vars["w"].get(r), Some(&vars["b"].get(r))) - &y)
+                    .square()
+                    .mean(Kind::Float)
+            };
             together.minimise(&(run_loss(0) + run_loss(1)), step).expect("finite");
             for (store, adam) in &mut alone {
                 adam.minimise(&loss(store, &x, &y), step).expect("finite");
@@ -214,12 +239,22 @@ mod tests {
         }
         for (r, (store, _)) in alone.iter().enumerate() {
             for name in ["w", "b"] {
-                let gap = f64::try_from((stacked.variables()[name].get(r as i64) - &store.variables()[name]).abs().max()).expect("scalar");
+                let gap = f64::try_from(
+                    (stacked.variables()[name].get(r as i64) - &store.variables()[name])
+                        .abs()
+                        .max(),
+                )
+                .expect("scalar");
                 assert!(gap < 1e-6, "run {r} {name}: {gap}");
             }
         }
         // The two rates moved the runs apart: a stack that used one rate for both would fail above.
-        let apart = f64::try_from((alone[0].0.variables()["b"].shallow_clone() - &alone[1].0.variables()["b"]).abs().max()).expect("scalar");
+        let apart = f64::try_from(
+            (alone[0].0.variables()["b"].shallow_clone() - &alone[1].0.variables()["b"])
+                .abs()
+                .max(),
+        )
+        .expect("scalar");
         assert!(apart > 0.05, "the runs' biases differ by only {apart}");
     }
 
@@ -228,6 +263,9 @@ mod tests {
         let (store, x, _) = problem();
         let mut adam = Adam::new(&store, 0.01);
         let bad = loss(&store, &x, &Tensor::full([8, 3], f64::NAN, (Kind::Float, Device::Cpu)));
-        assert!(matches!(adam.minimise(&bad, 7), Err(GadgetError::NonFinite { step: 7, what: "loss", .. })));
+        assert!(matches!(
+            adam.minimise(&bad, 7),
+            Err(GadgetError::NonFinite { step: 7, what: "loss", .. })
+        ));
     }
 }

@@ -27,7 +27,12 @@ pub struct PairBatch {
 
 impl PairBatch {
     /// From unnormalised logit pairs, each of length `outcomes`; f32 (training) or f64 (evaluation).
-    pub fn from_pairs(pairs: &[LogitPair], outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+    pub fn from_pairs(
+        pairs: &[LogitPair],
+        outcomes: usize,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
         let mut p = Vec::with_capacity(pairs.len() * outcomes);
         let mut q = Vec::with_capacity(pairs.len() * outcomes);
         for pair in pairs {
@@ -42,15 +47,28 @@ impl PairBatch {
     /// As [`PairBatch::from_pairs`], remembering each logit vector's logsumexp L: the authors' Gadget 2
     /// is given the raw logits l = log p + L, which weighs its rejection step's fallback by e^L
     /// ([`crate::gadget2::sinkhorn_correct`]).
-    pub fn unnormalised(pairs: &[LogitPair], outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+    pub fn unnormalised(
+        pairs: &[LogitPair],
+        outcomes: usize,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
         let batch = Self::from_pairs(pairs, outcomes, kind, device)?;
         let to = |v: Vec<f64>| Tensor::from_slice(&v).to_kind(kind).to_device(device);
-        let scales = |side: fn(&LogitPair) -> &[f64]| to(pairs.iter().map(|pair| logsumexp(side(pair))).collect());
+        let scales = |side: fn(&LogitPair) -> &[f64]| {
+            to(pairs.iter().map(|pair| logsumexp(side(pair))).collect())
+        };
         Ok(Self { log_scales: Some((scales(|pair| &pair.p), scales(|pair| &pair.q))), ..batch })
     }
 
     /// One pair of validated distributions.
-    pub fn single(p: &Categorical, q: &Categorical, outcomes: usize, kind: Kind, device: Device) -> Result<Self> {
+    pub fn single(
+        p: &Categorical,
+        q: &Categorical,
+        outcomes: usize,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
         let pair = LogitPair { p: p.log_probs().to_vec(), q: q.log_probs().to_vec() };
         Self::from_pairs(&[pair], outcomes, kind, device)
     }
@@ -76,5 +94,8 @@ fn normalised(logits: &[f64], outcomes: usize, what: &'static str) -> Result<Vec
 
 /// A single log-probability vector `[1, K]`.
 pub fn log_probs_tensor(dist: &Categorical, kind: Kind, device: Device) -> Tensor {
-    Tensor::from_slice(dist.log_probs()).reshape([1, dist.len() as i64]).to_kind(kind).to_device(device)
+    Tensor::from_slice(dist.log_probs())
+        .reshape([1, dist.len() as i64])
+        .to_kind(kind)
+        .to_device(device)
 }

@@ -43,7 +43,13 @@ pub struct Loaded {
 pub fn save(gadget: &Gadget, training: Option<&TrainingRecord>, path: &Path) -> Result<()> {
     gadget.check_single()?;
     let (tensors, payload) = framing::encode(gadget.var_store().variables())?;
-    let header = Header { version: VERSION, config: gadget.config().clone(), training: training.cloned(), tensors, checksum: framing::fnv1a(&payload) };
+    let header = Header {
+        version: VERSION,
+        config: gadget.config().clone(),
+        training: training.cloned(),
+        tensors,
+        checksum: framing::fnv1a(&payload),
+    };
     framing::write(path, MAGIC, &header, &payload)
 }
 
@@ -51,9 +57,19 @@ pub fn save(gadget: &Gadget, training: Option<&TrainingRecord>, path: &Path) -> 
 pub fn load(path: &Path, device: Device) -> Result<Loaded> {
     let (header, payload): (Header, _) = framing::read(path, MAGIC, "checkpoint")?;
     if header.version != VERSION {
-        return Err(corrupt(path, format!("format version {} (this build reads {VERSION})", header.version)));
+        return Err(corrupt(
+            path,
+            format!("format version {} (this build reads {VERSION})", header.version),
+        ));
     }
-    let gadget = Gadget::new(header.config.clone(), device, 0).map_err(|e| corrupt(path, format!("its configuration is invalid: {e}")))?;
-    framing::copy_into(path, &header.tensors, &payload, header.checksum, &mut gadget.var_store().variables())?;
+    let gadget = Gadget::new(header.config.clone(), device, 0)
+        .map_err(|e| corrupt(path, format!("its configuration is invalid: {e}")))?;
+    framing::copy_into(
+        path,
+        &header.tensors,
+        &payload,
+        header.checksum,
+        &mut gadget.var_store().variables(),
+    )?;
     Ok(Loaded { gadget, training: header.training })
 }

@@ -96,7 +96,10 @@ impl GadgetConfig {
             return bad("latent (|Z|) must be at least 1".into());
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return bad(format!("temperature must be positive and finite, got {}", self.temperature));
+            return bad(format!(
+                "temperature must be positive and finite, got {}",
+                self.temperature
+            ));
         }
         Ok(())
     }

@@ -40,33 +40,62 @@ pub struct CounterfactualEstimate {
 impl Gadget {
     /// The coupling of (p, q): exact for Gadget 2; for Gadget 1 estimated from `samples` pairs drawn
     /// from `seed`.
-    pub fn coupling(&self, p: &Categorical, q: &Categorical, samples: u64, seed: u64) -> Result<CouplingEstimate> {
+    pub fn coupling(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+        samples: u64,
+        seed: u64,
+    ) -> Result<CouplingEstimate> {
         if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
             let k = self.outcomes();
             let mut joint = Array2::<f64>::zeros((k, k));
             for (z, log_pi) in prior.iter().enumerate() {
-                let part = gumbel_max_coupling(&Categorical::from_logits(&cond_p[z])?, &Categorical::from_logits(&cond_q[z])?)?;
+                let part = gumbel_max_coupling(
+                    &Categorical::from_logits(&cond_p[z])?,
+                    &Categorical::from_logits(&cond_q[z])?,
+                )?;
                 joint.scaled_add(log_pi.exp(), part.joint());
             }
             let total = joint.sum();
-            return Ok(CouplingEstimate { coupling: Coupling::new(joint / total)?, exact: true, samples: None });
+            return Ok(CouplingEstimate {
+                coupling: Coupling::new(joint / total)?,
+                exact: true,
+                samples: None,
+            });
         }
         let pairs = self.sample_pairs(p, q, samples as usize, seed)?;
-        Ok(CouplingEstimate { coupling: Coupling::from_samples(self.outcomes(), pairs)?, exact: false, samples: Some(samples) })
+        Ok(CouplingEstimate {
+            coupling: Coupling::from_samples(self.outcomes(), pairs)?,
+            exact: false,
+            samples: Some(samples),
+        })
     }
 
     /// P(y | x = observed) under the gadget with interventional q: exact for Gadget 2; for Gadget 1 a
     /// histogram of `samples` counterfactual draws from `seed`.
-    pub fn counterfactual(&self, p: &Categorical, q: &Categorical, observed: usize, samples: u64, seed: u64) -> Result<CounterfactualEstimate> {
+    pub fn counterfactual(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+        observed: usize,
+        samples: u64,
+        seed: u64,
+    ) -> Result<CounterfactualEstimate> {
         p.check_observation(observed)?;
         if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
-            let log_post: Vec<f64> = prior.iter().zip(&cond_p).map(|(lp, row)| lp + row[observed]).collect();
+            let log_post: Vec<f64> =
+                prior.iter().zip(&cond_p).map(|(lp, row)| lp + row[observed]).collect();
             let norm = logsumexp(&log_post);
             let mut distribution = vec![0.0; self.outcomes()];
             for (z, lp) in log_post.iter().enumerate() {
                 let weight = (lp - norm).exp();
                 if weight > 0.0 {
-                    let part = counterfactual_distribution(&Categorical::from_logits(&cond_p[z])?, &Categorical::from_logits(&cond_q[z])?, observed)?;
+                    let part = counterfactual_distribution(
+                        &Categorical::from_logits(&cond_p[z])?,
+                        &Categorical::from_logits(&cond_q[z])?,
+                        observed,
+                    )?;
                     distribution.iter_mut().zip(part).for_each(|(d, v)| *d += weight * v);
                 }
             }
@@ -87,14 +116,23 @@ impl Gadget {
 /// The mean over `pairs` of E[C(x, y)] under the gadget's coupling of each pair (the paper's Table 1
 /// score): exact per pair for Gadget 2, from `samples` draws per pair (seeds `seed`, `seed + 1`, ...)
 /// for Gadget 1.
-pub fn mean_expected_cost(gadget: &Gadget, pairs: &[LogitPair], cost: &CostMatrix, samples: u64, seed: u64) -> Result<f64> {
+pub fn mean_expected_cost(
+    gadget: &Gadget,
+    pairs: &[LogitPair],
+    cost: &CostMatrix,
+    samples: u64,
+    seed: u64,
+) -> Result<f64> {
     if pairs.is_empty() {
         return Err(CoreError::ZeroCount { what: "number of evaluation pairs" }.into());
     }
     let mut total = 0.0;
     for (i, pair) in pairs.iter().enumerate() {
         let (p, q) = (Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?);
-        total += gadget.coupling(&p, &q, samples, seed.wrapping_add(i as u64))?.coupling.expected_cost(cost)?;
+        total += gadget
+            .coupling(&p, &q, samples, seed.wrapping_add(i as u64))?
+            .coupling
+            .expected_cost(cost)?;
     }
     Ok(total / pairs.len() as f64)
 }

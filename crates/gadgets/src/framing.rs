@@ -27,7 +27,9 @@ pub(crate) fn encode(tensors: HashMap<String, Tensor>) -> Result<(Vec<TensorEntr
     let mut payload = Vec::new();
     let mut entries = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
-        let values = Vec::<f32>::try_from(tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1))?;
+        let values = Vec::<f32>::try_from(
+            tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1),
+        )?;
         values.iter().for_each(|v| payload.extend_from_slice(&v.to_le_bytes()));
         entries.push(TensorEntry { name, shape: tensor.size() });
     }
@@ -35,8 +37,14 @@ pub(crate) fn encode(tensors: HashMap<String, Tensor>) -> Result<(Vec<TensorEntr
 }
 
 /// Writes `magic`, the header and the payload to `path`, creating its folder.
-pub(crate) fn write(path: &Path, magic: &[u8], header: &impl Serialize, payload: &[u8]) -> Result<()> {
-    let json = serde_json::to_vec(header).map_err(|e| corrupt(path, format!("cannot encode the header: {e}")))?;
+pub(crate) fn write(
+    path: &Path,
+    magic: &[u8],
+    header: &impl Serialize,
+    payload: &[u8],
+) -> Result<()> {
+    let json = serde_json::to_vec(header)
+        .map_err(|e| corrupt(path, format!("cannot encode the header: {e}")))?;
     let mut bytes = Vec::with_capacity(magic.len() + 8 + json.len() + payload.len());
     bytes.extend_from_slice(magic);
     bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
@@ -50,13 +58,22 @@ pub(crate) fn write(path: &Path, magic: &[u8], header: &impl Serialize, payload:
 
 /// Reads `path`: checks the magic line (`what` names the format in the error) and returns the parsed
 /// header and the payload.
-pub(crate) fn read<H: for<'de> Deserialize<'de>>(path: &Path, magic: &[u8], what: &str) -> Result<(H, Vec<u8>)> {
+pub(crate) fn read<H: for<'de> Deserialize<'de>>(
+    path: &Path,
+    magic: &[u8],
+    what: &str,
+) -> Result<(H, Vec<u8>)> {
     let mut bytes = std::fs::read(path).map_err(|source| io(path, source))?;
-    let rest = bytes.strip_prefix(magic).ok_or_else(|| corrupt(path, format!("not a gumbel-gadgets {what} (bad magic)")))?;
-    let (length, rest) = rest.split_first_chunk::<8>().ok_or_else(|| corrupt(path, "truncated header".into()))?;
-    let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| corrupt(path, "header length overflows".into()))?;
+    let rest = bytes
+        .strip_prefix(magic)
+        .ok_or_else(|| corrupt(path, format!("not a gumbel-gadgets {what} (bad magic)")))?;
+    let (length, rest) =
+        rest.split_first_chunk::<8>().ok_or_else(|| corrupt(path, "truncated header".into()))?;
+    let length = usize::try_from(u64::from_le_bytes(*length))
+        .map_err(|_| corrupt(path, "header length overflows".into()))?;
     let json = rest.get(..length).ok_or_else(|| corrupt(path, "truncated header".into()))?;
-    let header = serde_json::from_slice(json).map_err(|e| corrupt(path, format!("unreadable header: {e}")))?;
+    let header = serde_json::from_slice(json)
+        .map_err(|e| corrupt(path, format!("unreadable header: {e}")))?;
     // The payload in place: drop the magic, the length and the header from the front.
     bytes.drain(..magic.len() + 8 + length);
     Ok((header, bytes))
@@ -65,28 +82,57 @@ pub(crate) fn read<H: for<'de> Deserialize<'de>>(path: &Path, magic: &[u8], what
 /// Copies the payload's tensors into `targets`, after checking the checksum and that the entries
 /// name exactly the targets, with their shapes, and fill the payload. Nothing is copied unless every
 /// check passes.
-pub(crate) fn copy_into(path: &Path, entries: &[TensorEntry], payload: &[u8], checksum: u64, targets: &mut HashMap<String, Tensor>) -> Result<()> {
+pub(crate) fn copy_into(
+    path: &Path,
+    entries: &[TensorEntry],
+    payload: &[u8],
+    checksum: u64,
+    targets: &mut HashMap<String, Tensor>,
+) -> Result<()> {
     if fnv1a(payload) != checksum {
-        return Err(corrupt(path, "checksum mismatch: the weights are corrupt or truncated".into()));
+        return Err(corrupt(
+            path,
+            "checksum mismatch: the weights are corrupt or truncated".into(),
+        ));
     }
     if targets.len() != entries.len() {
-        return Err(corrupt(path, format!("it holds {} tensors, the run needs {}", entries.len(), targets.len())));
+        return Err(corrupt(
+            path,
+            format!("it holds {} tensors, the run needs {}", entries.len(), targets.len()),
+        ));
     }
     let mut offset = 0usize;
     let mut sources = Vec::with_capacity(entries.len());
     for entry in entries {
-        let target = targets.get(&entry.name).ok_or_else(|| corrupt(path, format!("unexpected tensor {:?}", entry.name)))?;
+        let target = targets
+            .get(&entry.name)
+            .ok_or_else(|| corrupt(path, format!("unexpected tensor {:?}", entry.name)))?;
         if target.size() != entry.shape {
-            return Err(corrupt(path, format!("tensor {:?} has shape {:?}, expected {:?}", entry.name, entry.shape, target.size())));
+            return Err(corrupt(
+                path,
+                format!(
+                    "tensor {:?} has shape {:?}, expected {:?}",
+                    entry.name,
+                    entry.shape,
+                    target.size()
+                ),
+            ));
         }
         let count = entry.shape.iter().product::<i64>() as usize;
-        let chunk = payload.get(offset..offset + 4 * count).ok_or_else(|| corrupt(path, "the payload is too short".into()))?;
+        let chunk = payload
+            .get(offset..offset + 4 * count)
+            .ok_or_else(|| corrupt(path, "the payload is too short".into()))?;
         offset += 4 * count;
-        let values: Vec<f32> = chunk.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        sources.push((entry.name.as_str(), Tensor::from_slice(&values).view(entry.shape.as_slice())));
+        let values: Vec<f32> =
+            chunk.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        sources
+            .push((entry.name.as_str(), Tensor::from_slice(&values).view(entry.shape.as_slice())));
     }
     if offset != payload.len() {
-        return Err(corrupt(path, format!("{} unexpected bytes after the tensors", payload.len() - offset)));
+        return Err(corrupt(
+            path,
+            format!("{} unexpected bytes after the tensors", payload.len() - offset),
+        ));
     }
     for (name, source) in sources {
         let target = targets.get_mut(name).expect("checked above");
@@ -98,7 +144,9 @@ pub(crate) fn copy_into(path: &Path, entries: &[TensorEntry], payload: &[u8], ch
 
 /// 64-bit FNV-1a.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The error for a file that is not what it should be.
@@ -120,7 +168,10 @@ mod tests {
 
     /// The frame of a 2x2 tensor `a` and a length-3 tensor `b`.
     fn frame() -> (Vec<TensorEntry>, Vec<u8>, u64) {
-        let tensors = HashMap::from([("a".to_string(), tensor(&[1.0, 2.0, 3.0, 4.0], &[2, 2])), ("b".to_string(), tensor(&[5.0, 6.0, 7.0], &[3]))]);
+        let tensors = HashMap::from([
+            ("a".to_string(), tensor(&[1.0, 2.0, 3.0, 4.0], &[2, 2])),
+            ("b".to_string(), tensor(&[5.0, 6.0, 7.0], &[3])),
+        ]);
         let (entries, payload) = encode(tensors).expect("encode");
         let checksum = fnv1a(&payload);
         (entries, payload, checksum)
@@ -128,17 +179,32 @@ mod tests {
 
     /// Zero-filled targets of these names and shapes.
     fn targets(wanted: &[(&str, &[i64])]) -> HashMap<String, Tensor> {
-        wanted.iter().map(|&(name, shape)| (name.to_string(), Tensor::zeros(shape, (Kind::Float, Device::Cpu)))).collect()
+        wanted
+            .iter()
+            .map(|&(name, shape)| {
+                (name.to_string(), Tensor::zeros(shape, (Kind::Float, Device::Cpu)))
+            })
+            .collect()
     }
 
     fn values(t: &Tensor) -> Vec<f32> {
         Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32")
     }
 
-    fn refused(entries: &[TensorEntry], payload: &[u8], checksum: u64, mut into: HashMap<String, Tensor>, expected: &str) {
-        let error = copy_into(Path::new("f"), entries, payload, checksum, &mut into).expect_err(expected);
+    fn refused(
+        entries: &[TensorEntry],
+        payload: &[u8],
+        checksum: u64,
+        mut into: HashMap<String, Tensor>,
+        expected: &str,
+    ) {
+        let error =
+            copy_into(Path::new("f"), entries, payload, checksum, &mut into).expect_err(expected);
         assert!(error.to_string().contains(expected), "{error} should say {expected:?}");
-        assert!(into.values().all(|t| values(t).iter().all(|&v| v == 0.0)), "a refused copy ({expected}) wrote into its targets");
+        assert!(
+            into.values().all(|t| values(t).iter().all(|&v| v == 0.0)),
+            "a refused copy ({expected}) wrote into its targets"
+        );
     }
 
     #[test]
@@ -146,7 +212,10 @@ mod tests {
         let (entries, payload, checksum) = frame();
         let mut into = targets(&[("a", &[2, 2]), ("b", &[3])]);
         copy_into(Path::new("f"), &entries, &payload, checksum, &mut into).expect("copy");
-        assert_eq!((values(&into["a"]), values(&into["b"])), (vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0, 7.0]));
+        assert_eq!(
+            (values(&into["a"]), values(&into["b"])),
+            (vec![1.0, 2.0, 3.0, 4.0], vec![5.0, 6.0, 7.0])
+        );
     }
 
     #[test]
@@ -154,9 +223,27 @@ mod tests {
         let (entries, payload, checksum) = frame();
         let fits = || targets(&[("a", &[2, 2]), ("b", &[3])]);
         // "a" is checked first and fits; the mismatch is in "b", so a copy made as each entry passed would show.
-        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2]), ("b", &[1, 3])]), "tensor \"b\" has shape [3], expected [1, 3]");
-        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2]), ("c", &[3])]), "unexpected tensor \"b\"");
-        refused(&entries, &payload, checksum, targets(&[("a", &[2, 2])]), "it holds 2 tensors, the run needs 1");
+        refused(
+            &entries,
+            &payload,
+            checksum,
+            targets(&[("a", &[2, 2]), ("b", &[1, 3])]),
+            "tensor \"b\" has shape [3], expected [1, 3]",
+        );
+        refused(
+            &entries,
+            &payload,
+            checksum,
+            targets(&[("a", &[2, 2]), ("c", &[3])]),
+            "unexpected tensor \"b\"",
+        );
+        refused(
+            &entries,
+            &payload,
+            checksum,
+            targets(&[("a", &[2, 2])]),
+            "it holds 2 tensors, the run needs 1",
+        );
         refused(&entries, &payload, checksum ^ 1, fits(), "checksum mismatch");
         let short = &payload[..payload.len() - 4];
         refused(&entries, short, fnv1a(short), fits(), "the payload is too short");

@@ -52,7 +52,9 @@ impl Gadget {
             return Err(GadgetError::InvalidConfig("a stack needs at least one seed".into()));
         }
         if seeds.len() > 1 && config.kind == GadgetKind::Gadget2 && config.learned_prior {
-            return Err(GadgetError::InvalidConfig("Gadget 2 with a learned prior cannot be stacked (its prior is not per run)".into()));
+            return Err(GadgetError::InvalidConfig(
+                "Gadget 2 with a learned prior cannot be stacked (its prior is not per run)".into(),
+            ));
         }
         let store = nn::VarStore::new(device);
         let mut rngs: Vec<_> = seeds.iter().map(|&seed| from_seed(seed)).collect();
@@ -79,7 +81,11 @@ impl Gadget {
                 tch::no_grad(|| {
                     for (name, mut variable) in single.store.variables() {
                         let source = &stacked[&name];
-                        let value = if source.dim() == variable.dim() { source.shallow_clone() } else { source.get(run as i64) };
+                        let value = if source.dim() == variable.dim() {
+                            source.shallow_clone()
+                        } else {
+                            source.get(run as i64)
+                        };
                         variable.copy_(&value);
                     }
                 });
@@ -134,7 +140,13 @@ impl Gadget {
     /// samples of (x, y) for every pair of `batch`, with common random numbers for p and q.
     ///
     /// For a stack, row i of `batch` belongs to gadget i mod R, and `noise` is [`crate::noise::Interleaved`].
-    pub fn sample_batch(&self, batch: &PairBatch, n: usize, noise: &mut dyn NoiseSource, relaxed: bool) -> (Tensor, Tensor) {
+    pub fn sample_batch(
+        &self,
+        batch: &PairBatch,
+        n: usize,
+        noise: &mut dyn NoiseSource,
+        relaxed: bool,
+    ) -> (Tensor, Tensor) {
         let tau = relaxed.then_some(self.config.temperature);
         match &self.body {
             Body::One(g) => g.pairs(batch, n as i64, noise, tau),
@@ -145,7 +157,13 @@ impl Gadget {
     /// Counterfactual y for every observation `x_obs` `[B, n]` of `batch`'s p: `[B, n]` hard indices,
     /// or `[B, n, K]` relaxed (Gadget 2: the posterior mixture over z of Gumbel-softmax samples).
     /// Rows of a stack as in [`Gadget::sample_batch`].
-    pub fn counterfactual_batch(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, relaxed: bool) -> Tensor {
+    pub fn counterfactual_batch(
+        &self,
+        batch: &PairBatch,
+        x_obs: &Tensor,
+        noise: &mut dyn NoiseSource,
+        relaxed: bool,
+    ) -> Tensor {
         let tau = self.config.temperature;
         match (&self.body, relaxed) {
             (Body::One(g), false) => g.counterfactuals(batch, x_obs, noise, None),
@@ -156,7 +174,13 @@ impl Gadget {
     }
 
     /// `n` hard pairs (x, y) for one pair of distributions, from `seed`.
-    pub fn sample_pairs(&self, p: &Categorical, q: &Categorical, n: usize, seed: u64) -> Result<Vec<(usize, usize)>> {
+    pub fn sample_pairs(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+        n: usize,
+        seed: u64,
+    ) -> Result<Vec<(usize, usize)>> {
         let batch = self.single(p, q)?;
         let mut rng = from_seed(seed);
         let mut out = Vec::with_capacity(n);
@@ -168,13 +192,21 @@ impl Gadget {
     }
 
     /// `n` counterfactual outcomes y given that p produced `observed`, from `seed`.
-    pub fn sample_counterfactuals(&self, p: &Categorical, q: &Categorical, observed: usize, n: usize, seed: u64) -> Result<Vec<usize>> {
+    pub fn sample_counterfactuals(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+        observed: usize,
+        n: usize,
+        seed: u64,
+    ) -> Result<Vec<usize>> {
         let batch = self.single(p, q)?;
         p.check_observation(observed)?;
         let mut rng = from_seed(seed);
         let mut out = Vec::with_capacity(n);
         for size in self.chunks(n) {
-            let x_obs = Tensor::full([1, size as i64], observed as i64, (Kind::Int64, self.device()));
+            let x_obs =
+                Tensor::full([1, size as i64], observed as i64, (Kind::Int64, self.device()));
             let y = tch::no_grad(|| self.counterfactual_batch(&batch, &x_obs, &mut rng, false));
             out.extend(to_indices(&y)?);
         }
@@ -182,7 +214,11 @@ impl Gadget {
     }
 
     /// Gadget 2 only: its prior and conditionals for (p, q), in f64.
-    pub(crate) fn gadget2_parts(&self, p: &Categorical, q: &Categorical) -> Result<Option<Gadget2Parts>> {
+    pub(crate) fn gadget2_parts(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+    ) -> Result<Option<Gadget2Parts>> {
         let Body::Two(g) = &self.body else { return Ok(None) };
         self.check_single()?;
         let batch = PairBatch::single(p, q, self.outcomes(), Kind::Double, self.device())?;
@@ -205,7 +241,10 @@ impl Gadget {
     /// A stack is for training only: sampling one pair or saving needs one gadget.
     pub(crate) fn check_single(&self) -> Result<()> {
         if self.runs > 1 {
-            return Err(GadgetError::InvalidConfig(format!("this is a stack of {} gadgets: unstack it first", self.runs)));
+            return Err(GadgetError::InvalidConfig(format!(
+                "this is a stack of {} gadgets: unstack it first",
+                self.runs
+            )));
         }
         Ok(())
     }

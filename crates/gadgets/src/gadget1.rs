@@ -52,7 +52,10 @@ impl Gadget1 {
                 let b = batch.len() as i64;
                 (both.narrow(0, 0, b), both.narrow(0, b, b))
             }
-            nets => (self.log_joint_with(&nets[0], &batch.log_p), self.log_joint_with(&nets[nets.len() - 1], &batch.log_q)),
+            nets => (
+                self.log_joint_with(&nets[0], &batch.log_p),
+                self.log_joint_with(&nets[nets.len() - 1], &batch.log_q),
+            ),
         }
     }
 
@@ -75,10 +78,17 @@ impl Gadget1 {
     /// `[B, n, K]` hard or relaxed samples of x and y from shared Gumbels G (Eqs. 10-11): x from
     /// max_z (log pi(x, z | p) + G_zx), y from max_z (log pi(y, z | q) + G_yz) (G transposed). The
     /// relaxation is a softmax over outcomes after the hard max over z (the authors' code).
-    pub fn pairs(&self, batch: &PairBatch, n: i64, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> (Tensor, Tensor) {
+    pub fn pairs(
+        &self,
+        batch: &PairBatch,
+        n: i64,
+        noise: &mut dyn NoiseSource,
+        temperature: Option<f64>,
+    ) -> (Tensor, Tensor) {
         let (joint_p, joint_q) = self.both_joints(batch);
         let k = self.outcomes;
-        let g = gumbel(noise, &[batch.len() as i64, n, k, k], joint_p.device()).to_kind(joint_p.kind());
+        let g =
+            gumbel(noise, &[batch.len() as i64, n, k, k], joint_p.device()).to_kind(joint_p.kind());
         let scores_p = (joint_p.unsqueeze(1) + &g).amax(2, false);
         let scores_q = (joint_q.unsqueeze(1) + g.transpose(-1, -2)).amax(2, false);
         (decide(scores_p, temperature), decide(scores_q, temperature))
@@ -87,10 +97,16 @@ impl Gadget1 {
     /// Posterior noise G `[B, n, K, K]` (rows z, columns x) given x_obs `[B, n]` (Appendix G): the
     /// winning cell's latent row i* ~ pi(z | x_obs, p), then the top-down posterior of the K^2 Gumbels
     /// of the flattened joint with argmax at (i*, x_obs).
-    fn posterior_noise(&self, joint_p: &Tensor, x_obs: &Tensor, noise: &mut dyn NoiseSource) -> Tensor {
+    fn posterior_noise(
+        &self,
+        joint_p: &Tensor,
+        x_obs: &Tensor,
+        noise: &mut dyn NoiseSource,
+    ) -> Tensor {
         let k = self.outcomes;
         let (b, n) = (joint_p.size()[0], x_obs.size()[1]);
-        let column = joint_p.gather(2, &x_obs.unsqueeze(1).expand([b, k, n], false), false).transpose(1, 2);
+        let column =
+            joint_p.gather(2, &x_obs.unsqueeze(1).expand([b, k, n], false), false).transpose(1, 2);
         let g = gumbel(noise, &[b, n, k], joint_p.device()).to_kind(joint_p.kind());
         let row = (column + g).argmax(-1, false);
         let cell = row * k + x_obs;
@@ -100,7 +116,13 @@ impl Gadget1 {
     }
 
     /// Counterfactual y `[B, n]` given x_obs `[B, n]`: posterior noise, transposed, run through q's joint.
-    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> Tensor {
+    pub fn counterfactuals(
+        &self,
+        batch: &PairBatch,
+        x_obs: &Tensor,
+        noise: &mut dyn NoiseSource,
+        temperature: Option<f64>,
+    ) -> Tensor {
         let (joint_p, joint_q) = self.both_joints(batch);
         let g = self.posterior_noise(&joint_p, x_obs, noise);
         let scores_q = (joint_q.unsqueeze(1) + g.transpose(-1, -2)).amax(2, false);

@@ -72,13 +72,16 @@ impl Gadget2 {
     /// Marginal sum_z pi(z) pi(x | z, p), `[B, K]` probabilities (equal to p by construction).
     pub fn marginal(&self, log_p: &Tensor) -> Tensor {
         let kind = log_p.kind();
-        (self.log_conditionals(log_p) + self.log_prior(kind).view([1, -1, 1])).logsumexp(1, false).exp()
+        (self.log_conditionals(log_p) + self.log_prior(kind).view([1, -1, 1]))
+            .logsumexp(1, false)
+            .exp()
     }
 
     /// Sets the output layer to a constant R: every pi(x | z, p) is then p, and Gadget 2 is the
     /// Gumbel-max mechanism (Section 5.2, last paragraph).
     pub fn set_gumbel_max_parameters(&mut self) {
-        let bias = Tensor::zeros([self.latent * self.outcomes], (Kind::Float, self.prior_logits.device()));
+        let bias =
+            Tensor::zeros([self.latent * self.outcomes], (Kind::Float, self.prior_logits.device()));
         self.net.set_output(&bias);
     }
 
@@ -90,7 +93,13 @@ impl Gadget2 {
 
     /// `[B, n, K]` hard (argmax) or relaxed (softmax at `temperature`) samples of x and y sharing z and
     /// the outcome Gumbels (Eqs. 12-13 with common random numbers); relaxation only over x | z.
-    pub fn pairs(&self, batch: &PairBatch, n: i64, noise: &mut dyn NoiseSource, temperature: Option<f64>) -> (Tensor, Tensor) {
+    pub fn pairs(
+        &self,
+        batch: &PairBatch,
+        n: i64,
+        noise: &mut dyn NoiseSource,
+        temperature: Option<f64>,
+    ) -> (Tensor, Tensor) {
         let b = batch.len() as i64;
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let z = self.sample_latent(noise, b, n);
@@ -103,7 +112,12 @@ impl Gadget2 {
     /// Counterfactual y given x_obs `[B, n]` (Section 5.2): z from the posterior
     /// pi(z | x_obs) ∝ pi(z) pi(x_obs | z, p), top-down Gumbels for pi(. | z, p) with argmax x_obs, then
     /// argmax over y of those Gumbels plus log pi(y | z, q). `[B, n]` indices.
-    pub fn counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource) -> Tensor {
+    pub fn counterfactuals(
+        &self,
+        batch: &PairBatch,
+        x_obs: &Tensor,
+        noise: &mut dyn NoiseSource,
+    ) -> Tensor {
         let b = batch.len() as i64;
         let n = x_obs.size()[1];
         let (cond_p, cond_q) = self.both_conditionals(batch);
@@ -120,7 +134,13 @@ impl Gadget2 {
     /// The relaxed counterfactual used by the counterfactual training loss (gadgets-part2.md, item
     /// 9): sum_z pi(z | x_obs) softmax((g_z + log pi(. | z, q)) / tau), with top-down Gumbels g_z for
     /// every z; `[B, n, K]`.
-    pub fn relaxed_counterfactuals(&self, batch: &PairBatch, x_obs: &Tensor, noise: &mut dyn NoiseSource, tau: f64) -> Tensor {
+    pub fn relaxed_counterfactuals(
+        &self,
+        batch: &PairBatch,
+        x_obs: &Tensor,
+        noise: &mut dyn NoiseSource,
+        tau: f64,
+    ) -> Tensor {
         let b = batch.len() as i64;
         let n = x_obs.size()[1];
         let shape = [b, n, self.latent, self.outcomes];
@@ -137,7 +157,10 @@ impl Gadget2 {
     /// the raw logits' scale where the batch keeps it, as the authors' training did).
     pub fn both_conditionals(&self, batch: &PairBatch) -> (Tensor, Tensor) {
         let scales = batch.log_scales.as_ref().map(|(p, q)| Tensor::cat(&[p, q], 0));
-        let both = self.weighted_log_conditionals(&Tensor::cat(&[&batch.log_p, &batch.log_q], 0), scales.as_ref());
+        let both = self.weighted_log_conditionals(
+            &Tensor::cat(&[&batch.log_p, &batch.log_q], 0),
+            scales.as_ref(),
+        );
         let b = batch.len() as i64;
         (both.narrow(0, 0, b), both.narrow(0, b, b))
     }
@@ -168,7 +191,10 @@ fn rows_at(table: &Tensor, index: &Tensor) -> Tensor {
 /// libtorch computes in a fixed order. Costs a `[B, n, R, C]` temporary.
 fn rows_by_mask(table: &Tensor, index: &Tensor) -> Tensor {
     let rows = table.size()[1];
-    let chosen = index.unsqueeze(-1).eq_tensor(&Tensor::arange(rows, (Kind::Int64, index.device()))).unsqueeze(-1);
+    let chosen = index
+        .unsqueeze(-1)
+        .eq_tensor(&Tensor::arange(rows, (Kind::Int64, index.device())))
+        .unsqueeze(-1);
     let zero = Tensor::zeros([], (table.kind(), table.device()));
     table.unsqueeze(1).where_self(&chosen, &zero).sum_dim_intlist(2, false, table.kind())
 }
@@ -191,7 +217,13 @@ fn rows_by_mask(table: &Tensor, index: &Tensor) -> Tensor {
 /// underflow do not matter. Where the scalings leave a safe range (R spanning more than single
 /// precision can scale, [`SCALING_LIMIT`]), the sweeps are redone in log space. Either way the same
 /// matrix as T log-space sweeps, to rounding (tested); the correction makes the marginal exact for any A.
-pub fn sinkhorn_correct(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize, log_scales: Option<&Tensor>) -> Tensor {
+pub fn sinkhorn_correct(
+    r: &Tensor,
+    log_p: &Tensor,
+    log_prior: &Tensor,
+    iterations: usize,
+    log_scales: Option<&Tensor>,
+) -> Tensor {
     let masks = Masks::new(log_p);
     let log_pi = log_prior.view([1, -1, 1]);
     let mut log_a = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
@@ -218,7 +250,10 @@ struct Masks {
 impl Masks {
     fn new(log_p: &Tensor) -> Self {
         let impossible = log_p.isneginf();
-        Self { safe_p: log_p.masked_fill(&impossible, 0.0).unsqueeze(1), impossible: impossible.unsqueeze(1) }
+        Self {
+            safe_p: log_p.masked_fill(&impossible, 0.0).unsqueeze(1),
+            impossible: impossible.unsqueeze(1),
+        }
     }
 }
 
@@ -233,14 +268,21 @@ fn log_space_sweeps(log_a: &Tensor, log_pi: &Tensor, masks: &Masks, sweeps: usiz
     for _ in 0..sweeps {
         r = normalise_rows(&r, log_pi);
         let finite = r.masked_fill(&masks.impossible, 0.0);
-        r = (&finite + &masks.safe_p - finite.logsumexp(1, true)).masked_fill(&masks.impossible, f64::NEG_INFINITY);
+        r = (&finite + &masks.safe_p - finite.logsumexp(1, true))
+            .masked_fill(&masks.impossible, f64::NEG_INFINITY);
     }
     r
 }
 
 /// `sweeps` Sinkhorn sweeps in scaling form from `log_a` (columns already summing to p), or `None` when
 /// a scaling leaves e^+-[`SCALING_LIMIT`].
-fn scaled_sweeps(log_a: &Tensor, log_pi: &Tensor, log_p: &Tensor, masks: &Masks, sweeps: usize) -> Option<Tensor> {
+fn scaled_sweeps(
+    log_a: &Tensor,
+    log_pi: &Tensor,
+    log_p: &Tensor,
+    masks: &Masks,
+    sweeps: usize,
+) -> Option<Tensor> {
     let kind = log_a.kind();
     let tiny = if kind == Kind::Double { f64::MIN_POSITIVE } else { f64::from(f32::MIN_POSITIVE) };
     // u `[B, |Z|, 1]` and v `[B, 1, K]` broadcast against M `[B, |Z|, K]`; the products M v and M^T u
@@ -255,10 +297,12 @@ fn scaled_sweeps(log_a: &Tensor, log_pi: &Tensor, log_p: &Tensor, masks: &Masks,
     }
     let log_u = u.log();
     let log_v = v.masked_fill(&masks.impossible, 1.0).log();
-    let largest = tch::no_grad(|| Tensor::cat(&[log_u.flatten(0, -1), log_v.flatten(0, -1)], 0).abs().max());
+    let largest =
+        tch::no_grad(|| Tensor::cat(&[log_u.flatten(0, -1), log_v.flatten(0, -1)], 0).abs().max());
     let largest = f64::try_from(largest).unwrap_or(f64::INFINITY);
     (largest <= SCALING_LIMIT).then(|| {
-        (log_a.masked_fill(&masks.impossible, 0.0) + log_u + log_v).masked_fill(&masks.impossible, f64::NEG_INFINITY)
+        (log_a.masked_fill(&masks.impossible, 0.0) + log_u + log_v)
+            .masked_fill(&masks.impossible, f64::NEG_INFINITY)
     })
 }
 
@@ -277,13 +321,15 @@ fn correct(log_a: &Tensor, masks: &Masks, log_scales: Option<&Tensor>) -> Tensor
     // log(1 - exp(kappa)) as log(-expm1(kappa)), exact near kappa = 0 (a converged Sinkhorn gives
     // kappa ~ 0); -inf where exp(kappa) rounds to 1, with the gradient kept off that branch.
     let rejected = kappa.exp().ge(1.0);
-    let reject_mass = kappa.masked_fill(&rejected, -1.0).expm1().neg().log().masked_fill(&rejected, neg_inf);
+    let reject_mass =
+        kappa.masked_fill(&rejected, -1.0).expm1().neg().log().masked_fill(&rejected, neg_inf);
     let fallback = match log_scales {
         Some(scales) => reject_mass + safe_p + scales.view([-1, 1, 1]),
         None => reject_mass + safe_p,
     };
     let fallback = fallback.masked_fill(impossible, neg_inf);
-    let joint = proposal.masked_fill(impossible, 0.0).logaddexp(&fallback.masked_fill(impossible, 0.0));
+    let joint =
+        proposal.masked_fill(impossible, 0.0).logaddexp(&fallback.masked_fill(impossible, 0.0));
     joint.masked_fill(impossible, neg_inf).log_softmax(-1, kind)
 }
 
@@ -296,7 +342,11 @@ mod tests {
     fn reference(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
         let (masks, log_pi) = (Masks::new(log_p), log_prior.view([1, -1, 1]));
         let r = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
-        correct(&normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi), &masks, None)
+        correct(
+            &normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi),
+            &masks,
+            None,
+        )
     }
 
     fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
@@ -313,7 +363,9 @@ mod tests {
         let options = (Kind::Double, Device::Cpu);
         let log_prior = Tensor::randn([20], options).log_softmax(-1, Kind::Double);
         let log_p = Tensor::randn([16, 10], options).log_softmax(-1, Kind::Double);
-        let with_zero = log_p.index_fill(1, &Tensor::from_slice(&[3i64]), f64::NEG_INFINITY).log_softmax(-1, Kind::Double);
+        let with_zero = log_p
+            .index_fill(1, &Tensor::from_slice(&[3i64]), f64::NEG_INFINITY)
+            .log_softmax(-1, Kind::Double);
         // Spans of R from O(1) (a fresh network) to hundreds (near-deterministic conditionals).
         for scale in [1.0, 10.0, 300.0] {
             let r = Tensor::randn([16, 20, 10], options) * scale;
@@ -333,7 +385,12 @@ mod tests {
     /// F = R + log pi - logsumexp_x R, a = l - logsumexp_z F less its maximum,
     /// A~ = log_softmax_x F + a, kappa = logsumexp_x A~, r = log(1 - e^kappa) (or -inf),
     /// J = log pi + logaddexp(A~, r + l), log pi(x | z) = log_softmax_x J.
-    fn authors_on_raw_logits(r: &Tensor, l: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
+    fn authors_on_raw_logits(
+        r: &Tensor,
+        l: &Tensor,
+        log_prior: &Tensor,
+        iterations: usize,
+    ) -> Tensor {
         let (kind, log_pi, l) = (r.kind(), log_prior.view([1, -1, 1]), l.unsqueeze(1));
         let mut r = r.shallow_clone();
         for _ in 0..iterations {
@@ -354,10 +411,13 @@ mod tests {
         let options = (Kind::Double, Device::Cpu);
         let log_prior = Tensor::zeros([20], options).log_softmax(-1, Kind::Double);
         // Raw logits with a different logsumexp L per row (from about -1 to 5).
-        let raw = Tensor::randn([6, 10], options) * 1.5 + Tensor::linspace(-3.0, 3.0, 6, options).unsqueeze(1);
+        let raw = Tensor::randn([6, 10], options) * 1.5
+            + Tensor::linspace(-3.0, 3.0, 6, options).unsqueeze(1);
         let (log_p, scales) = (raw.log_softmax(-1, Kind::Double), raw.logsumexp(-1, false));
         let r = Tensor::randn([6, 20, 10], options) * 2.0;
-        let marginal = |conditionals: &Tensor| (conditionals + log_prior.view([1, -1, 1])).logsumexp(1, false).exp();
+        let marginal = |conditionals: &Tensor| {
+            (conditionals + log_prior.view([1, -1, 1])).logsumexp(1, false).exp()
+        };
 
         let weighted = sinkhorn_correct(&r, &log_p, &log_prior, 10, Some(&scales));
         let gap = max_abs_diff(&weighted, &authors_on_raw_logits(&r, &raw, &log_prior, 10));
@@ -377,12 +437,16 @@ mod tests {
         let options = (Kind::Double, Device::Cpu);
         let table = (Tensor::randn([3, 5, 4], options) * 3.0).set_requires_grad(true);
         // -inf entries (impossible outcomes) must come through as -inf, not NaN.
-        let table_with_inf = table.masked_fill(&Tensor::rand([3, 5, 4], options).lt(0.2), f64::NEG_INFINITY);
+        let table_with_inf =
+            table.masked_fill(&Tensor::rand([3, 5, 4], options).lt(0.2), f64::NEG_INFINITY);
         let index = Tensor::randint(5, [3, 7], (Kind::Int64, Device::Cpu));
         let weights = Tensor::randn([3, 7, 4], options);
         let gathered = rows_at(&table_with_inf, &index);
         let masked = rows_by_mask(&table_with_inf, &index);
-        assert!(gathered.isneginf().equal(&masked.isneginf()) && gathered.isneginf().any().int64_value(&[]) == 1);
+        assert!(
+            gathered.isneginf().equal(&masked.isneginf())
+                && gathered.isneginf().any().int64_value(&[]) == 1
+        );
         let finite = |t: &Tensor| t.masked_fill(&t.isneginf(), 0.0);
         assert!(finite(&gathered).equal(&finite(&masked)), "values");
         let gradient = |rows: &Tensor| {
@@ -399,7 +463,9 @@ mod tests {
         let log_prior = Tensor::zeros([20], options).log_softmax(-1, Kind::Float);
         // (spread of R, spread of the logits, whether the scaling form is expected to be accepted):
         // both paths are exercised, the scaling form at a fresh network's spread, log space far beyond.
-        for (scale, p_scale, scaled_expected) in [(1.0, 1.0, Some(true)), (30.0, 5.0, None), (300.0, 5.0, Some(false))] {
+        for (scale, p_scale, scaled_expected) in
+            [(1.0, 1.0, Some(true)), (30.0, 5.0, None), (300.0, 5.0, Some(false))]
+        {
             let log_p = (Tensor::randn([8, 10], options) * p_scale).log_softmax(-1, Kind::Float);
             let r = (Tensor::randn([8, 20, 10], options) * scale).set_requires_grad(true);
             let want = reference(&r, &log_p, &log_prior, 10).exp();

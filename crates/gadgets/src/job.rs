@@ -37,14 +37,19 @@ impl TrainJob {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| GadgetError::Io { path: path.display().to_string(), source })?;
-        serde_json::from_str(&text).map_err(|e| GadgetError::InvalidConfig(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text)
+            .map_err(|e| GadgetError::InvalidConfig(format!("{}: {e}", path.display())))
     }
 
     /// Builds the gadget (weights from the training seed) and trains it.
     pub fn run(&self) -> Result<(Gadget, TrainingRecord)> {
         let outcomes = self.gadget.outcomes;
         if self.pairs.outcomes() != outcomes {
-            return Err(GadgetError::OutcomeMismatch { what: "pairs", expected: outcomes, found: self.pairs.outcomes() });
+            return Err(GadgetError::OutcomeMismatch {
+                what: "pairs",
+                expected: outcomes,
+                found: self.pairs.outcomes(),
+            });
         }
         let pairs = self.pairs.build()?;
         let cost = self.cost.build(outcomes)?;

@@ -19,10 +19,18 @@ const CHUNK_CELLS: usize = 1 << 22;
 /// order: joint samples with common random numbers when `observed` is `None`, else (x_obs, y) with y
 /// a counterfactual given x = x_obs under that pair's p. Errors on an empty request, a length that
 /// is not the gadget's K, or an observation impossible under some p.
-pub fn mixture_samples(gadget: &Gadget, pairs: &[LogitPair], per_pair: usize, observed: Option<usize>, seed: u64) -> Result<Vec<(usize, usize)>> {
+pub fn mixture_samples(
+    gadget: &Gadget,
+    pairs: &[LogitPair],
+    per_pair: usize,
+    observed: Option<usize>,
+    seed: u64,
+) -> Result<Vec<(usize, usize)>> {
     let k = gadget.outcomes();
     if pairs.is_empty() || per_pair == 0 {
-        return Err(GadgetError::InvalidConfig("mixture_samples needs at least one pair and one sample per pair".into()));
+        return Err(GadgetError::InvalidConfig(
+            "mixture_samples needs at least one pair and one sample per pair".into(),
+        ));
     }
     if let Some(x) = observed {
         for pair in pairs {

@@ -31,15 +31,23 @@ pub struct Mlp {
 impl Mlp {
     /// Registers the layers under `path`: widths `input -> hidden... -> output`, one network per
     /// generator of `rngs` (each drawing its layers in order, as a single network does).
-    pub fn new(path: &nn::Path, input: usize, hidden: &[usize], output: usize, rngs: &mut [SeededRng]) -> Result<Self> {
-        let widths: Vec<usize> = std::iter::once(input).chain(hidden.iter().copied()).chain([output]).collect();
+    pub fn new(
+        path: &nn::Path,
+        input: usize,
+        hidden: &[usize],
+        output: usize,
+        rngs: &mut [SeededRng],
+    ) -> Result<Self> {
+        let widths: Vec<usize> =
+            std::iter::once(input).chain(hidden.iter().copied()).chain([output]).collect();
         let runs = rngs.len() as i64;
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(index, pair)| {
                 let sub = path.sub(format!("layer{index}"));
-                let kernels: Vec<Tensor> = rngs.iter_mut().map(|rng| lecun_normal(pair[1], pair[0], rng)).collect();
+                let kernels: Vec<Tensor> =
+                    rngs.iter_mut().map(|rng| lecun_normal(pair[1], pair[0], rng)).collect();
                 let (kernel, bias_shape) = match kernels.as_slice() {
                     [one] => (one.shallow_clone(), vec![pair[1] as i64]),
                     _ => (Tensor::stack(&kernels, 0), vec![runs, pair[1] as i64]),
@@ -59,10 +67,16 @@ impl Mlp {
         let probs = log_p.to_kind(Kind::Float).exp();
         let last = self.layers.len() - 1;
         // A stack's rows as [R, B / R, in]: each network's rows in one matrix.
-        let mut value = if self.runs == 1 { probs } else { probs.view([-1, self.runs, probs.size()[1]]).transpose(0, 1) };
+        let mut value = if self.runs == 1 {
+            probs
+        } else {
+            probs.view([-1, self.runs, probs.size()[1]]).transpose(0, 1)
+        };
         for (index, layer) in self.layers.iter().enumerate() {
             value = match (&layer.bs, self.runs) {
-                (Some(bias), runs) if runs > 1 => bias.unsqueeze(1).baddbmm(&value, &layer.ws.transpose(1, 2), 1.0, 1.0),
+                (Some(bias), runs) if runs > 1 => {
+                    bias.unsqueeze(1).baddbmm(&value, &layer.ws.transpose(1, 2), 1.0, 1.0)
+                }
                 _ => value.linear(&layer.ws, layer.bs.as_ref()),
             };
             if index < last {

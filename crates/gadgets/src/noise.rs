@@ -19,7 +19,9 @@ pub trait NoiseSource {
 
 impl NoiseSource for SeededRng {
     fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
-        Tensor::from_slice(&unit_values(self, shape.iter().product())).reshape(shape).to_device(device)
+        Tensor::from_slice(&unit_values(self, shape.iter().product()))
+            .reshape(shape)
+            .to_device(device)
     }
 }
 
@@ -32,10 +34,20 @@ pub struct Interleaved<'a>(pub &'a mut [SeededRng]);
 impl NoiseSource for Interleaved<'_> {
     fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
         let runs = self.0.len() as i64;
-        assert!(runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0), "rows {shape:?} of a stack of {runs} runs");
+        assert!(
+            runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0),
+            "rows {shape:?} of a stack of {runs} runs"
+        );
         let per_run: i64 = shape.iter().product::<i64>() / runs;
-        let drawn: Vec<Vec<f32>> = self.0.par_iter_mut().map(|rng| unit_values(rng, per_run)).collect();
-        let rows = Tensor::stack(&drawn.iter().map(|v| Tensor::from_slice(v).reshape([shape[0] / runs, -1])).collect::<Vec<_>>(), 1);
+        let drawn: Vec<Vec<f32>> =
+            self.0.par_iter_mut().map(|rng| unit_values(rng, per_run)).collect();
+        let rows = Tensor::stack(
+            &drawn
+                .iter()
+                .map(|v| Tensor::from_slice(v).reshape([shape[0] / runs, -1]))
+                .collect::<Vec<_>>(),
+            1,
+        );
         rows.reshape(shape).to_device(device)
     }
 }

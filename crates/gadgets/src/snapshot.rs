@@ -96,21 +96,44 @@ struct Header<I, P> {
 
 /// Writes a snapshot of `run` (an [`Identity`] or a [`StackIdentity`], `magic` the matching first
 /// line) at `position` with `tensors` (named as in the module doc) to `path`.
-pub(crate) fn save<I: Serialize + Clone, P: Serialize + Clone>(path: &Path, magic: &[u8], run: &I, position: &P, tensors: HashMap<String, Tensor>) -> Result<()> {
+pub(crate) fn save<I: Serialize + Clone, P: Serialize + Clone>(
+    path: &Path,
+    magic: &[u8],
+    run: &I,
+    position: &P,
+    tensors: HashMap<String, Tensor>,
+) -> Result<()> {
     let (entries, payload) = framing::encode(tensors)?;
-    let header = Header { version: VERSION, run: run.clone(), position: position.clone(), tensors: entries, checksum: framing::fnv1a(&payload) };
+    let header = Header {
+        version: VERSION,
+        run: run.clone(),
+        position: position.clone(),
+        tensors: entries,
+        checksum: framing::fnv1a(&payload),
+    };
     framing::write(path, magic, &header, &payload)
 }
 
 /// Reads the snapshot at `path`, checks that it belongs to `run` and holds exactly `targets`, copies
 /// its tensors into them, and returns where the run stood. On an error nothing has been copied.
-pub(crate) fn load<I: DeserializeOwned + PartialEq, P: DeserializeOwned>(path: &Path, magic: &[u8], run: &I, targets: &mut HashMap<String, Tensor>) -> Result<P> {
+pub(crate) fn load<I: DeserializeOwned + PartialEq, P: DeserializeOwned>(
+    path: &Path,
+    magic: &[u8],
+    run: &I,
+    targets: &mut HashMap<String, Tensor>,
+) -> Result<P> {
     let (header, payload): (Header<I, P>, _) = framing::read(path, magic, "training snapshot")?;
     if header.version != VERSION {
-        return Err(corrupt(path, format!("format version {} (this build reads {VERSION})", header.version)));
+        return Err(corrupt(
+            path,
+            format!("format version {} (this build reads {VERSION})", header.version),
+        ));
     }
     if header.run != *run {
-        return Err(corrupt(path, "it is the snapshot of another run (gadget, settings or observation differ)".into()));
+        return Err(corrupt(
+            path,
+            "it is the snapshot of another run (gadget, settings or observation differ)".into(),
+        ));
     }
     framing::copy_into(path, &header.tensors, &payload, header.checksum, targets)?;
     Ok(header.position)

@@ -28,7 +28,10 @@ use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::Interleaved;
 use crate::snapshot::{self, StackIdentity, StackPosition};
-use crate::train::{check_run, cost_tensor, sample_losses, state_tensors, training_batch, LossKind, LossLog, TrainOptions, TrainingRecord};
+use crate::train::{
+    check_run, cost_tensor, sample_losses, state_tensors, training_batch, LossKind, LossLog,
+    TrainOptions, TrainingRecord,
+};
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
@@ -65,15 +68,24 @@ impl<'a> StackedTrainer<'a> {
                 options.len()
             )));
         }
-        let shared = |o: &TrainOptions| TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..o.clone() };
+        let shared = |o: &TrainOptions| TrainOptions {
+            seed: 0,
+            learning_rate: 0.0,
+            progress: false,
+            ..o.clone()
+        };
         if options.iter().any(|o| shared(o) != shared(&options[0])) {
-            return Err(GadgetError::InvalidConfig("the runs of a stack may differ only in their seeds and learning rates".into()));
+            return Err(GadgetError::InvalidConfig(
+                "the runs of a stack may differ only in their seeds and learning rates".into(),
+            ));
         }
         for (dist, run_options) in pairs.iter().zip(options) {
             check_run(gadget, *dist, cost, run_options)?;
         }
         if observed.is_some() && options[0].loss != LossKind::Counterfactual {
-            return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
+            return Err(GadgetError::InvalidConfig(
+                "training given an observation needs the counterfactual loss".into(),
+            ));
         }
         Ok(Self {
             gadget,
@@ -81,7 +93,10 @@ impl<'a> StackedTrainer<'a> {
             cost: cost_tensor(cost, gadget.device()),
             observed,
             options: options.to_vec(),
-            optimiser: Adam::per_run(gadget.var_store(), &options.iter().map(|o| o.learning_rate).collect::<Vec<_>>()),
+            optimiser: Adam::per_run(
+                gadget.var_store(),
+                &options.iter().map(|o| o.learning_rate).collect::<Vec<_>>(),
+            ),
             streams: options.iter().map(|o| stream(o.seed, 1)).collect(),
             logs: options.iter().map(|o| LossLog::new(o.steps)).collect(),
             step: 0,
@@ -95,14 +110,32 @@ impl<'a> StackedTrainer<'a> {
     pub fn step(&mut self) -> Result<Vec<f64>> {
         self.step += 1;
         let (runs, batch) = (self.pairs.len(), self.options[0].batch);
-        let drawn: Vec<Vec<LogitPair>> =
-            self.pairs.iter().zip(&mut self.streams).map(|(dist, rng)| (0..batch).map(|_| dist.sample(rng)).collect()).collect();
-        let rows: Vec<LogitPair> = (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
+        let drawn: Vec<Vec<LogitPair>> = self
+            .pairs
+            .iter()
+            .zip(&mut self.streams)
+            .map(|(dist, rng)| (0..batch).map(|_| dist.sample(rng)).collect())
+            .collect();
+        let rows: Vec<LogitPair> =
+            (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
         let batch_tensors = training_batch(self.gadget, &rows, &self.options[0], self.observed)?;
-        let per_sample = sample_losses(self.gadget, &batch_tensors, &self.cost, &self.options[0], self.observed, &mut Interleaved(&mut self.streams));
-        let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim([0, 2].as_slice(), false, Kind::Float);
+        let per_sample = sample_losses(
+            self.gadget,
+            &batch_tensors,
+            &self.cost,
+            &self.options[0],
+            self.observed,
+            &mut Interleaved(&mut self.streams),
+        );
+        let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim(
+            [0, 2].as_slice(),
+            false,
+            Kind::Float,
+        );
         self.optimiser.minimise(&losses.sum(Kind::Float), self.step)?;
-        let values = Vec::<f64>::try_from(losses.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double))?;
+        let values = Vec::<f64>::try_from(
+            losses.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double),
+        )?;
         for (log, &value) in self.logs.iter_mut().zip(&values) {
             log.add(self.step, value);
         }
@@ -124,7 +157,13 @@ impl<'a> StackedTrainer<'a> {
             logs: self.logs.clone(),
             seconds: self.seconds(),
         };
-        snapshot::save(path, snapshot::STACK_MAGIC, &self.identity(), &position, state_tensors(self.gadget, &self.optimiser))
+        snapshot::save(
+            path,
+            snapshot::STACK_MAGIC,
+            &self.identity(),
+            &position,
+            state_tensors(self.gadget, &self.optimiser),
+        )
     }
 
     /// Continues the stack from the snapshot at `path`, taken by a trainer of the same runs (gadget
@@ -132,7 +171,12 @@ impl<'a> StackedTrainer<'a> {
     /// that wrote it would have made, bit for bit on the same device. A snapshot of other runs or an
     /// unreadable one is an error that leaves this trainer and its gadget as they were.
     pub fn resume(&mut self, path: &Path) -> Result<()> {
-        let position: StackPosition = snapshot::load(path, snapshot::STACK_MAGIC, &self.identity(), &mut state_tensors(self.gadget, &self.optimiser))?;
+        let position: StackPosition = snapshot::load(
+            path,
+            snapshot::STACK_MAGIC,
+            &self.identity(),
+            &mut state_tensors(self.gadget, &self.optimiser),
+        )?;
         self.optimiser.set_updates(position.adam_updates);
         (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
@@ -141,7 +185,8 @@ impl<'a> StackedTrainer<'a> {
 
     /// What a snapshot must match.
     fn identity(&self) -> StackIdentity {
-        let options = self.options.iter().map(|o| TrainOptions { progress: false, ..o.clone() }).collect();
+        let options =
+            self.options.iter().map(|o| TrainOptions { progress: false, ..o.clone() }).collect();
         StackIdentity { config: self.gadget.config().clone(), options, observed: self.observed }
     }
 

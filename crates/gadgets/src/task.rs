@@ -107,7 +107,11 @@ impl PairSpec {
                 Box::new(SoftmaxUniform { outcomes: *outcomes, scale: finite_scale(*scale)?, mode })
             }
             PairSpec::SoftmaxUniformFixed { outcomes, scale, pair_seed } => {
-                let source = SoftmaxUniform { outcomes: *outcomes, scale: finite_scale(*scale)?, mode: PairMode::Independent };
+                let source = SoftmaxUniform {
+                    outcomes: *outcomes,
+                    scale: finite_scale(*scale)?,
+                    mode: PairMode::Independent,
+                };
                 Box::new(FixedPair { pair: source.sample(&mut from_seed(*pair_seed)), noise: 0.0 })
             }
             PairSpec::Fixed { p, q, noise } => {
@@ -119,7 +123,10 @@ impl PairSpec {
                 if !(noise.is_finite() && *noise >= 0.0) {
                     return bad(format!("fixed pair: noise must be finite and >= 0, got {noise}"));
                 }
-                Box::new(FixedPair { pair: LogitPair { p: p.clone(), q: q.clone() }, noise: *noise })
+                Box::new(FixedPair {
+                    pair: LogitPair { p: p.clone(), q: q.clone() },
+                    noise: *noise,
+                })
             }
         })
     }
@@ -129,7 +136,9 @@ fn finite_scale(scale: f64) -> Result<f64> {
     if scale.is_finite() {
         Ok(scale)
     } else {
-        Err(GadgetError::InvalidConfig(format!("softmax-uniform: scale must be finite, got {scale}")))
+        Err(GadgetError::InvalidConfig(format!(
+            "softmax-uniform: scale must be finite, got {scale}"
+        )))
     }
 }
 
@@ -163,7 +172,11 @@ impl CostSpec {
             CostSpec::Matrix { rows } => CostMatrix::from_rows(rows)?,
         };
         if cost.len() != outcomes {
-            return Err(GadgetError::OutcomeMismatch { what: "cost matrix", expected: outcomes, found: cost.len() });
+            return Err(GadgetError::OutcomeMismatch {
+                what: "cost matrix",
+                expected: outcomes,
+                found: cost.len(),
+            });
         }
         Ok(cost)
     }
@@ -176,8 +189,10 @@ mod logits {
     use serde_json::Value;
 
     pub fn serialize<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
-        let encoded: Vec<Value> =
-            values.iter().map(|&v| if v == f64::NEG_INFINITY { Value::from("-inf") } else { Value::from(v) }).collect();
+        let encoded: Vec<Value> = values
+            .iter()
+            .map(|&v| if v == f64::NEG_INFINITY { Value::from("-inf") } else { Value::from(v) })
+            .collect();
         encoded.serialize(serializer)
     }
 
@@ -186,10 +201,14 @@ mod logits {
             .into_iter()
             .enumerate()
             .map(|(i, v)| match v {
-                Value::Number(n) => n.as_f64().ok_or_else(|| D::Error::custom(format!("logit {i} is not a number"))),
+                Value::Number(n) => {
+                    n.as_f64().ok_or_else(|| D::Error::custom(format!("logit {i} is not a number")))
+                }
                 Value::Null => Ok(f64::NEG_INFINITY),
                 Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
-                other => Err(D::Error::custom(format!("logit {i} is {other}; use a number or \"-inf\""))),
+                other => {
+                    Err(D::Error::custom(format!("logit {i} is {other}; use a number or \"-inf\"")))
+                }
             })
             .collect()
     }

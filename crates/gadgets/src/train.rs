@@ -87,10 +87,15 @@ impl TrainOptions {
     /// Checks sizes and the learning rate.
     pub fn validate(&self) -> Result<()> {
         if self.batch == 0 || self.inner_samples == 0 {
-            return Err(GadgetError::InvalidConfig("batch and inner_samples must be positive".into()));
+            return Err(GadgetError::InvalidConfig(
+                "batch and inner_samples must be positive".into(),
+            ));
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(GadgetError::InvalidConfig(format!("learning_rate must be positive, got {}", self.learning_rate)));
+            return Err(GadgetError::InvalidConfig(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            )));
         }
         Ok(())
     }
@@ -132,7 +137,13 @@ pub(crate) struct LossLog {
 
 impl LossLog {
     pub(crate) fn new(steps: usize) -> Self {
-        Self { log_every: steps.div_ceil(100).max(1), steps, losses: Vec::new(), block: 0.0, in_block: 0 }
+        Self {
+            log_every: steps.div_ceil(100).max(1),
+            steps,
+            losses: Vec::new(),
+            block: 0.0,
+            in_block: 0,
+        }
     }
 
     /// Adds the loss of step `step` (counting from 1), closing a block every `log_every` steps and
@@ -166,7 +177,12 @@ pub struct Trainer<'a> {
 
 impl<'a> Trainer<'a> {
     /// A run of `gadget` on pairs from `pairs` with cost `cost`, after checking that the sizes agree.
-    pub fn new(gadget: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<Self> {
+    pub fn new(
+        gadget: &'a Gadget,
+        pairs: &'a dyn PairDistribution,
+        cost: &CostMatrix,
+        options: &TrainOptions,
+    ) -> Result<Self> {
         gadget.check_single()?;
         check_run(gadget, pairs, cost, options)?;
         Ok(Self {
@@ -196,11 +212,17 @@ impl<'a> Trainer<'a> {
         options: &TrainOptions,
     ) -> Result<Self> {
         if options.loss != LossKind::Counterfactual {
-            return Err(GadgetError::InvalidConfig("training given an observation needs the counterfactual loss".into()));
+            return Err(GadgetError::InvalidConfig(
+                "training given an observation needs the counterfactual loss".into(),
+            ));
         }
         let k = gadget.outcomes();
         if observed >= k {
-            return Err(GadgetError::OutcomeMismatch { what: "observed outcome (index + 1)", expected: k, found: observed + 1 });
+            return Err(GadgetError::OutcomeMismatch {
+                what: "observed outcome (index + 1)",
+                expected: k,
+                found: observed + 1,
+            });
         }
         Ok(Self { observed: Some(observed), ..Self::new(gadget, pairs, cost, options)? })
     }
@@ -209,9 +231,18 @@ impl<'a> Trainer<'a> {
     /// stopped being finite.
     pub fn step(&mut self) -> Result<f64> {
         self.step += 1;
-        let drawn: Vec<LogitPair> = (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
+        let drawn: Vec<LogitPair> =
+            (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
         let batch = training_batch(self.gadget, &drawn, &self.options, self.observed)?;
-        let loss = sample_losses(self.gadget, &batch, &self.cost, &self.options, self.observed, &mut self.rng).mean(Kind::Float);
+        let loss = sample_losses(
+            self.gadget,
+            &batch,
+            &self.cost,
+            &self.options,
+            self.observed,
+            &mut self.rng,
+        )
+        .mean(Kind::Float);
         let value = self.optimiser.minimise(&loss, self.step)?;
         self.log.add(self.step, value);
         Ok(value)
@@ -247,7 +278,13 @@ impl<'a> Trainer<'a> {
     /// from which [`Trainer::resume`] continues it.
     pub fn save_snapshot(&self, path: &Path) -> Result<()> {
         let adam_updates = self.optimiser.updates();
-        let position = Position { step: self.step, rng: self.rng.clone(), adam_updates, log: self.log.clone(), seconds: self.seconds() };
+        let position = Position {
+            step: self.step,
+            rng: self.rng.clone(),
+            adam_updates,
+            log: self.log.clone(),
+            seconds: self.seconds(),
+        };
         snapshot::save(path, snapshot::RUN_MAGIC, &self.identity(), &position, self.state_tensors())
     }
 
@@ -256,7 +293,8 @@ impl<'a> Trainer<'a> {
     /// and make the same updates as the run that wrote it would have. An unreadable snapshot, or one
     /// of another run, is an error that leaves this trainer and its gadget as they were.
     pub fn resume(&mut self, path: &Path) -> Result<()> {
-        let position: Position = snapshot::load(path, snapshot::RUN_MAGIC, &self.identity(), &mut self.state_tensors())?;
+        let position: Position =
+            snapshot::load(path, snapshot::RUN_MAGIC, &self.identity(), &mut self.state_tensors())?;
         self.optimiser.set_updates(position.adam_updates);
         self.step = position.step;
         self.rng = position.rng;
@@ -267,7 +305,11 @@ impl<'a> Trainer<'a> {
 
     /// What a snapshot must match.
     fn identity(&self) -> Identity {
-        Identity { config: self.gadget.config().clone(), options: TrainOptions { progress: false, ..self.options.clone() }, observed: self.observed }
+        Identity {
+            config: self.gadget.config().clone(),
+            options: TrainOptions { progress: false, ..self.options.clone() },
+            observed: self.observed,
+        }
     }
 
     /// The tensors a snapshot holds, sharing storage with the gadget's and Adam's.
@@ -278,14 +320,23 @@ impl<'a> Trainer<'a> {
 
 /// The tensors a snapshot holds (`weights/<name>`, `adam/<moment>/<i>`), sharing storage with the
 /// gadget's and Adam's.
-pub(crate) fn state_tensors(gadget: &Gadget, optimiser: &Adam) -> std::collections::HashMap<String, Tensor> {
-    let weights = gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
+pub(crate) fn state_tensors(
+    gadget: &Gadget,
+    optimiser: &Adam,
+) -> std::collections::HashMap<String, Tensor> {
+    let weights =
+        gadget.var_store().variables().into_iter().map(|(name, t)| (format!("weights/{name}"), t));
     let moments = optimiser.moments().into_iter().map(|(name, t)| (format!("adam/{name}"), t));
     weights.chain(moments).collect()
 }
 
 /// Checks a run's settings and that the gadget, the pairs and the cost agree on K.
-pub(crate) fn check_run(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<()> {
+pub(crate) fn check_run(
+    gadget: &Gadget,
+    pairs: &dyn PairDistribution,
+    cost: &CostMatrix,
+    options: &TrainOptions,
+) -> Result<()> {
     options.validate()?;
     if options.unnormalised_logits && gadget.config().kind != GadgetKind::Gadget2 {
         return Err(GadgetError::InvalidConfig("unnormalised_logits applies to Gadget 2 only (Gadget 1 is unchanged by a shift of the logits)".into()));
@@ -301,7 +352,12 @@ pub(crate) fn check_run(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &Co
 
 /// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so), after
 /// checking that every p gives the fixed observation, if any, positive probability.
-pub(crate) fn training_batch(gadget: &Gadget, drawn: &[LogitPair], options: &TrainOptions, observed: Option<usize>) -> Result<PairBatch> {
+pub(crate) fn training_batch(
+    gadget: &Gadget,
+    drawn: &[LogitPair],
+    options: &TrainOptions,
+    observed: Option<usize>,
+) -> Result<PairBatch> {
     if let Some(observed) = observed {
         for pair in drawn {
             Categorical::from_logits(&pair.p)?.check_observation(observed)?;
@@ -335,7 +391,9 @@ pub(crate) fn sample_losses(
             let device = batch.log_p.device();
             let x_obs = match observed {
                 Some(observed) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
-                None => (batch.log_p.unsqueeze(1) + gumbel(noise, &[b, n, k], device)).argmax(-1, false),
+                None => {
+                    (batch.log_p.unsqueeze(1) + gumbel(noise, &[b, n, k], device)).argmax(-1, false)
+                }
             };
             let soft_q = gadget.counterfactual_batch(batch, &x_obs, noise, true);
             soft_q * cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k])
@@ -345,7 +403,12 @@ pub(crate) fn sample_losses(
 }
 
 /// Trains `gadget` for `options.steps` steps on pairs from `pairs` with cost `cost`.
-pub fn train(gadget: &Gadget, pairs: &dyn PairDistribution, cost: &CostMatrix, options: &TrainOptions) -> Result<TrainingRecord> {
+pub fn train(
+    gadget: &Gadget,
+    pairs: &dyn PairDistribution,
+    cost: &CostMatrix,
+    options: &TrainOptions,
+) -> Result<TrainingRecord> {
     let mut trainer = Trainer::new(gadget, pairs, cost, options)?;
     let bar = progress_bar(options);
     for _ in 0..options.steps {
@@ -368,12 +431,14 @@ pub(crate) fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
 
 /// A progress bar with the loss and steps/s, drawn on stderr when it is a terminal and asked for.
 fn progress_bar(options: &TrainOptions) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(options.steps as u64), ProgressDrawTarget::stderr());
+    let bar =
+        ProgressBar::with_draw_target(Some(options.steps as u64), ProgressDrawTarget::stderr());
     if !options.progress {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {per_sec}, eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
 }

@@ -15,7 +15,9 @@ pub fn small(kind: GadgetKind, outcomes: usize, latent: usize) -> GadgetConfig {
 pub fn weights(g: &Gadget) -> Vec<(String, Vec<f32>)> {
     let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
-    vars.into_iter().map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats"))).collect()
+    vars.into_iter()
+        .map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1)).expect("floats")))
+        .collect()
 }
 
 /// A fresh gadget on the CPU.
@@ -38,7 +40,11 @@ pub fn assert_joint_close(estimate: &Coupling, exact: &Coupling, n: f64, extra_v
     for ((i, j), &e) in exact.joint().indexed_iter() {
         let found = estimate.joint()[[i, j]];
         let sigma = ((1.0 + extra_variance) * e * (1.0 - e) / n).sqrt();
-        assert!((found - e).abs() <= 5.0 * sigma + 1.0 / n, "cell ({i}, {j}): {found} vs {e} (5 sigma = {})", 5.0 * sigma);
+        assert!(
+            (found - e).abs() <= 5.0 * sigma + 1.0 / n,
+            "cell ({i}, {j}): {found} vs {e} (5 sigma = {})",
+            5.0 * sigma
+        );
     }
 }
 

@@ -24,7 +24,8 @@ fn gadget2_with_one_latent_value_is_the_gumbel_max_coupling() {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
     let n = 200_000;
-    let sampled = Coupling::from_samples(6, g.sample_pairs(&p, &q, n, 2).expect("samples")).expect("counts");
+    let sampled =
+        Coupling::from_samples(6, g.sample_pairs(&p, &q, n, 2).expect("samples")).expect("counts");
     assert_joint_close(&sampled, &exact, n as f64, 0.0);
 }
 
@@ -41,7 +42,10 @@ fn gumbel_max_parameters_make_both_gadgets_gumbel_max() {
     }
     // Gadget 1 with pi(x = k, z = k | p) = p_k (Section 5.1), shared and separate networks.
     for separate in [false, true] {
-        let mut g1 = gadget(GadgetConfig { separate_networks: separate, ..small(GadgetKind::Gadget1, 6, 0) }, 5);
+        let mut g1 = gadget(
+            GadgetConfig { separate_networks: separate, ..small(GadgetKind::Gadget1, 6, 0) },
+            5,
+        );
         g1.set_gumbel_max_parameters();
         let n = 200_000;
         let c1 = g1.coupling(&p, &q, n, 6).expect("coupling");
@@ -51,13 +55,20 @@ fn gumbel_max_parameters_make_both_gadgets_gumbel_max() {
 }
 
 /// Joint of x ~ p (drawn here) and y ~ the gadget's counterfactual given x, from `n` draws.
-fn counterfactual_joint(g: &gadgets::Gadget, p: &Categorical, q: &Categorical, n: usize, seed: u64) -> Coupling {
+fn counterfactual_joint(
+    g: &gadgets::Gadget,
+    p: &Categorical,
+    q: &Categorical,
+    n: usize,
+    seed: u64,
+) -> Coupling {
     let mut rng = from_seed(seed);
     let mut per_x = vec![0usize; p.len()];
     (0..n).for_each(|_| per_x[p.sample(&mut rng)] += 1);
     let mut pairs = Vec::with_capacity(n);
     for (x, &count) in per_x.iter().enumerate().filter(|(_, c)| **c > 0) {
-        let ys = g.sample_counterfactuals(p, q, x, count, seed + 1 + x as u64).expect("counterfactuals");
+        let ys =
+            g.sample_counterfactuals(p, q, x, count, seed + 1 + x as u64).expect("counterfactuals");
         pairs.extend(ys.into_iter().map(|y| (x, y)));
     }
     Coupling::from_samples(p.len(), pairs).expect("counts")
@@ -96,7 +107,10 @@ fn gadget2_with_one_latent_value_has_gumbel_max_counterfactuals() {
 fn gadget1_counterfactuals_agree_with_its_forward_coupling() {
     let (p, q) = pair();
     for separate in [false, true] {
-        let g = gadget(GadgetConfig { separate_networks: separate, ..small(GadgetKind::Gadget1, 6, 0) }, 9);
+        let g = gadget(
+            GadgetConfig { separate_networks: separate, ..small(GadgetKind::Gadget1, 6, 0) },
+            9,
+        );
         let n = 200_000;
         let forward = g.coupling(&p, &q, n as u64, 10).expect("coupling").coupling;
         // Two independent estimates: the variance of their difference is twice a binomial one.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{devices, small};
 use gadgets::{Gadget, GadgetConfig, GadgetKind};
-use gumbel_core::pairs::{PairDistribution, SoftmaxUniform, PairMode};
+use gumbel_core::pairs::{PairDistribution, PairMode, SoftmaxUniform};
 use gumbel_core::rng::from_seed;
 use gumbel_core::Categorical;
 
@@ -14,7 +14,11 @@ fn configs() -> Vec<GadgetConfig> {
         small(GadgetKind::Gadget1, 10, 0),
         GadgetConfig { separate_networks: true, ..small(GadgetKind::Gadget1, 10, 0) },
         small(GadgetKind::Gadget2, 10, 20),
-        GadgetConfig { learned_prior: true, sinkhorn_iterations: 0, ..small(GadgetKind::Gadget2, 10, 7) },
+        GadgetConfig {
+            learned_prior: true,
+            sinkhorn_iterations: 0,
+            ..small(GadgetKind::Gadget2, 10, 7)
+        },
     ]
 }
 
@@ -46,7 +50,10 @@ fn marginals_equal_p_for_random_networks_and_logits() {
                 let marginal = gadget.marginal(&p).expect("marginal");
                 for (x, (m, e)) in marginal.iter().zip(p.probs()).enumerate() {
                     assert!(m.is_finite(), "config {c}: NaN marginal at {x}");
-                    assert!((m - e).abs() < 1e-12, "config {c}, {device:?}: marginal {m} vs p {e} at {x}");
+                    assert!(
+                        (m - e).abs() < 1e-12,
+                        "config {c}, {device:?}: marginal {m} vs p {e} at {x}"
+                    );
                     if e == 0.0 {
                         assert_eq!(*m, 0.0, "an impossible outcome must keep probability zero");
                     }
@@ -60,7 +67,8 @@ fn marginals_equal_p_for_random_networks_and_logits() {
 fn sampled_pairs_have_the_marginals_and_avoid_impossible_outcomes() {
     let l_p = vec![0.3, f64::NEG_INFINITY, -1.0, 2.0, 0.0];
     let l_q = vec![-0.5, 1.0, 0.2, f64::NEG_INFINITY, 1.5];
-    let (p, q) = (Categorical::from_logits(&l_p).expect("p"), Categorical::from_logits(&l_q).expect("q"));
+    let (p, q) =
+        (Categorical::from_logits(&l_p).expect("p"), Categorical::from_logits(&l_q).expect("q"));
     let n = 100_000;
     for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
         let gadget = common::gadget(small(kind, 5, 6), 5);
@@ -71,7 +79,10 @@ fn sampled_pairs_have_the_marginals_and_avoid_impossible_outcomes() {
             for (k, e) in dist.probs().iter().enumerate() {
                 let f = counts[k] / n as f64;
                 let sigma = (e * (1.0 - e) / n as f64).sqrt();
-                assert!((f - e).abs() <= 5.0 * sigma, "{kind:?} side {side} outcome {k}: {f} vs {e}");
+                assert!(
+                    (f - e).abs() <= 5.0 * sigma,
+                    "{kind:?} side {side} outcome {k}: {f} vs {e}"
+                );
             }
         }
     }

@@ -18,12 +18,23 @@ fn observed_training_refuses_impossible_observations_and_the_joint_loss() {
     let g = gadget(small(GadgetKind::Gadget2, 4, 3), 1);
     let pairs = FixedPair { pair: pair(), noise: 0.0 };
     let cost = CostMatrix::squared_index(4);
-    let options = TrainOptions { loss: LossKind::Counterfactual, batch: 2, inner_samples: 4, learning_rate: 1e-3, steps: 1, seed: 0, progress: false, unnormalised_logits: false };
-    let mut trainer = Trainer::given_observation(&g, &pairs, &cost, 2, &options).expect("valid sizes");
+    let options = TrainOptions {
+        loss: LossKind::Counterfactual,
+        batch: 2,
+        inner_samples: 4,
+        learning_rate: 1e-3,
+        steps: 1,
+        seed: 0,
+        progress: false,
+        unnormalised_logits: false,
+    };
+    let mut trainer =
+        Trainer::given_observation(&g, &pairs, &cost, 2, &options).expect("valid sizes");
     assert!(matches!(trainer.step(), Err(GadgetError::Core(_))), "outcome 2 has p = 0");
     let joint = TrainOptions { loss: LossKind::Joint, ..options.clone() };
     assert!(Trainer::given_observation(&g, &pairs, &cost, 1, &joint).is_err());
-    let mut trainer = Trainer::given_observation(&g, &pairs, &cost, 1, &options).expect("valid sizes");
+    let mut trainer =
+        Trainer::given_observation(&g, &pairs, &cost, 1, &options).expect("valid sizes");
     assert!(trainer.step().expect("a finite step").is_finite());
 }
 

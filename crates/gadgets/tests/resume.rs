@@ -15,11 +15,26 @@ const STEPS: usize = 5;
 const STOP_AT: usize = 2;
 
 fn options(loss: LossKind) -> TrainOptions {
-    TrainOptions { loss, batch: 4, inner_samples: 3, learning_rate: 1e-2, steps: STEPS, seed: 5, progress: false, unnormalised_logits: false }
+    TrainOptions {
+        loss,
+        batch: 4,
+        inner_samples: 3,
+        learning_rate: 1e-2,
+        steps: STEPS,
+        seed: 5,
+        progress: false,
+        unnormalised_logits: false,
+    }
 }
 
 /// A trainer of `g`: x_obs drawn from p, or the one observed outcome 1.
-fn trainer<'a>(g: &'a Gadget, pairs: &'a dyn PairDistribution, cost: &CostMatrix, loss: LossKind, observed: Option<usize>) -> Trainer<'a> {
+fn trainer<'a>(
+    g: &'a Gadget,
+    pairs: &'a dyn PairDistribution,
+    cost: &CostMatrix,
+    loss: LossKind,
+    observed: Option<usize>,
+) -> Trainer<'a> {
     match observed {
         Some(x) => Trainer::given_observation(g, pairs, cost, x, &options(loss)),
         None => Trainer::new(g, pairs, cost, &options(loss)),
@@ -33,7 +48,11 @@ fn a_resumed_run_ends_as_an_uninterrupted_one() {
     let cost = CostMatrix::squared_index(4);
     let dir = tempfile::tempdir().expect("temporary directory");
     for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
-        for (loss, observed) in [(LossKind::Joint, None), (LossKind::Counterfactual, None), (LossKind::Counterfactual, Some(1))] {
+        for (loss, observed) in [
+            (LossKind::Joint, None),
+            (LossKind::Counterfactual, None),
+            (LossKind::Counterfactual, Some(1)),
+        ] {
             let config = small(kind, 4, 3);
             let whole = gadget(config.clone(), 9);
             let mut straight = trainer(&whole, &pairs, &cost, loss, observed);
@@ -58,18 +77,33 @@ fn a_resumed_run_ends_as_an_uninterrupted_one() {
             }
             let case = format!("{kind:?} {loss:?} observed {observed:?}");
             assert_eq!(weights(&resumed), weights(&whole), "{case}: weights");
-            assert_ne!(weights(&resumed), weights(&gadget(small(kind, 4, 3), 9)), "{case}: training must move the weights");
+            assert_ne!(
+                weights(&resumed),
+                weights(&gadget(small(kind, 4, 3), 9)),
+                "{case}: training must move the weights"
+            );
             let (a, b) = (second.record(), straight.record());
-            assert_eq!((a.losses, a.log_every, a.options), (b.losses, b.log_every, b.options), "{case}: record");
+            assert_eq!(
+                (a.losses, a.log_every, a.options),
+                (b.losses, b.log_every, b.options),
+                "{case}: record"
+            );
             // The generator was restored too: the next step draws the same batch and noise.
-            assert_eq!(second.step().expect("finite").to_bits(), straight.step().expect("finite").to_bits(), "{case}: next step");
+            assert_eq!(
+                second.step().expect("finite").to_bits(),
+                straight.step().expect("finite").to_bits(),
+                "{case}: next step"
+            );
         }
     }
 }
 
 #[test]
 fn a_snapshot_of_another_run_or_a_corrupt_one_is_refused_and_changes_nothing() {
-    let pairs = FixedPair { pair: LogitPair { p: vec![0.0, 0.5, 1.0], q: vec![1.0, 0.5, 0.0] }, noise: 0.3 };
+    let pairs = FixedPair {
+        pair: LogitPair { p: vec![0.0, 0.5, 1.0], q: vec![1.0, 0.5, 0.0] },
+        noise: 0.3,
+    };
     let cost = CostMatrix::mismatch(3);
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("run.snapshot");
@@ -82,16 +116,26 @@ fn a_snapshot_of_another_run_or_a_corrupt_one_is_refused_and_changes_nothing() {
     let before = weights(&other);
     let slower = TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint) };
     let mut different = Trainer::new(&other, &pairs, &cost, &slower).expect("valid run");
-    assert!(matches!(different.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("another run")));
+    assert!(
+        matches!(different.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("another run"))
+    );
 
     let mut same = trainer(&other, &pairs, &cost, LossKind::Joint, None);
     let mut bytes = std::fs::read(&path).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
     std::fs::write(&path, &bytes).expect("write");
-    assert!(matches!(same.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("checksum")));
+    assert!(
+        matches!(same.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("checksum"))
+    );
     std::fs::write(&path, b"GUMBEL-GADGETS-CHECKPOINT\n").expect("write");
-    assert!(matches!(same.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic")));
+    assert!(
+        matches!(same.resume(&path), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic"))
+    );
     assert!(matches!(same.resume(&dir.path().join("missing")), Err(GadgetError::Io { .. })));
-    assert_eq!((weights(&other), same.steps_done()), (before, 0), "a refused snapshot changes nothing");
+    assert_eq!(
+        (weights(&other), same.steps_done()),
+        (before, 0),
+        "a refused snapshot changes nothing"
+    );
 }

@@ -17,7 +17,16 @@ use gumbel_core::{Categorical, CostMatrix};
 const STEPS: usize = 4;
 
 fn options(loss: LossKind, seed: u64, unnormalised_logits: bool) -> TrainOptions {
-    TrainOptions { loss, batch: 4, inner_samples: 3, learning_rate: 1e-2, steps: STEPS, seed, progress: false, unnormalised_logits }
+    TrainOptions {
+        loss,
+        batch: 4,
+        inner_samples: 3,
+        learning_rate: 1e-2,
+        steps: STEPS,
+        seed,
+        progress: false,
+        unnormalised_logits,
+    }
 }
 
 /// Largest absolute difference between two gadgets' weights, and the largest weight.
@@ -40,12 +49,23 @@ fn gap(a: &Gadget, b: &Gadget) -> (f64, f64) {
 /// order of floating-point operations, and Adam, which divides each gradient by its running size,
 /// turns a rounding difference in a gradient near zero into a visible difference in that weight's
 /// update (at most the learning rate per step). Mixing up two runs' data moves weights by far more.
-fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<usize>, unnormalised: bool, rates: [f64; 3], device: Device) {
-    let ramps: Vec<Ramp> = [0.0, 0.5, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
+fn stacked_equals_alone(
+    config: &GadgetConfig,
+    loss: LossKind,
+    observed: Option<usize>,
+    unnormalised: bool,
+    rates: [f64; 3],
+    device: Device,
+) {
+    let ramps: Vec<Ramp> =
+        [0.0, 0.5, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
     let seeds = [3_u64, 11, 12];
     let cost = CostMatrix::squared_index(4);
-    let all: Vec<TrainOptions> =
-        seeds.iter().zip(rates).map(|(&s, learning_rate)| TrainOptions { learning_rate, ..options(loss, s, unnormalised) }).collect();
+    let all: Vec<TrainOptions> = seeds
+        .iter()
+        .zip(rates)
+        .map(|(&s, learning_rate)| TrainOptions { learning_rate, ..options(loss, s, unnormalised) })
+        .collect();
     let case = format!("{:?} {loss:?} observed {observed:?} unnormalised {unnormalised} rates {rates:?} on {device:?}", config.kind);
 
     let mut alone = Vec::new();
@@ -63,20 +83,31 @@ fn stacked_equals_alone(config: &GadgetConfig, loss: LossKind, observed: Option<
     }
 
     let stack = Gadget::stacked(config.clone(), device, &seeds).expect("stack");
-    let dists: Vec<&dyn PairDistribution> = ramps.iter().map(|r| r as &dyn PairDistribution).collect();
-    let mut trainer = StackedTrainer::new(&stack, dists, &cost, observed, &all).expect("stacked run");
-    let stacked_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| trainer.step().expect("finite")).collect();
+    let dists: Vec<&dyn PairDistribution> =
+        ramps.iter().map(|r| r as &dyn PairDistribution).collect();
+    let mut trainer =
+        StackedTrainer::new(&stack, dists, &cost, observed, &all).expect("stacked run");
+    let stacked_losses: Vec<Vec<f64>> =
+        (0..STEPS).map(|_| trainer.step().expect("finite")).collect();
     let records = trainer.records();
     drop(trainer);
     let parted = stack.unstack().expect("unstack");
 
     for (run, (single, stacked)) in alone.iter().zip(&parted).enumerate() {
-        let (moved, _) = gap(single, &Gadget::new(config.clone(), device, seeds[run]).expect("gadget"));
+        let (moved, _) =
+            gap(single, &Gadget::new(config.clone(), device, seeds[run]).expect("gadget"));
         let (diff, _) = gap(single, stacked);
-        assert!(diff < 1e-3 * moved, "{case}, run {run}: stacked weights off by {diff}, training moved them by {moved}");
+        assert!(
+            diff < 1e-3 * moved,
+            "{case}, run {run}: stacked weights off by {diff}, training moved them by {moved}"
+        );
         for (step, per_run) in stacked_losses.iter().enumerate() {
             let want = alone_losses[run][step];
-            assert!((per_run[run] - want).abs() < 1e-5 * want.abs().max(1.0), "{case}, run {run} step {step}: {} vs {want}", per_run[run]);
+            assert!(
+                (per_run[run] - want).abs() < 1e-5 * want.abs().max(1.0),
+                "{case}, run {run} step {step}: {} vs {want}",
+                per_run[run]
+            );
         }
         assert_eq!(records[run].options, all[run]);
         assert_eq!(records[run].stacked, Some(3));
@@ -91,15 +122,39 @@ fn stacked_runs_end_where_runs_trained_alone_end() {
     const ONE_RATE: [f64; 3] = [1e-2; 3];
     for device in devices() {
         for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
-            let config = GadgetConfig { separate_networks: kind == GadgetKind::Gadget1, ..small(kind, 4, 3) };
+            let config = GadgetConfig {
+                separate_networks: kind == GadgetKind::Gadget1,
+                ..small(kind, 4, 3)
+            };
             stacked_equals_alone(&config, LossKind::Joint, None, false, ONE_RATE, device);
             stacked_equals_alone(&config, LossKind::Counterfactual, None, false, ONE_RATE, device);
-            stacked_equals_alone(&config, LossKind::Counterfactual, Some(1), false, ONE_RATE, device);
+            stacked_equals_alone(
+                &config,
+                LossKind::Counterfactual,
+                Some(1),
+                false,
+                ONE_RATE,
+                device,
+            );
             // Each run at its own rate (Table 1's learning-rate sweep as one stack).
-            stacked_equals_alone(&small(kind, 4, 3), LossKind::Joint, None, false, [1e-2, 3e-3, 3e-2], device);
+            stacked_equals_alone(
+                &small(kind, 4, 3),
+                LossKind::Joint,
+                None,
+                false,
+                [1e-2, 3e-3, 3e-2],
+                device,
+            );
         }
         // The authors' Figure 1a procedure.
-        stacked_equals_alone(&small(GadgetKind::Gadget2, 4, 3), LossKind::Joint, None, true, ONE_RATE, device);
+        stacked_equals_alone(
+            &small(GadgetKind::Gadget2, 4, 3),
+            LossKind::Joint,
+            None,
+            true,
+            ONE_RATE,
+            device,
+        );
     }
 }
 
@@ -110,7 +165,11 @@ fn a_stack_starts_from_each_runs_own_weights() {
         let stack = Gadget::stacked(config.clone(), Device::Cpu, &[5, 6]).expect("stack");
         assert_eq!(stack.runs(), 2);
         for (gadget, seed) in stack.unstack().expect("unstack").iter().zip([5, 6]) {
-            assert_eq!(weights(gadget), weights(&Gadget::new(config.clone(), Device::Cpu, seed).expect("gadget")), "{kind:?} seed {seed}");
+            assert_eq!(
+                weights(gadget),
+                weights(&Gadget::new(config.clone(), Device::Cpu, seed).expect("gadget")),
+                "{kind:?} seed {seed}"
+            );
         }
     }
 }
@@ -118,7 +177,8 @@ fn a_stack_starts_from_each_runs_own_weights() {
 #[test]
 fn interleaved_rows_are_each_runs_own_draws() {
     let (mut a, mut b) = (stream(1, 1), stream(2, 1));
-    let (alone_a, alone_b) = (a.clone().uniforms(&[2, 3], Device::Cpu), b.clone().uniforms(&[2, 3], Device::Cpu));
+    let (alone_a, alone_b) =
+        (a.clone().uniforms(&[2, 3], Device::Cpu), b.clone().uniforms(&[2, 3], Device::Cpu));
     let mut streams = [a.clone(), b.clone()];
     let both = Interleaved(&mut streams).uniforms(&[4, 3], Device::Cpu);
     assert!(both.get(0).equal(&alone_a.get(0)) && both.get(2).equal(&alone_a.get(1)));
@@ -130,8 +190,11 @@ fn interleaved_rows_are_each_runs_own_draws() {
 
 #[test]
 fn a_resumed_stack_ends_as_an_uninterrupted_one() {
-    let ramps: Vec<Ramp> = [0.0, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
-    let dists = || -> Vec<&dyn PairDistribution> { ramps.iter().map(|r| r as &dyn PairDistribution).collect() };
+    let ramps: Vec<Ramp> =
+        [0.0, 2.0].iter().map(|&noise| Ramp { outcomes: 4, base_scale: 0.3, noise }).collect();
+    let dists = || -> Vec<&dyn PairDistribution> {
+        ramps.iter().map(|r| r as &dyn PairDistribution).collect()
+    };
     let cost = CostMatrix::squared_index(4);
     let all = [options(LossKind::Joint, 3, false), options(LossKind::Joint, 4, false)];
     let config = small(GadgetKind::Gadget2, 4, 3);
@@ -140,7 +203,8 @@ fn a_resumed_stack_ends_as_an_uninterrupted_one() {
 
     let whole = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
     let mut straight = StackedTrainer::new(&whole, dists(), &cost, None, &all).expect("stack run");
-    let straight_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| straight.step().expect("finite")).collect();
+    let straight_losses: Vec<Vec<f64>> =
+        (0..STEPS).map(|_| straight.step().expect("finite")).collect();
 
     let stopped = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
     let mut first = StackedTrainer::new(&stopped, dists(), &cost, None, &all).expect("stack run");
@@ -152,36 +216,74 @@ fn a_resumed_stack_ends_as_an_uninterrupted_one() {
     let mut second = StackedTrainer::new(&resumed, dists(), &cost, None, &all).expect("stack run");
     let before = weights(&resumed);
     let other_runs = [options(LossKind::Joint, 3, false), options(LossKind::Joint, 5, false)];
-    let mut other = StackedTrainer::new(&resumed, dists(), &cost, None, &other_runs).expect("stack run");
-    assert!(matches!(other.resume(&path), Err(GadgetError::Checkpoint { .. })), "another stack's snapshot");
+    let mut other =
+        StackedTrainer::new(&resumed, dists(), &cost, None, &other_runs).expect("stack run");
+    assert!(
+        matches!(other.resume(&path), Err(GadgetError::Checkpoint { .. })),
+        "another stack's snapshot"
+    );
     assert_eq!(weights(&resumed), before, "a refused snapshot changes nothing");
     second.resume(&path).expect("resume");
     assert_eq!(second.steps_done(), 2);
     losses.extend((2..STEPS).map(|_| second.step().expect("finite")));
     assert_eq!(losses, straight_losses);
     assert_eq!(weights(&resumed), weights(&whole));
-    assert_eq!(second.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>(), straight.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        second.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>(),
+        straight.records().iter().map(|r| r.losses.clone()).collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn misuse_of_a_stack_is_a_clear_error() {
     let learned = GadgetConfig { learned_prior: true, ..small(GadgetKind::Gadget2, 4, 3) };
-    assert!(matches!(Gadget::stacked(learned, Device::Cpu, &[1, 2]), Err(GadgetError::InvalidConfig(_))));
-    assert!(matches!(Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[]), Err(GadgetError::InvalidConfig(_))));
+    assert!(matches!(
+        Gadget::stacked(learned, Device::Cpu, &[1, 2]),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[]),
+        Err(GadgetError::InvalidConfig(_))
+    ));
 
-    let stack = Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[1, 2]).expect("stack");
+    let stack =
+        Gadget::stacked(small(GadgetKind::Gadget2, 4, 3), Device::Cpu, &[1, 2]).expect("stack");
     let p = Categorical::from_probs(&[0.1, 0.2, 0.3, 0.4]).expect("p");
     assert!(matches!(stack.coupling(&p, &p, 0, 0), Err(GadgetError::InvalidConfig(_))));
     let dir = tempfile::tempdir().expect("temporary directory");
-    assert!(matches!(checkpoint::save(&stack, None, &dir.path().join("stack.ckpt")), Err(GadgetError::InvalidConfig(_))));
+    assert!(matches!(
+        checkpoint::save(&stack, None, &dir.path().join("stack.ckpt")),
+        Err(GadgetError::InvalidConfig(_))
+    ));
     let ramp = Ramp { outcomes: 4, base_scale: 0.3, noise: 0.5 };
     let cost = CostMatrix::mismatch(4);
-    assert!(matches!(Trainer::new(&stack, &ramp, &cost, &options(LossKind::Joint, 1, false)), Err(GadgetError::InvalidConfig(_))));
-    let differing = [options(LossKind::Joint, 1, false), TrainOptions { inner_samples: 5, ..options(LossKind::Joint, 2, false) }];
-    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &differing), Err(GadgetError::InvalidConfig(_))));
-    let bad_rate = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: f64::NAN, ..options(LossKind::Joint, 2, false) }];
-    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &bad_rate), Err(GadgetError::InvalidConfig(_))));
-    let fine = [options(LossKind::Joint, 1, false), TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint, 2, false) }];
-    assert!(matches!(StackedTrainer::new(&stack, vec![&ramp], &cost, None, &fine), Err(GadgetError::InvalidConfig(_))));
+    assert!(matches!(
+        Trainer::new(&stack, &ramp, &cost, &options(LossKind::Joint, 1, false)),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    let differing = [
+        options(LossKind::Joint, 1, false),
+        TrainOptions { inner_samples: 5, ..options(LossKind::Joint, 2, false) },
+    ];
+    assert!(matches!(
+        StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &differing),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    let bad_rate = [
+        options(LossKind::Joint, 1, false),
+        TrainOptions { learning_rate: f64::NAN, ..options(LossKind::Joint, 2, false) },
+    ];
+    assert!(matches!(
+        StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &bad_rate),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    let fine = [
+        options(LossKind::Joint, 1, false),
+        TrainOptions { learning_rate: 1e-3, ..options(LossKind::Joint, 2, false) },
+    ];
+    assert!(matches!(
+        StackedTrainer::new(&stack, vec![&ramp], &cost, None, &fine),
+        Err(GadgetError::InvalidConfig(_))
+    ));
     assert!(StackedTrainer::new(&stack, vec![&ramp, &ramp], &cost, None, &fine).is_ok());
 }

@@ -15,7 +15,16 @@ use ndarray::Array2;
 use tch::Device;
 
 fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
-    TrainOptions { loss, batch: 16, inner_samples: 16, learning_rate, steps, seed: 3, progress: false, unnormalised_logits: false }
+    TrainOptions {
+        loss,
+        batch: 16,
+        inner_samples: 16,
+        learning_rate,
+        steps,
+        seed: 3,
+        progress: false,
+        unnormalised_logits: false,
+    }
 }
 
 #[test]
@@ -25,7 +34,8 @@ fn a_short_run_on_the_maximality_task_lowers_p_x_ne_y() {
     let (p, q) = (dist(&pair.p), dist(&pair.q));
     let g = gadget(small(GadgetKind::Gadget2, 10, 20), 1);
     let before = g.coupling(&p, &q, 0, 0).expect("coupling").coupling.p_x_ne_y();
-    let record = train(&g, &ramp, &CostMatrix::mismatch(10), &options(150, 1e-2, LossKind::Joint)).expect("training");
+    let record = train(&g, &ramp, &CostMatrix::mismatch(10), &options(150, 1e-2, LossKind::Joint))
+        .expect("training");
     let after = g.coupling(&p, &q, 0, 0).expect("coupling").coupling.p_x_ne_y();
     assert!(after < before - 0.02, "P(x != y) went from {before} to {after}");
     assert_eq!((record.log_every, record.losses.len()), (2, 75));
@@ -34,7 +44,10 @@ fn a_short_run_on_the_maximality_task_lowers_p_x_ne_y() {
 
 #[test]
 fn both_losses_stay_finite_with_impossible_outcomes() {
-    let pair = LogitPair { p: vec![0.0, f64::NEG_INFINITY, 1.0, -0.5], q: vec![f64::NEG_INFINITY, 0.3, 0.2, 1.0] };
+    let pair = LogitPair {
+        p: vec![0.0, f64::NEG_INFINITY, 1.0, -0.5],
+        q: vec![f64::NEG_INFINITY, 0.3, 0.2, 1.0],
+    };
     let pairs = FixedPair { pair, noise: 0.5 };
     for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
         for loss in [LossKind::Joint, LossKind::Counterfactual] {
@@ -104,20 +117,33 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
     assert_eq!(loaded.gadget.config(), first.config());
     // The record survives (JSON floats may differ in the last bit, so compare them loosely).
     let stored = loaded.training.expect("a training record");
-    assert_eq!((&stored.options, &stored.device, stored.log_every), (&record.options, &record.device, record.log_every));
-    assert!(stored.losses.iter().zip(&record.losses).all(|(a, b)| (a - b).abs() <= 1e-12 * b.abs()));
-    assert!((stored.steps_per_second - record.steps_per_second).abs() <= 1e-9 * record.steps_per_second);
+    assert_eq!(
+        (&stored.options, &stored.device, stored.log_every),
+        (&record.options, &record.device, record.log_every)
+    );
+    assert!(stored
+        .losses
+        .iter()
+        .zip(&record.losses)
+        .all(|(a, b)| (a - b).abs() <= 1e-12 * b.abs()));
+    assert!(
+        (stored.steps_per_second - record.steps_per_second).abs() <= 1e-9 * record.steps_per_second
+    );
 
     // A flipped weight byte, a truncated file and a foreign file are clear errors.
     let mut bytes = std::fs::read(&path).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
     std::fs::write(&path, &bytes).expect("write");
-    assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("checksum")));
+    assert!(
+        matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("checksum"))
+    );
     std::fs::write(&path, &bytes[..100]).expect("write");
     assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { .. })));
     std::fs::write(&path, b"{}").expect("write");
-    assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic")));
+    assert!(
+        matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic"))
+    );
     assert!(matches!(load(&dir.path().join("missing"), Device::Cpu), Err(GadgetError::Io { .. })));
 }
 
@@ -133,8 +159,14 @@ fn training_configuration_errors_are_typed() {
     assert!(matches!(job.run(), Err(GadgetError::OutcomeMismatch { .. })));
     let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
-    let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }.build().map(|_| ()).expect_err("negative noise");
-    let _ = CostSpec::SquaredReward { h: vec![1.0, 2.0] }.build(4).map(|_| ()).expect_err("wrong length");
+    let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }
+        .build()
+        .map(|_| ())
+        .expect_err("negative noise");
+    let _ = CostSpec::SquaredReward { h: vec![1.0, 2.0] }
+        .build(4)
+        .map(|_| ())
+        .expect_err("wrong length");
 }
 
 #[test]
@@ -144,11 +176,20 @@ fn unnormalised_logits_change_gadget_2_training_only_through_the_logits_scale() 
     let log_q = [-1.1, -2.2, -1.7, -1.0];
     let normalise = |l: &[f64]| gumbel_core::pairs::log_softmax(l);
     let normalised = LogitPair { p: normalise(&log_p), q: normalise(&log_q) };
-    let shifted = LogitPair { p: normalised.p.iter().map(|v| v + 2.3).collect(), q: normalised.q.iter().map(|v| v + 2.3).collect() };
+    let shifted = LogitPair {
+        p: normalised.p.iter().map(|v| v + 2.3).collect(),
+        q: normalised.q.iter().map(|v| v + 2.3).collect(),
+    };
     let trained = |pair: &LogitPair, unnormalised_logits: bool| {
         let g = gadget(small(GadgetKind::Gadget2, 4, 3), 4);
         let pairs = FixedPair { pair: pair.clone(), noise: 0.0 };
-        train(&g, &pairs, &CostMatrix::mismatch(4), &TrainOptions { unnormalised_logits, ..options(5, 1e-2, LossKind::Joint) }).expect("training");
+        train(
+            &g,
+            &pairs,
+            &CostMatrix::mismatch(4),
+            &TrainOptions { unnormalised_logits, ..options(5, 1e-2, LossKind::Joint) },
+        )
+        .expect("training");
         weights(&g)
     };
     let reference = trained(&normalised, false);
@@ -160,6 +201,14 @@ fn unnormalised_logits_change_gadget_2_training_only_through_the_logits_scale() 
 
     let g1 = gadget(small(GadgetKind::Gadget1, 4, 3), 4);
     let pairs = FixedPair { pair: shifted, noise: 0.0 };
-    let refused = train(&g1, &pairs, &CostMatrix::mismatch(4), &TrainOptions { unnormalised_logits: true, ..options(1, 1e-2, LossKind::Joint) });
-    assert!(matches!(refused, Err(GadgetError::InvalidConfig(ref m)) if m.contains("Gadget 2 only")), "{refused:?}");
+    let refused = train(
+        &g1,
+        &pairs,
+        &CostMatrix::mismatch(4),
+        &TrainOptions { unnormalised_logits: true, ..options(1, 1e-2, LossKind::Joint) },
+    );
+    assert!(
+        matches!(refused, Err(GadgetError::InvalidConfig(ref m)) if m.contains("Gadget 2 only")),
+        "{refused:?}"
+    );
 }

@@ -44,7 +44,9 @@ impl Categorical {
         if probs.is_empty() {
             return Err(CoreError::Empty);
         }
-        if let Some((index, &value)) = probs.iter().enumerate().find(|(_, v)| !v.is_finite() || **v < 0.0) {
+        if let Some((index, &value)) =
+            probs.iter().enumerate().find(|(_, v)| !v.is_finite() || **v < 0.0)
+        {
             return Err(CoreError::InvalidProbability { index, value });
         }
         let sum: f64 = probs.iter().sum();
@@ -102,7 +104,11 @@ impl Categorical {
     /// Checks that `other` has the same number of outcomes.
     pub fn check_same_len(&self, other: &Categorical) -> Result<()> {
         if self.len() != other.len() {
-            return Err(CoreError::LengthMismatch { what: "q", expected: self.len(), found: other.len() });
+            return Err(CoreError::LengthMismatch {
+                what: "q",
+                expected: self.len(),
+                found: other.len(),
+            });
         }
         Ok(())
     }
@@ -157,12 +163,18 @@ mod tests {
     fn every_bad_input_has_its_typed_error() {
         assert_eq!(Categorical::from_logits(&[]), Err(CoreError::Empty));
         assert_eq!(Categorical::from_probs(&[]), Err(CoreError::Empty));
-        assert!(matches!(Categorical::from_logits(&[0.0, f64::NAN]), Err(CoreError::InvalidLogit { index: 1, .. })));
+        assert!(matches!(
+            Categorical::from_logits(&[0.0, f64::NAN]),
+            Err(CoreError::InvalidLogit { index: 1, .. })
+        ));
         assert!(matches!(
             Categorical::from_logits(&[f64::INFINITY, 0.0]),
             Err(CoreError::InvalidLogit { index: 0, .. })
         ));
-        assert_eq!(Categorical::from_logits(&[f64::NEG_INFINITY; 2]), Err(CoreError::AllImpossible));
+        assert_eq!(
+            Categorical::from_logits(&[f64::NEG_INFINITY; 2]),
+            Err(CoreError::AllImpossible)
+        );
         assert!(matches!(
             Categorical::from_probs(&[0.5, -0.1, 0.6]),
             Err(CoreError::InvalidProbability { index: 1, .. })
@@ -176,10 +188,16 @@ mod tests {
             Err(CoreError::InvalidProbability { index: 0, .. })
         ));
         assert_eq!(Categorical::from_probs(&[0.0, 0.0]), Err(CoreError::AllImpossible));
-        assert!(matches!(Categorical::from_probs(&[0.5, 0.6]), Err(CoreError::NotNormalised { .. })));
+        assert!(matches!(
+            Categorical::from_probs(&[0.5, 0.6]),
+            Err(CoreError::NotNormalised { .. })
+        ));
         let c = Categorical::from_probs(&[0.5, 0.0, 0.5]).unwrap();
         assert_eq!(c.check_observation(1), Err(CoreError::ImpossibleObservation { observed: 1 }));
-        assert_eq!(c.check_observation(3), Err(CoreError::ObservationOutOfRange { observed: 3, len: 3 }));
+        assert_eq!(
+            c.check_observation(3),
+            Err(CoreError::ObservationOutOfRange { observed: 3, len: 3 })
+        );
         assert!(c.check_observation(2).is_ok());
     }
 }

@@ -80,8 +80,14 @@ mod tests {
         assert!(matches!(CostMatrix::new(Array2::zeros((2, 3))), Err(CoreError::NotSquare { .. })));
         let mut m = Array2::zeros((2, 2));
         m[[1, 0]] = f64::NAN;
-        assert!(matches!(CostMatrix::new(m), Err(CoreError::InvalidEntry { position: (1, 0), .. })));
-        assert!(matches!(CostMatrix::from_rows(&[vec![0.0, 1.0], vec![1.0]]), Err(CoreError::NotSquare { .. })));
+        assert!(matches!(
+            CostMatrix::new(m),
+            Err(CoreError::InvalidEntry { position: (1, 0), .. })
+        ));
+        assert!(matches!(
+            CostMatrix::from_rows(&[vec![0.0, 1.0], vec![1.0]]),
+            Err(CoreError::NotSquare { .. })
+        ));
         assert!(CostMatrix::squared_reward(&[0.0, f64::INFINITY]).is_err());
         assert_eq!(CostMatrix::squared_index(3).matrix()[[0, 2]], 4.0);
         assert_eq!(CostMatrix::mismatch(3).matrix()[[1, 1]], 0.0);

@@ -25,7 +25,9 @@ impl Coupling {
         if rows == 0 {
             return Err(CoreError::Empty);
         }
-        if let Some(((i, j), &value)) = joint.indexed_iter().find(|(_, v)| !v.is_finite() || **v < 0.0) {
+        if let Some(((i, j), &value)) =
+            joint.indexed_iter().find(|(_, v)| !v.is_finite() || **v < 0.0)
+        {
             return Err(CoreError::InvalidEntry { what: "joint", position: (i, j), value });
         }
         let sum = joint.sum();
@@ -88,13 +90,25 @@ impl Coupling {
 
     /// Checks |P(x = i) - p_i| <= tolerance and |P(y = j) - q_j| <= tolerance for every outcome.
     pub fn check_marginals(&self, p: &Categorical, q: &Categorical, tolerance: f64) -> Result<()> {
-        for (side, marginal, target) in [("row", self.x_marginal(), p), ("column", self.y_marginal(), q)] {
+        for (side, marginal, target) in
+            [("row", self.x_marginal(), p), ("column", self.y_marginal(), q)]
+        {
             if target.len() != self.len() {
-                return Err(CoreError::LengthMismatch { what: side, expected: self.len(), found: target.len() });
+                return Err(CoreError::LengthMismatch {
+                    what: side,
+                    expected: self.len(),
+                    found: target.len(),
+                });
             }
             for (index, (&found, expected)) in marginal.iter().zip(target.probs()).enumerate() {
                 if (found - expected).abs() > tolerance {
-                    return Err(CoreError::MarginalMismatch { side, index, expected, found, tolerance });
+                    return Err(CoreError::MarginalMismatch {
+                        side,
+                        index,
+                        expected,
+                        found,
+                        tolerance,
+                    });
                 }
             }
         }
@@ -114,7 +128,11 @@ impl Coupling {
     /// E[C(x, y)] = sum_ij pi_ij C_ij.
     pub fn expected_cost(&self, cost: &CostMatrix) -> Result<f64> {
         if cost.len() != self.len() {
-            return Err(CoreError::LengthMismatch { what: "cost matrix", expected: self.len(), found: cost.len() });
+            return Err(CoreError::LengthMismatch {
+                what: "cost matrix",
+                expected: self.len(),
+                found: cost.len(),
+            });
         }
         Ok((&self.joint * cost.matrix()).sum())
     }
@@ -123,7 +141,11 @@ impl Coupling {
     pub fn variance(&self, h1: &[f64], h2: &[f64]) -> Result<f64> {
         for (what, h) in [("h1", h1), ("h2", h2)] {
             if h.len() != self.len() {
-                return Err(CoreError::LengthMismatch { what, expected: self.len(), found: h.len() });
+                return Err(CoreError::LengthMismatch {
+                    what,
+                    expected: self.len(),
+                    found: h.len(),
+                });
             }
             if let Some((i, &value)) = h.iter().enumerate().find(|(_, v)| !v.is_finite()) {
                 return Err(CoreError::InvalidEntry { what, position: (i, 0), value });
@@ -168,19 +190,32 @@ mod tests {
         assert_abs_diff_eq!(c.y_marginal()[0], 0.5, epsilon = 1e-15);
         // h = (0, 1): x - y is 0 w.p. 0.7, -1 w.p. 0.1, +1 w.p. 0.2: mean 0.1, E[d^2] 0.3, var 0.29.
         assert_abs_diff_eq!(c.variance(&[0.0, 1.0], &[0.0, 1.0]).unwrap(), 0.29, epsilon = 1e-15);
-        assert_abs_diff_eq!(c.expected_cost(&CostMatrix::squared_index(2)).unwrap(), 0.3, epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            c.expected_cost(&CostMatrix::squared_index(2)).unwrap(),
+            0.3,
+            epsilon = 1e-15
+        );
         assert_abs_diff_eq!(c.conditional_given_x(0).unwrap()[0], 0.75, epsilon = 1e-15);
         let p = Categorical::from_probs(&[0.4, 0.6]).unwrap();
         let q = Categorical::from_probs(&[0.5, 0.5]).unwrap();
         assert!(c.check_marginals(&p, &q, 1e-12).is_ok());
-        assert!(matches!(c.check_marginals(&q, &q, 1e-12), Err(CoreError::MarginalMismatch { side: "row", .. })));
+        assert!(matches!(
+            c.check_marginals(&q, &q, 1e-12),
+            Err(CoreError::MarginalMismatch { side: "row", .. })
+        ));
     }
 
     #[test]
     fn bad_joints_are_typed_errors() {
         assert!(matches!(Coupling::new(array![[0.5, 0.5]]), Err(CoreError::NotSquare { .. })));
-        assert!(matches!(Coupling::new(array![[0.5, 0.6], [0.0, 0.0]]), Err(CoreError::JointNotNormalised { .. })));
-        assert!(matches!(Coupling::new(array![[1.5, -0.5], [0.0, 0.0]]), Err(CoreError::InvalidEntry { .. })));
+        assert!(matches!(
+            Coupling::new(array![[0.5, 0.6], [0.0, 0.0]]),
+            Err(CoreError::JointNotNormalised { .. })
+        ));
+        assert!(matches!(
+            Coupling::new(array![[1.5, -0.5], [0.0, 0.0]]),
+            Err(CoreError::InvalidEntry { .. })
+        ));
         let c = Coupling::new(array![[1.0, 0.0], [0.0, 0.0]]).unwrap();
         assert!(c.conditional_given_x(1).is_err());
         assert!(c.variance(&[0.0], &[0.0, 1.0]).is_err());

@@ -37,7 +37,11 @@ pub fn gumbel_max_coupling(p: &Categorical, q: &Categorical) -> Result<Coupling>
     let k = p.len();
     let shared = Shared::new(p.log_probs(), q.log_probs(), true);
     let row = |i| shared.row(i);
-    let rows: Vec<Vec<f64>> = if k < PARALLEL_FROM { (0..k).map(row).collect() } else { (0..k).into_par_iter().map(row).collect() };
+    let rows: Vec<Vec<f64>> = if k < PARALLEL_FROM {
+        (0..k).map(row).collect()
+    } else {
+        (0..k).into_par_iter().map(row).collect()
+    };
     let joint = Array2::from_shape_fn((k, k), |(i, j)| rows[i][j]);
     // Rounding can leave the total a few ulps from one; renormalising keeps the invariant of Coupling.
     let total = joint.sum();
@@ -49,16 +53,18 @@ pub fn diagonal_entry(a: &[f64], b: &[f64], i: usize) -> f64 {
     if a[i] == f64::NEG_INFINITY || b[i] == f64::NEG_INFINITY {
         return 0.0;
     }
-    let others: f64 = (0..a.len())
-        .filter(|&k| k != i)
-        .map(|k| (a[k] - a[i]).max(b[k] - b[i]).exp())
-        .sum();
+    let others: f64 =
+        (0..a.len()).filter(|&k| k != i).map(|k| (a[k] - a[i]).max(b[k] - b[i]).exp()).sum();
     1.0 / (1.0 + others)
 }
 
 /// The exact counterfactual distribution P(y | x = observed) = pi(observed, y) / p(observed) under
 /// the Gumbel-max SCM with interventional distribution `q`.
-pub fn counterfactual_distribution(p: &Categorical, q: &Categorical, observed: usize) -> Result<Vec<f64>> {
+pub fn counterfactual_distribution(
+    p: &Categorical,
+    q: &Categorical,
+    observed: usize,
+) -> Result<Vec<f64>> {
     p.check_same_len(q)?;
     p.check_observation(observed)?;
     let row = Shared::new(p.log_probs(), q.log_probs(), false).row(observed);
@@ -87,10 +93,12 @@ struct Shared<'a> {
 impl<'a> Shared<'a> {
     fn new(a: &'a [f64], b: &'a [f64], tabulate_q: bool) -> Self {
         let key: Vec<f64> = a.iter().zip(b).map(|(&ak, &bk)| bk - ak).collect();
-        let mut order: Vec<usize> =
-            (0..a.len()).filter(|&k| a[k] != f64::NEG_INFINITY || b[k] != f64::NEG_INFINITY).collect();
+        let mut order: Vec<usize> = (0..a.len())
+            .filter(|&k| a[k] != f64::NEG_INFINITY || b[k] != f64::NEG_INFINITY)
+            .collect();
         order.sort_by(|&x, &y| key[x].total_cmp(&key[y]));
-        let q_ratio = tabulate_q.then(|| b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect());
+        let q_ratio = tabulate_q
+            .then(|| b.iter().flat_map(|&bj| b.iter().map(move |&bk| ratio(bk, bj))).collect());
         Self { a, b, key, order, q_ratio }
     }
 
@@ -242,7 +250,11 @@ mod tests {
     #[test]
     fn piece_handles_infinite_ends() {
         // alpha = beta = 1 over the whole line: integral of e^-d / (1 + e^-d)^2 = 1.
-        assert_abs_diff_eq!(piece(1.0, 1.0, f64::NEG_INFINITY, f64::INFINITY), 1.0, epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            piece(1.0, 1.0, f64::NEG_INFINITY, f64::INFINITY),
+            1.0,
+            epsilon = 1e-15
+        );
         // Over [0, inf): 1/2.
         assert_abs_diff_eq!(piece(1.0, 1.0, 0.0, f64::INFINITY), 0.5, epsilon = 1e-15);
     }
@@ -251,7 +263,10 @@ mod tests {
     fn impossible_and_underflowing_observations_are_errors() {
         let p = Categorical::from_probs(&[0.5, 0.0, 0.5]).unwrap();
         let q = Categorical::from_probs(&[0.2, 0.3, 0.5]).unwrap();
-        assert_eq!(counterfactual_distribution(&p, &q, 1), Err(CoreError::ImpossibleObservation { observed: 1 }));
+        assert_eq!(
+            counterfactual_distribution(&p, &q, 1),
+            Err(CoreError::ImpossibleObservation { observed: 1 })
+        );
         let tiny = Categorical::from_logits(&[0.0, -800.0]).unwrap();
         let r = counterfactual_distribution(&tiny, &q_two(), 1);
         assert!(r.is_ok() || r == Err(CoreError::Underflow { observed: 1 }));

@@ -41,7 +41,11 @@ pub fn sample_truncated_gumbel<R: Rng + ?Sized>(rng: &mut R, location: f64, boun
 /// distribution and taking the argmax is one counterfactual draw.
 ///
 /// Errors when `observed` is out of range or has probability zero.
-pub fn top_down_posterior<R: Rng + ?Sized>(rng: &mut R, p: &Categorical, observed: usize) -> Result<Vec<f64>> {
+pub fn top_down_posterior<R: Rng + ?Sized>(
+    rng: &mut R,
+    p: &Categorical,
+    observed: usize,
+) -> Result<Vec<f64>> {
     p.check_observation(observed)?;
     let mut noise = vec![0.0; p.len()];
     top_down_posterior_into(rng, p.log_probs(), observed, &mut noise);
@@ -102,7 +106,10 @@ mod tests {
         for t in [-1.0, 0.0, 0.5] {
             let exact = cdf(t) / cdf(b);
             let freq = draws.iter().filter(|&&g| g <= t).count() as f64 / n as f64;
-            assert!((freq - exact).abs() < 5.0 * (exact * (1.0 - exact) / n as f64).sqrt(), "t = {t}");
+            assert!(
+                (freq - exact).abs() < 5.0 * (exact * (1.0 - exact) / n as f64).sqrt(),
+                "t = {t}"
+            );
         }
         // Extreme locations far above the bound stay finite and below it.
         assert!(sample_truncated_gumbel(&mut rng, 800.0, -5.0) < -5.0);
@@ -116,7 +123,8 @@ mod tests {
             for _ in 0..2_000 {
                 let g = top_down_posterior(&mut rng, &p, observed).unwrap();
                 assert!(g.iter().all(|v| v.is_finite()));
-                let perturbed: Vec<f64> = p.log_probs().iter().zip(&g).map(|(l, g)| l + g).collect();
+                let perturbed: Vec<f64> =
+                    p.log_probs().iter().zip(&g).map(|(l, g)| l + g).collect();
                 assert_eq!(argmax(&perturbed), observed);
             }
         }

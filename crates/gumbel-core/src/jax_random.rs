@@ -66,7 +66,8 @@ impl JaxKey {
 
     /// `jax.random.split(key, num)`: `num` new keys.
     pub fn split(self, num: usize) -> Result<Vec<JaxKey>> {
-        let words = self.bits(num.checked_mul(2).ok_or_else(|| too_many("a number of keys", num))?)?;
+        let words =
+            self.bits(num.checked_mul(2).ok_or_else(|| too_many("a number of keys", num))?)?;
         Ok(words.chunks_exact(2).map(|w| JaxKey([w[0], w[1]])).collect())
     }
 
@@ -78,7 +79,11 @@ impl JaxKey {
     /// `jax.random.gumbel(key, (n,))`: -log(-log(u)), u uniform on [f32::MIN_POSITIVE, 1). JAX takes
     /// the logarithms in float32; here they are taken in f64 of the same u, which differs by rounding.
     pub fn gumbel(self, n: usize) -> Result<Vec<f64>> {
-        Ok(self.uniform(n)?.into_iter().map(|u| -(-f64::from(u.max(f32::MIN_POSITIVE)).ln()).ln()).collect())
+        Ok(self
+            .uniform(n)?
+            .into_iter()
+            .map(|u| -(-f64::from(u.max(f32::MIN_POSITIVE)).ln()).ln())
+            .collect())
     }
 }
 
@@ -123,7 +128,8 @@ pub fn permuted_icdf_permutation(outcomes: usize) -> Result<Vec<usize>> {
 /// float32 uniforms. The product and the log-softmax are taken in f64 (for scale 8 the product is the
 /// authors' float32 value exactly; their float32 log-softmax differs from this one by under 1e-6).
 fn softmax_uniform_logits(key: JaxKey, dist: &SoftmaxUniform) -> Result<Vec<f64>> {
-    let raw: Vec<f64> = key.uniform(dist.outcomes)?.into_iter().map(|u| dist.scale * f64::from(u)).collect();
+    let raw: Vec<f64> =
+        key.uniform(dist.outcomes)?.into_iter().map(|u| dist.scale * f64::from(u)).collect();
     Ok(log_softmax(&raw))
 }
 
@@ -133,7 +139,10 @@ fn pair_from_key(key: JaxKey, dist: &SoftmaxUniform) -> Result<LogitPair> {
     match dist.mode {
         PairMode::Independent => {
             let keys = key.split(2)?;
-            Ok(LogitPair { p: softmax_uniform_logits(keys[0], dist)?, q: softmax_uniform_logits(keys[1], dist)? })
+            Ok(LogitPair {
+                p: softmax_uniform_logits(keys[0], dist)?,
+                q: softmax_uniform_logits(keys[1], dist)?,
+            })
         }
         PairMode::Mirrored => {
             let p = softmax_uniform_logits(key, dist)?;
@@ -157,7 +166,11 @@ fn evaluation_keys(seed: u64, num_pairs: usize) -> Result<Vec<(JaxKey, JaxKey)>>
 /// The authors' evaluation pairs: the `num_pairs` logit pairs their `evaluate_joint` scores every
 /// coupling on for evaluation seed `seed` (Table 1 columns 1-2: `SoftmaxUniform::paper(mode)`, seeds
 /// 1001..1005, 10,000 pairs). Pair i depends on `num_pairs` (JAX's split is not prefix-stable).
-pub fn evaluation_pairs(dist: &SoftmaxUniform, seed: u64, num_pairs: usize) -> Result<Vec<LogitPair>> {
+pub fn evaluation_pairs(
+    dist: &SoftmaxUniform,
+    seed: u64,
+    num_pairs: usize,
+) -> Result<Vec<LogitPair>> {
     if dist.outcomes == 0 {
         return Err(CoreError::Empty);
     }
@@ -170,7 +183,10 @@ pub fn fixed_pair(dist: &SoftmaxUniform) -> Result<LogitPair> {
     if dist.outcomes == 0 {
         return Err(CoreError::Empty);
     }
-    pair_from_key(JaxKey::from_seed(FIXED_PAIR_SEED), &SoftmaxUniform { mode: PairMode::Independent, ..*dist })
+    pair_from_key(
+        JaxKey::from_seed(FIXED_PAIR_SEED),
+        &SoftmaxUniform { mode: PairMode::Independent, ..*dist },
+    )
 }
 
 /// The authors' Gumbel-max baseline as they estimate it per pair (`joint_from_samples` of
@@ -179,7 +195,11 @@ pub fn fixed_pair(dist: &SoftmaxUniform) -> Result<LogitPair> {
 pub fn gumbel_max_estimate(pair: &LogitPair, key: JaxKey, num_samples: usize) -> Result<Coupling> {
     let k = pair.p.len();
     if pair.q.len() != k {
-        return Err(CoreError::LengthMismatch { what: "q logits", expected: k, found: pair.q.len() });
+        return Err(CoreError::LengthMismatch {
+            what: "q logits",
+            expected: k,
+            found: pair.q.len(),
+        });
     }
     let mut counts = Array2::<u64>::zeros((k, k));
     for sample_key in key.split(num_samples)? {

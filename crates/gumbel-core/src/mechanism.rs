@@ -74,13 +74,22 @@ impl GumbelMax {
 
     /// One counterfactual draw of y given that x = `observed` was seen: noise from the top-down
     /// posterior under p, then argmax(log q + g).
-    pub fn sample_counterfactual<R: Rng + ?Sized>(&self, rng: &mut R, observed: usize) -> Result<usize> {
+    pub fn sample_counterfactual<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        observed: usize,
+    ) -> Result<usize> {
         self.p.check_observation(observed)?;
         let mut noise = vec![0.0; self.len()];
         Ok(self.counterfactual_into(rng, observed, &mut noise))
     }
 
-    fn counterfactual_into<R: Rng + ?Sized>(&self, rng: &mut R, observed: usize, noise: &mut [f64]) -> usize {
+    fn counterfactual_into<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        observed: usize,
+        noise: &mut [f64],
+    ) -> usize {
         top_down_posterior_into(rng, self.p.log_probs(), observed, noise);
         for (g, l) in noise.iter_mut().zip(self.q.log_probs()) {
             *g += l;
@@ -99,11 +108,18 @@ impl GumbelMax {
             let (x, y) = self.sample_pair(rng);
             x * k + y
         });
-        Coupling::from_counts(&Array2::from_shape_vec((k, k), counts).map_err(|_| CoreError::Empty)?)
+        Coupling::from_counts(
+            &Array2::from_shape_vec((k, k), counts).map_err(|_| CoreError::Empty)?,
+        )
     }
 
     /// The histogram (as frequencies) of `samples` counterfactual draws given x = `observed`.
-    pub fn counterfactual_histogram(&self, observed: usize, samples: u64, seed: u64) -> Result<Vec<f64>> {
+    pub fn counterfactual_histogram(
+        &self,
+        observed: usize,
+        samples: u64,
+        seed: u64,
+    ) -> Result<Vec<f64>> {
         self.p.check_observation(observed)?;
         if samples == 0 {
             return Err(CoreError::ZeroCount { what: "samples" });

@@ -47,8 +47,16 @@ mod tests {
     #[test]
     fn counts_do_not_depend_on_the_thread_count() {
         let draw = |rng: &mut SeededRng| rng.random_range(0..7usize);
-        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| count(100_001, 9, 7, draw));
-        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| count(100_001, 9, 7, draw));
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| count(100_001, 9, 7, draw));
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap()
+            .install(|| count(100_001, 9, 7, draw));
         assert_eq!(one, three);
         assert_eq!(one.iter().sum::<u64>(), 100_001);
     }

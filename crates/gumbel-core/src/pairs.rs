@@ -91,7 +91,8 @@ impl Ramp {
     /// The noise-free pair the paper evaluates on.
     pub fn noise_free(&self) -> LogitPair {
         let centre = (self.outcomes as f64 - 1.0) / 2.0;
-        let p: Vec<f64> = (0..self.outcomes).map(|k| self.base_scale * (k as f64 - centre)).collect();
+        let p: Vec<f64> =
+            (0..self.outcomes).map(|k| self.base_scale * (k as f64 - centre)).collect();
         let q = p.iter().map(|v| -v).collect();
         LogitPair { p, q }
     }
@@ -162,7 +163,8 @@ mod tests {
         assert!(logsumexp(&pair.p).abs() < 1e-12);
         assert_eq!(pair.q, pair.p.iter().rev().copied().collect::<Vec<_>>());
         // log_softmax(8 U): the largest minus the smallest logit is below 8.
-        let spread = pair.p.iter().copied().fold(f64::MIN, f64::max) - pair.p.iter().copied().fold(f64::MAX, f64::min);
+        let spread = pair.p.iter().copied().fold(f64::MIN, f64::max)
+            - pair.p.iter().copied().fold(f64::MAX, f64::min);
         assert!(spread < 8.0 && spread > 0.0);
     }
 

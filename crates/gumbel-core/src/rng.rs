@@ -15,7 +15,9 @@ pub fn from_seed(seed: u64) -> SeededRng {
 /// The `index`-th independent stream of `seed`: the seed and the index are mixed through SplitMix64
 /// (so that nearby seeds and indices give unrelated streams) before seeding xoshiro256++.
 pub fn stream(seed: u64, index: u64) -> SeededRng {
-    SeededRng::seed_from_u64(splitmix64(seed ^ splitmix64(index.wrapping_add(0x9E37_79B9_7F4A_7C15))))
+    SeededRng::seed_from_u64(splitmix64(
+        seed ^ splitmix64(index.wrapping_add(0x9E37_79B9_7F4A_7C15)),
+    ))
 }
 
 /// One step of SplitMix64 (Steele, Lea & Flood 2014), a bijective mixer of 64-bit values.

@@ -24,7 +24,11 @@ fn cases() -> Vec<(String, Vec<f64>, Vec<f64>)> {
         ("k2".to_owned(), vec![0.3, -0.4], vec![-1.0, 0.8]),
         ("k2-identical".to_owned(), vec![0.3, -0.4], vec![0.3, -0.4]),
         ("near-degenerate".to_owned(), vec![25.0, 0.0, -3.0, 1.0], vec![0.0, 24.0, 0.5, -2.0]),
-        ("zeros".to_owned(), vec![0.5, ninf, 1.0, -0.3, ninf, 0.2], vec![ninf, 0.1, 0.7, ninf, -1.0, 0.4]),
+        (
+            "zeros".to_owned(),
+            vec![0.5, ninf, 1.0, -0.3, ninf, 0.2],
+            vec![ninf, 0.1, 0.7, ninf, -1.0, 0.4],
+        ),
         ("tiny-probabilities".to_owned(), vec![0.0, -30.0, 1.0, -12.0], vec![-25.0, 0.0, 0.3, 2.0]),
     ];
     out.push(("k10".to_owned(), normal(10, 1.5), normal(10, 1.5)));
@@ -59,13 +63,19 @@ fn exact_diagonal_is_proposition_1() {
         let (pp, qq) = (p.probs(), q.probs());
         for i in 0..pp.len() {
             let expected = if pp[i] > 0.0 && qq[i] > 0.0 {
-                let others: f64 = (0..pp.len()).filter(|&k| k != i).map(|k| (pp[k] / pp[i]).max(qq[k] / qq[i])).sum();
+                let others: f64 = (0..pp.len())
+                    .filter(|&k| k != i)
+                    .map(|k| (pp[k] / pp[i]).max(qq[k] / qq[i]))
+                    .sum();
                 1.0 / (1.0 + others)
             } else {
                 0.0
             };
             let found = coupling.joint()[[i, i]];
-            assert!((found - expected).abs() <= 1e-12 * expected.max(1e-300) + 1e-15, "{name} [{i}]: {found} vs {expected}");
+            assert!(
+                (found - expected).abs() <= 1e-12 * expected.max(1e-300) + 1e-15,
+                "{name} [{i}]: {found} vs {expected}"
+            );
             assert!((diagonal_entry(p.log_probs(), q.log_probs(), i) - found).abs() < 1e-14);
         }
     }
@@ -82,7 +92,10 @@ fn exact_counterfactual_is_the_joint_row_over_p() {
             let mass: f64 = coupling.joint().row(observed).sum();
             for (y, found) in row.iter().enumerate() {
                 let expected = coupling.joint()[[observed, y]] / mass;
-                assert!((found - expected).abs() <= 1e-12, "{name} [{observed}, {y}]: {found} vs {expected}");
+                assert!(
+                    (found - expected).abs() <= 1e-12,
+                    "{name} [{observed}, {y}]: {found} vs {expected}"
+                );
             }
         }
     }
@@ -125,7 +138,11 @@ fn exact_joint_agrees_with_monte_carlo() {
         for ((i, j), &pi) in exact.joint().indexed_iter() {
             let count = estimate.joint()[[i, j]] * n as f64;
             let tolerance = count_tolerance(n, pi);
-            assert!((count - n as f64 * pi).abs() <= tolerance, "{name} ({i}, {j}): {count} vs {}", n as f64 * pi);
+            assert!(
+                (count - n as f64 * pi).abs() <= tolerance,
+                "{name} ({i}, {j}): {count} vs {}",
+                n as f64 * pi
+            );
         }
     }
 }
@@ -141,7 +158,10 @@ fn posterior_counterfactuals_agree_with_the_exact_conditional() {
         assert!((exact.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         for (y, (&s, &e)) in sampled.iter().zip(&exact).enumerate() {
             let diff = (s - e).abs() * n as f64;
-            assert!(diff <= count_tolerance(n, e), "{name}: P(y = {y} | x = {observed}) {s} vs {e}");
+            assert!(
+                diff <= count_tolerance(n, e),
+                "{name}: P(y = {y} | x = {observed}) {s} vs {e}"
+            );
         }
     }
 }
@@ -172,7 +192,8 @@ fn sampler_marginals_pass_a_chi_square_bound() {
 
 #[test]
 fn monte_carlo_does_not_depend_on_the_thread_count() {
-    let mechanism = GumbelMax::new(categorical(&[0.1, 0.5, -0.3]), categorical(&[0.4, -0.2, 0.0])).unwrap();
+    let mechanism =
+        GumbelMax::new(categorical(&[0.1, 0.5, -0.3]), categorical(&[0.4, -0.2, 0.0])).unwrap();
     let estimate = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

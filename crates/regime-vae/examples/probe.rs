@@ -10,9 +10,8 @@ fn main() -> anyhow::Result<()> {
     let mut first = 0u64;
     let mut shift = 10.0;
     for arg in std::env::args().skip(1) {
-        let (key, value) = arg
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("expected key=value, got {arg}"))?;
+        let (key, value) =
+            arg.split_once('=').ok_or_else(|| anyhow::anyhow!("expected key=value, got {arg}"))?;
         match key {
             "scms" => scms = value.parse()?,
             "first" => first = value.parse()?,
@@ -30,18 +29,12 @@ fn main() -> anyhow::Result<()> {
             "tau1" => config.vae.temperature_end = value.parse()?,
             "threads" => config.vae.threads = value.parse()?,
             "exact" => {
-                config.vae.estimator = if value == "1" {
-                    Estimator::Exact
-                } else {
-                    Estimator::StraightThrough
-                }
+                config.vae.estimator =
+                    if value == "1" { Estimator::Exact } else { Estimator::StraightThrough }
             }
             "boolean" => {
-                config.vae.latent = if value == "1" {
-                    LatentKind::PerMechanism
-                } else {
-                    LatentKind::Categorical
-                }
+                config.vae.latent =
+                    if value == "1" { LatentKind::PerMechanism } else { LatentKind::Categorical }
             }
             "informative" => {
                 config.vae.prior = if value == "1" {
@@ -51,9 +44,8 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             "mlp" => {
-                config.scm.family = regime_vae::mechanism::MechanismFamily::Mlp {
-                    hidden: value.parse()?,
-                }
+                config.scm.family =
+                    regime_vae::mechanism::MechanismFamily::Mlp { hidden: value.parse()? }
             }
             "edge" => config.scm.edge_prob = value.parse()?,
             _ => anyhow::bail!("unknown key {key}"),

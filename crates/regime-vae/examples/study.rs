@@ -5,11 +5,8 @@ use regime_vae::study::{run_study, StudyConfig};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = if args.iter().any(|a| a == "full") {
-        StudyConfig::full()
-    } else {
-        StudyConfig::quick()
-    };
+    let mut config =
+        if args.iter().any(|a| a == "full") { StudyConfig::full() } else { StudyConfig::quick() };
     if args.iter().any(|a| a == "main") {
         config.sweep_shifts.clear();
     }

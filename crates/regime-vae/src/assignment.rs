@@ -8,12 +8,8 @@ use crate::error::{ensure, Result};
 /// Minimum-cost assignment: returns, for each row, its column, and the total cost.
 pub fn min_cost_assignment(cost: &Array2<f64>) -> Result<(Vec<usize>, f64)> {
     let (n, m) = cost.dim();
-    ensure(n <= m, || {
-        format!("{n} rows cannot be matched to {m} columns")
-    })?;
-    ensure(cost.iter().all(|c| c.is_finite()), || {
-        "assignment costs must be finite".into()
-    })?;
+    ensure(n <= m, || format!("{n} rows cannot be matched to {m} columns"))?;
+    ensure(cost.iter().all(|c| c.is_finite()), || "assignment costs must be finite".into())?;
     // 1-based arrays; column 0 is a virtual column holding the row being inserted.
     let mut u = vec![0.0; n + 1];
     let mut v = vec![0.0; m + 1];
@@ -70,11 +66,7 @@ pub fn min_cost_assignment(cost: &Array2<f64>) -> Result<(Vec<usize>, f64)> {
             assigned[owner[c] - 1] = c - 1;
         }
     }
-    let total = assigned
-        .iter()
-        .enumerate()
-        .map(|(r, &c)| cost[[r, c]])
-        .sum();
+    let total = assigned.iter().enumerate().map(|(r, &c)| cost[[r, c]]).sum();
     Ok((assigned, total))
 }
 

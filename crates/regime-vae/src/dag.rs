@@ -142,14 +142,10 @@ mod tests {
     fn edge_count_matches_its_expectation() {
         // 400 graphs of 10 nodes at p = 0.3: 45 pairs each, so the count is Binomial(18000, 0.3).
         let mut rng = from_seed(11);
-        let total: usize = (0..400)
-            .map(|_| Dag::erdos_renyi(10, 0.3, &mut rng).expect("valid").edges())
-            .sum();
+        let total: usize =
+            (0..400).map(|_| Dag::erdos_renyi(10, 0.3, &mut rng).expect("valid").edges()).sum();
         let (mean, sd) = (18000.0 * 0.3, (18000.0_f64 * 0.3 * 0.7).sqrt());
-        assert!(
-            (total as f64 - mean).abs() < 5.0 * sd,
-            "{total} edges vs {mean}"
-        );
+        assert!((total as f64 - mean).abs() < 5.0 * sd, "{total} edges vs {mean}");
     }
 
     #[test]

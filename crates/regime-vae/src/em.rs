@@ -34,13 +34,7 @@ pub struct EmConfig {
 
 impl Default for EmConfig {
     fn default() -> Self {
-        Self {
-            restarts: 5,
-            max_iter: 100,
-            tol: 1e-6,
-            var_floor: 1e-2,
-            seed: 0,
-        }
+        Self { restarts: 5, max_iter: 100, tol: 1e-6, var_floor: 1e-2, seed: 0 }
     }
 }
 
@@ -63,18 +57,12 @@ impl LinearGaussianMixture {
     /// Fits `clusters` regimes to the rows of `x` by EM.
     pub fn fit(dag: &Dag, x: &Array2<f64>, clusters: usize, config: &EmConfig) -> Result<Self> {
         let (s, n) = x.dim();
-        ensure(n == dag.n(), || {
-            format!("{n} columns for a DAG of {} nodes", dag.n())
-        })?;
-        ensure(s >= clusters && clusters >= 1, || {
-            format!("{s} samples for {clusters} clusters")
-        })?;
+        ensure(n == dag.n(), || format!("{n} columns for a DAG of {} nodes", dag.n()))?;
+        ensure(s >= clusters && clusters >= 1, || format!("{s} samples for {clusters} clusters"))?;
         ensure(config.restarts >= 1 && config.var_floor > 0.0, || {
             "EM needs a restart and a positive variance floor".into()
         })?;
-        ensure(x.iter().all(|v| v.is_finite()), || {
-            "data must be finite".into()
-        })?;
+        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
         let mut best: Option<Self> = None;
         for restart in 0..config.restarts {
             let mut rng = stream(config.seed, restart as u64);
@@ -104,10 +92,7 @@ impl LinearGaussianMixture {
                 previous = ll;
             }
             model.log_likelihood = model.e_step(x).1;
-            if best
-                .as_ref()
-                .is_none_or(|b| model.log_likelihood > b.log_likelihood)
-            {
+            if best.as_ref().is_none_or(|b| model.log_likelihood > b.log_likelihood) {
                 best = Some(model);
             }
         }
@@ -117,13 +102,7 @@ impl LinearGaussianMixture {
     fn node_mean(&self, c: usize, i: usize, row: ndarray::ArrayView1<f64>) -> f64 {
         let theta = &self.coef[c][i];
         theta[0]
-            + self
-                .dag
-                .parents(i)
-                .iter()
-                .zip(&theta[1..])
-                .map(|(&p, w)| w * row[p])
-                .sum::<f64>()
+            + self.dag.parents(i).iter().zip(&theta[1..]).map(|(&p, w)| w * row[p]).sum::<f64>()
     }
 
     /// Log joint `log pi_c + log p(x | c)` for every row and cluster: `[rows, clusters]`.
@@ -203,9 +182,7 @@ impl LinearGaussianMixture {
 }
 
 fn dag_zero_coef(dag: &Dag) -> Vec<Vec<f64>> {
-    (0..dag.n())
-        .map(|i| vec![0.0; dag.parents(i).len() + 1])
-        .collect()
+    (0..dag.n()).map(|i| vec![0.0; dag.parents(i).len() + 1]).collect()
 }
 
 impl RegimeModel for LinearGaussianMixture {
@@ -220,10 +197,9 @@ impl RegimeModel for LinearGaussianMixture {
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
         check_columns(x, self.dag.n())?;
-        Ok(Array3::from_shape_fn(
-            (self.clusters(), x.nrows(), x.ncols()),
-            |(c, r, i)| self.node_mean(c, i, x.row(r)),
-        ))
+        Ok(Array3::from_shape_fn((self.clusters(), x.nrows(), x.ncols()), |(c, r, i)| {
+            self.node_mean(c, i, x.row(r))
+        }))
     }
 
     /// Exact for a linear model: propagate the means in topological order.
@@ -250,11 +226,7 @@ mod tests {
 
     #[test]
     fn em_recovers_well_separated_regimes() {
-        let config = ScmConfig {
-            nodes: 5,
-            edge_prob: 0.4,
-            ..ScmConfig::default()
-        };
+        let config = ScmConfig { nodes: 5, edge_prob: 0.4, ..ScmConfig::default() };
         let scm = Scm::random(&config, &mut from_seed(21)).expect("valid");
         let train = scm.sample(3000, &mut from_seed(22)).expect("valid");
         let test = scm.sample(1000, &mut from_seed(23)).expect("valid");
@@ -272,10 +244,8 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let dag = Dag::from_parents(vec![vec![], vec![0]]).expect("valid");
-        assert!(
-            LinearGaussianMixture::fit(&dag, &Array2::zeros((10, 3)), 3, &EmConfig::default())
-                .is_err()
-        );
+        assert!(LinearGaussianMixture::fit(&dag, &Array2::zeros((10, 3)), 3, &EmConfig::default())
+            .is_err());
         assert!(LinearGaussianMixture::fit(
             &dag,
             &Array2::from_elem((10, 2), f64::NAN),
@@ -283,9 +253,7 @@ mod tests {
             &EmConfig::default()
         )
         .is_err());
-        assert!(
-            LinearGaussianMixture::fit(&dag, &Array2::zeros((2, 2)), 3, &EmConfig::default())
-                .is_err()
-        );
+        assert!(LinearGaussianMixture::fit(&dag, &Array2::zeros((2, 2)), 3, &EmConfig::default())
+            .is_err());
     }
 }

@@ -77,15 +77,9 @@ pub fn evaluate<M: RegimeModel + ?Sized>(
 ) -> Result<Evaluation> {
     let (s, n) = data.x.dim();
     let k = scm.regimes();
-    ensure(
-        n == scm.nodes() && model.clusters() == k && data.regime.len() == s,
-        || {
-            format!(
-                "model with {} clusters, data {s}x{n}, SCM with {k} regimes",
-                model.clusters()
-            )
-        },
-    )?;
+    ensure(n == scm.nodes() && model.clusters() == k && data.regime.len() == s, || {
+        format!("model with {} clusters, data {s}x{n}, SCM with {k} regimes", model.clusters())
+    })?;
     let pred = model.assign(&data.x)?;
     let table = contingency(&pred, &data.regime, k, k)?;
     let (matching, accuracy) = matched_accuracy(&table)?;
@@ -97,9 +91,8 @@ pub fn evaluate<M: RegimeModel + ?Sized>(
     for (c, &r) in matching.iter().enumerate() {
         cluster_of[r] = c;
     }
-    let targets_correct = (1..k)
-        .filter(|&r| id.targets[cluster_of[r]] == Some(r - 1))
-        .count() as f64
+    let targets_correct = (1..k).filter(|&r| id.targets[cluster_of[r]] == Some(r - 1)).count()
+        as f64
         / (k - 1) as f64;
 
     let mut recon = 0.0;

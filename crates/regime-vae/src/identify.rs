@@ -45,21 +45,14 @@ impl Identification {
 /// `means` is `[clusters, samples, nodes]`, `assign` the cluster of each sample.
 pub fn mechanism_gaps(means: &Array3<f64>, assign: &[usize]) -> Result<Array3<f64>> {
     let (k, s, n) = means.dim();
-    ensure(assign.len() == s, || {
-        format!("{} assignments for {s} samples", assign.len())
-    })?;
-    ensure(assign.iter().all(|&a| a < k), || {
-        "assignment out of range".into()
-    })?;
-    ensure(means.iter().all(|v| v.is_finite()), || {
-        "mechanism means must be finite".into()
-    })?;
+    ensure(assign.len() == s, || format!("{} assignments for {s} samples", assign.len()))?;
+    ensure(assign.iter().all(|&a| a < k), || "assignment out of range".into())?;
+    ensure(means.iter().all(|v| v.is_finite()), || "mechanism means must be finite".into())?;
     let mut gaps = Array3::zeros((k, k, n));
     for c in 0..k {
         for o in 0..c {
-            let mut rows: Vec<usize> = (0..s)
-                .filter(|&r| assign[r] == c || assign[r] == o)
-                .collect();
+            let mut rows: Vec<usize> =
+                (0..s).filter(|&r| assign[r] == c || assign[r] == o).collect();
             if rows.is_empty() {
                 rows = (0..s).collect();
             }
@@ -80,9 +73,7 @@ pub fn mechanism_gaps(means: &Array3<f64>, assign: &[usize]) -> Result<Array3<f6
 /// Applies the rule to `N + 1` clusters over `N` nodes (see the module documentation).
 pub fn identify(means: &Array3<f64>, assign: &[usize]) -> Result<Identification> {
     let (k, _, n) = means.dim();
-    ensure(k == n + 1, || {
-        format!("the rule needs N + 1 = {} clusters, got {k}", n + 1)
-    })?;
+    ensure(k == n + 1, || format!("the rule needs N + 1 = {} clusters, got {k}", n + 1))?;
     let gaps = mechanism_gaps(means, assign)?;
     let mut scores = Vec::with_capacity(k);
     let mut assignments = Vec::with_capacity(k);
@@ -90,28 +81,19 @@ pub fn identify(means: &Array3<f64>, assign: &[usize]) -> Result<Identification>
         let others: Vec<usize> = (0..k).filter(|&c| c != o).collect();
         let cost = Array2::from_shape_fn((n, n), |(row, i)| {
             let c = others[row];
-            (0..n)
-                .filter(|&j| j != i)
-                .map(|j| gaps[[c, o, j]])
-                .sum::<f64>()
+            (0..n).filter(|&j| j != i).map(|j| gaps[[c, o, j]]).sum::<f64>()
         });
         let (assigned, total) = min_cost_assignment(&cost)?;
         scores.push(total);
         assignments.push(assigned);
     }
-    let observational = (0..k)
-        .min_by(|&a, &b| scores[a].total_cmp(&scores[b]))
-        .unwrap_or(0);
+    let observational = (0..k).min_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
     let mut targets = vec![None; k];
     let others = (0..k).filter(|&c| c != observational);
     for (c, &i) in others.zip(&assignments[observational]) {
         targets[c] = Some(i);
     }
-    Ok(Identification {
-        observational,
-        targets,
-        scores,
-    })
+    Ok(Identification { observational, targets, scores })
 }
 
 #[cfg(test)]

@@ -26,11 +26,7 @@ pub fn kmeans_labels<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) ->
 fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64, Vec<usize>) {
     let s = x.nrows();
     let dist2 = |r: usize, centre: &Array1<f64>| {
-        x.row(r)
-            .iter()
-            .zip(centre)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
+        x.row(r).iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
     };
     let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
     let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();

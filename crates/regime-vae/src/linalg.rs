@@ -18,10 +18,7 @@ pub fn solve(a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
     }
     let mut m = a.clone();
     let mut x = b.clone();
-    let scale = m
-        .iter()
-        .fold(0.0_f64, |s, v| s.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
+    let scale = m.iter().fold(0.0_f64, |s, v| s.max(v.abs())).max(f64::MIN_POSITIVE);
     for col in 0..n {
         let pivot = (col..n)
             .max_by(|&r, &s| m[[r, col]].abs().total_cmp(&m[[s, col]].abs()))
@@ -54,9 +51,7 @@ pub fn solve(a: &Array2<f64>, b: &Array1<f64>) -> Result<Array1<f64>> {
     if x.iter().all(|v| v.is_finite()) {
         Ok(x)
     } else {
-        Err(RegimeVaeError::NonFinite(
-            "solution of a linear system".into(),
-        ))
+        Err(RegimeVaeError::NonFinite("solution of a linear system".into()))
     }
 }
 

@@ -51,9 +51,9 @@ impl Mechanism {
     /// Draws a mechanism of `family` for a node with `n_parents` parents. A root's mechanism is the constant 0.
     pub fn random<R: Rng + ?Sized>(family: MechanismFamily, n_parents: usize, rng: &mut R) -> Self {
         match family {
-            MechanismFamily::Linear => Self::Linear {
-                weights: (0..n_parents).map(|_| bounded_weight(rng)).collect(),
-            },
+            MechanismFamily::Linear => {
+                Self::Linear { weights: (0..n_parents).map(|_| bounded_weight(rng)).collect() }
+            }
             MechanismFamily::Mlp { hidden } => {
                 let hidden = if n_parents == 0 { 0 } else { hidden };
                 let gain = 2.0 / (n_parents.max(1) as f64).sqrt();
@@ -69,11 +69,7 @@ impl Mechanism {
                     .collect();
                 let bias = (0..hidden).map(|_| StandardNormal.sample(rng)).collect();
                 let output = (0..hidden).map(|_| 2.0 * bounded_weight(rng)).collect();
-                Self::Mlp {
-                    input,
-                    bias,
-                    output,
-                }
+                Self::Mlp { input, bias, output }
             }
         }
     }
@@ -82,11 +78,7 @@ impl Mechanism {
     pub fn mean(&self, pa: &[f64]) -> f64 {
         match self {
             Self::Linear { weights } => weights.iter().zip(pa).map(|(w, p)| w * p).sum(),
-            Self::Mlp {
-                input,
-                bias,
-                output,
-            } => input
+            Self::Mlp { input, bias, output } => input
                 .iter()
                 .zip(bias)
                 .zip(output)

@@ -17,10 +17,9 @@ pub fn contingency(
     ensure(pred.len() == truth.len() && !pred.is_empty(), || {
         format!("{} predictions for {} labels", pred.len(), truth.len())
     })?;
-    ensure(
-        pred.iter().all(|&p| p < clusters) && truth.iter().all(|&t| t < classes),
-        || "label out of range".into(),
-    )?;
+    ensure(pred.iter().all(|&p| p < clusters) && truth.iter().all(|&t| t < classes), || {
+        "label out of range".into()
+    })?;
     let mut table = Array2::zeros((clusters, classes));
     for (&p, &t) in pred.iter().zip(truth) {
         table[[p, t]] += 1.0;
@@ -48,10 +47,7 @@ pub fn adjusted_rand_index(table: &Array2<f64>) -> f64 {
 }
 
 fn entropy(counts: impl Iterator<Item = f64>, n: f64) -> f64 {
-    counts
-        .filter(|&c| c > 0.0)
-        .map(|c| -(c / n) * (c / n).ln())
-        .sum()
+    counts.filter(|&c| c > 0.0).map(|c| -(c / n) * (c / n).ln()).sum()
 }
 
 /// Normalised mutual information `I(U; V) / ((H(U) + H(V)) / 2)`; 1 when both partitions are trivial.
@@ -105,11 +101,7 @@ mod tests {
         // scikit-learn: adjusted_rand_score([0,0,1,1],[0,0,1,2]) = 0.5714285714285715,
         // normalized_mutual_info_score(...) = 0.8; the best matching gets 3 of 4.
         let t = contingency(&[0, 0, 1, 2], &[0, 0, 1, 1], 3, 2).expect("valid");
-        assert_abs_diff_eq!(
-            adjusted_rand_index(&t),
-            0.571_428_571_428_571_5,
-            epsilon = 1e-12
-        );
+        assert_abs_diff_eq!(adjusted_rand_index(&t), 0.571_428_571_428_571_5, epsilon = 1e-12);
         assert_abs_diff_eq!(normalized_mutual_information(&t), 0.8, epsilon = 1e-12);
         let t2 = contingency(&[0, 0, 1, 1], &[0, 0, 1, 2], 2, 3).expect("valid");
         assert_abs_diff_eq!(matched_accuracy(&t2).expect("valid").1, 0.75);

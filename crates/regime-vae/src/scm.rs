@@ -68,70 +68,39 @@ impl Scm {
         regime_probs: Vec<f64>,
     ) -> Result<Self> {
         let n = dag.n();
-        ensure(
-            mechanisms.len() == n && shifts.len() == n && regime_probs.len() == n + 1,
-            || {
-                format!(
-                    "{n} nodes need {n} mechanisms, {n} shifts and {} regime probabilities",
-                    n + 1
-                )
-            },
-        )?;
+        ensure(mechanisms.len() == n && shifts.len() == n && regime_probs.len() == n + 1, || {
+            format!("{n} nodes need {n} mechanisms, {n} shifts and {} regime probabilities", n + 1)
+        })?;
         for (i, m) in mechanisms.iter().enumerate() {
             let fits = match m {
                 Mechanism::Linear { weights } => weights.len() == dag.parents(i).len(),
-                Mechanism::Mlp {
-                    input,
-                    bias,
-                    output,
-                } => {
+                Mechanism::Mlp { input, bias, output } => {
                     input.iter().all(|u| u.len() == dag.parents(i).len())
                         && bias.len() == input.len()
                         && output.len() == input.len()
                 }
             };
             ensure(fits, || {
-                format!(
-                    "mechanism of node {i} does not fit its {} parents",
-                    dag.parents(i).len()
-                )
+                format!("mechanism of node {i} does not fit its {} parents", dag.parents(i).len())
             })?;
         }
-        ensure(shifts.iter().all(|s| s.is_finite()), || {
-            "shifts must be finite".into()
+        ensure(shifts.iter().all(|s| s.is_finite()), || "shifts must be finite".into())?;
+        ensure(regime_probs.iter().all(|p| p.is_finite() && *p >= 0.0), || {
+            "regime probabilities must be >= 0".into()
         })?;
-        ensure(
-            regime_probs.iter().all(|p| p.is_finite() && *p >= 0.0),
-            || "regime probabilities must be >= 0".into(),
-        )?;
         let total: f64 = regime_probs.iter().sum();
-        ensure((total - 1.0).abs() < 1e-9, || {
-            format!("regime probabilities sum to {total}")
-        })?;
-        Ok(Self {
-            dag,
-            mechanisms,
-            shifts,
-            regime_probs,
-        })
+        ensure((total - 1.0).abs() < 1e-9, || format!("regime probabilities sum to {total}"))?;
+        Ok(Self { dag, mechanisms, shifts, regime_probs })
     }
 
     /// Draws a random SCM from `config`.
     pub fn random<R: Rng + ?Sized>(config: &ScmConfig, rng: &mut R) -> Result<Self> {
         ensure(config.nodes >= 1, || "at least one node".into())?;
-        ensure(
-            config.observational_frac > 0.0 && config.observational_frac < 1.0,
-            || {
-                format!(
-                    "observational fraction {} not in (0, 1)",
-                    config.observational_frac
-                )
-            },
-        )?;
+        ensure(config.observational_frac > 0.0 && config.observational_frac < 1.0, || {
+            format!("observational fraction {} not in (0, 1)", config.observational_frac)
+        })?;
         if let MechanismFamily::Mlp { hidden } = config.family {
-            ensure(hidden >= 1, || {
-                "an MLP mechanism needs a hidden unit".into()
-            })?;
+            ensure(hidden >= 1, || "an MLP mechanism needs a hidden unit".into())?;
         }
         let dag = Dag::erdos_renyi(config.nodes, config.edge_prob, rng)?;
         let mechanisms = (0..config.nodes)
@@ -185,9 +154,7 @@ impl Scm {
     /// an array `[regimes, samples, nodes]`.
     pub fn conditional_means(&self, x: &Array2<f64>) -> Array3<f64> {
         let (s, n) = x.dim();
-        Array3::from_shape_fn((n + 1, s, n), |(k, r, i)| {
-            self.conditional_mean(i, x.row(r), k)
-        })
+        Array3::from_shape_fn((n + 1, s, n), |(k, r, i)| self.conditional_mean(i, x.row(r), k))
     }
 
     /// Ancestral sampling of `count` samples, each from its own regime drawn with the regime frequencies.
@@ -209,10 +176,7 @@ impl Scm {
                 x[[r, i]] = self.conditional_mean(i, x.row(r), k) + noise;
             }
         }
-        Dataset {
-            x,
-            regime: regime.to_vec(),
-        }
+        Dataset { x, regime: regime.to_vec() }
     }
 
     /// The weighted adjacency `W` (entry `[p, i]` is the weight of edge `p -> i`) of a linear SCM.
@@ -235,9 +199,7 @@ impl Scm {
     /// Exact `E[x | regime]` of a linear SCM: `x = W^T x + eps + delta_k`, so the mean is
     /// `(I - W^T)^-1 delta_k`, with `delta_k` the shift vector of regime `k`.
     pub fn exact_regime_mean(&self, regime: usize) -> Result<Array1<f64>> {
-        ensure(regime < self.regimes(), || {
-            format!("regime {regime} of {}", self.regimes())
-        })?;
+        ensure(regime < self.regimes(), || format!("regime {regime} of {}", self.regimes()))?;
         let n = self.nodes();
         let a = Array2::eye(n) - self.weight_matrix()?.t();
         let mut delta = Array1::zeros(n);
@@ -278,12 +240,7 @@ mod tests {
     use super::*;
 
     fn linear_scm(seed: u64, shift: f64) -> Scm {
-        let config = ScmConfig {
-            nodes: 6,
-            edge_prob: 0.5,
-            shift,
-            ..ScmConfig::default()
-        };
+        let config = ScmConfig { nodes: 6, edge_prob: 0.5, shift, ..ScmConfig::default() };
         Scm::random(&config, &mut from_seed(seed)).expect("valid config")
     }
 
@@ -350,38 +307,20 @@ mod tests {
         let db = b.sample(500, &mut from_seed(10)).expect("valid");
         assert_eq!(da, db);
         assert!(da.x.iter().all(|v| v.is_finite()));
-        assert!(
-            a.exact_regime_mean(0).is_err(),
-            "no closed form for MLP mechanisms"
-        );
+        assert!(a.exact_regime_mean(0).is_err(), "no closed form for MLP mechanisms");
     }
 
     #[test]
     fn bad_configs_are_errors() {
         let mut rng = from_seed(0);
+        assert!(Scm::random(&ScmConfig { nodes: 0, ..ScmConfig::default() }, &mut rng).is_err());
         assert!(Scm::random(
-            &ScmConfig {
-                nodes: 0,
-                ..ScmConfig::default()
-            },
+            &ScmConfig { observational_frac: 1.0, ..ScmConfig::default() },
             &mut rng
         )
         .is_err());
-        assert!(Scm::random(
-            &ScmConfig {
-                observational_frac: 1.0,
-                ..ScmConfig::default()
-            },
-            &mut rng
-        )
-        .is_err());
-        assert!(Scm::random(
-            &ScmConfig {
-                edge_prob: -0.1,
-                ..ScmConfig::default()
-            },
-            &mut rng
-        )
-        .is_err());
+        assert!(
+            Scm::random(&ScmConfig { edge_prob: -0.1, ..ScmConfig::default() }, &mut rng).is_err()
+        );
     }
 }

@@ -73,11 +73,7 @@ impl StudyConfig {
                 beta_ramp_steps: 200,
                 ..VaeConfig::default()
             },
-            em: EmConfig {
-                restarts: 2,
-                max_iter: 100,
-                ..EmConfig::default()
-            },
+            em: EmConfig { restarts: 2, max_iter: 100, ..EmConfig::default() },
             sweep_shifts: vec![1.0, 3.0],
             sweep_scms: 1,
             ..Self::full()
@@ -104,10 +100,7 @@ impl MeanStd {
         } else {
             0.0
         };
-        Self {
-            mean,
-            std: var.sqrt(),
-        }
+        Self { mean, std: var.sqrt() }
     }
 }
 
@@ -190,10 +183,7 @@ pub struct ScmRecord {
 
 /// Draws an SCM and its data from `seed`, fits both methods, and scores them on held-out data.
 pub fn run_scm(config: &StudyConfig, shift: f64, seed: u64) -> Result<ScmRecord> {
-    let scm_config = ScmConfig {
-        shift,
-        ..config.scm
-    };
+    let scm_config = ScmConfig { shift, ..config.scm };
     let scm = Scm::random(&scm_config, &mut stream(seed, 0))?;
     let train = scm.sample(config.train, &mut stream(seed, 1))?;
     let test = scm.sample(config.test, &mut stream(seed, 2))?;
@@ -202,10 +192,7 @@ pub fn run_scm(config: &StudyConfig, shift: f64, seed: u64) -> Result<ScmRecord>
     let vae = RegimeVae::fit(
         scm.dag(),
         &train.x,
-        &VaeConfig {
-            seed: stream_seed(seed, 3),
-            ..config.vae
-        },
+        &VaeConfig { seed: stream_seed(seed, 3), ..config.vae },
     )?;
     let vae_seconds = start.elapsed().as_secs_f64();
     let vae_eval = evaluate(&vae, &scm, &test, stream_seed(seed, 4))?;
@@ -215,10 +202,7 @@ pub fn run_scm(config: &StudyConfig, shift: f64, seed: u64) -> Result<ScmRecord>
         scm.dag(),
         &train.x,
         scm.regimes(),
-        &EmConfig {
-            seed: stream_seed(seed, 5),
-            ..config.em
-        },
+        &EmConfig { seed: stream_seed(seed, 5), ..config.em },
     )?;
     let em_seconds = start.elapsed().as_secs_f64();
     let em_eval = evaluate(&em, &scm, &test, stream_seed(seed, 4))?;
@@ -264,14 +248,8 @@ pub struct PublicNumbers {
 impl Default for PublicNumbers {
     fn default() -> Self {
         Self {
-            ari: MeanStd {
-                mean: 0.495,
-                std: 0.185,
-            },
-            regime_mse: MeanStd {
-                mean: 3.92,
-                std: 1.54,
-            },
+            ari: MeanStd { mean: 0.495, std: 0.185 },
+            regime_mse: MeanStd { mean: 3.92, std: 1.54 },
             oracle_regime_mse: 1.2,
         }
     }
@@ -296,14 +274,8 @@ pub struct StudyResult {
 
 /// Summaries of both methods over records.
 fn summarise(records: &[ScmRecord]) -> (MethodSummary, MethodSummary) {
-    let vae: Vec<_> = records
-        .iter()
-        .map(|r| (r.vae.clone(), r.vae_seconds))
-        .collect();
-    let em: Vec<_> = records
-        .iter()
-        .map(|r| (r.em.clone(), r.em_seconds))
-        .collect();
+    let vae: Vec<_> = records.iter().map(|r| (r.vae.clone(), r.vae_seconds)).collect();
+    let em: Vec<_> = records.iter().map(|r| (r.em.clone(), r.em_seconds)).collect();
     (MethodSummary::of(&vae), MethodSummary::of(&em))
 }
 
@@ -327,9 +299,7 @@ pub fn run_study_with<E>(
 where
     E: From<crate::error::RegimeVaeError>,
 {
-    ensure(config.scms >= 1, || {
-        "the study needs at least one SCM".into()
-    })?;
+    ensure(config.scms >= 1, || "the study needs at least one SCM".into())?;
     let per_scm = (0..config.scms)
         .map(|k| record(config.scm.shift, stream_seed(config.seed, k as u64)))
         .collect::<std::result::Result<Vec<_>, E>>()?;

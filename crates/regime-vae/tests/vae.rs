@@ -11,12 +11,7 @@ use regime_vae::vae::{Estimator, Intervention, LatentKind, Override, Prior, Regi
 use tch::Tensor;
 
 fn small_scm() -> Scm {
-    let config = ScmConfig {
-        nodes: 4,
-        edge_prob: 0.6,
-        shift: 10.0,
-        ..ScmConfig::default()
-    };
+    let config = ScmConfig { nodes: 4, edge_prob: 0.6, shift: 10.0, ..ScmConfig::default() };
     Scm::random(&config, &mut from_seed(31)).expect("valid config")
 }
 
@@ -49,12 +44,7 @@ fn fixture() -> &'static Mutex<Fixture> {
         let vae = RegimeVae::fit(scm.dag(), &train.x, &quick_config(LatentKind::Categorical))
             .expect("trains");
         let eval = evaluate(&vae, &scm, &test, 7).expect("evaluates");
-        Mutex::new(Fixture {
-            scm,
-            train,
-            vae,
-            eval,
-        })
+        Mutex::new(Fixture { scm, train, vae, eval })
     })
 }
 
@@ -79,18 +69,11 @@ fn elbo_terms_are_finite_on_extreme_inputs() {
     let x = Tensor::from_slice(&extreme.iter().map(|&v| v as f32).collect::<Vec<_>>()).view([6, 4]);
     for latent in [LatentKind::Categorical, LatentKind::PerMechanism] {
         for prior in [Prior::Uniform, Prior::Informative { observational: 0.2 }] {
-            let config = VaeConfig {
-                latent,
-                prior,
-                kmeans_init_steps: 0,
-                ..VaeConfig::default()
-            };
+            let config = VaeConfig { latent, prior, kmeans_init_steps: 0, ..VaeConfig::default() };
             let vae = RegimeVae::new(scm.dag(), &train.x, &config, 3).expect("builds");
             for estimator in [Estimator::StraightThrough, Estimator::Exact] {
                 for tau in [0.05, 1.0] {
-                    let terms = vae
-                        .terms(&x, estimator, tau, &mut from_seed(2))
-                        .expect("computes");
+                    let terms = vae.terms(&x, estimator, tau, &mut from_seed(2)).expect("computes");
                     let nll = Vec::<f32>::try_from(&terms.nll).expect("vector");
                     let kl = Vec::<f32>::try_from(&terms.kl).expect("vector");
                     assert!(
@@ -114,20 +97,12 @@ fn non_finite_data_and_bad_configs_are_errors() {
     assert!(RegimeVae::new(
         scm.dag(),
         &x,
-        &VaeConfig {
-            temperature_end: 0.0,
-            ..VaeConfig::default()
-        },
+        &VaeConfig { temperature_end: 0.0, ..VaeConfig::default() },
         0
     )
     .is_err());
-    assert!(RegimeVae::new(
-        scm.dag(),
-        &x.select(Axis(1), &[0, 1, 2]),
-        &VaeConfig::default(),
-        0
-    )
-    .is_err());
+    assert!(RegimeVae::new(scm.dag(), &x.select(Axis(1), &[0, 1, 2]), &VaeConfig::default(), 0)
+        .is_err());
     x[[0, 0]] = f64::NAN;
     assert!(RegimeVae::new(scm.dag(), &x, &VaeConfig::default(), 0).is_err());
 }
@@ -138,11 +113,7 @@ fn well_separated_regimes_are_clustered_and_identified() {
     assert!(f.eval.ari > 0.9, "{:?}", f.eval);
     assert!(f.eval.accuracy > 0.9, "{:?}", f.eval);
     assert!(f.eval.observational_identified, "{:?}", f.eval);
-    assert!(
-        f.eval.recon_mse < 1.3 * f.eval.oracle_recon_mse,
-        "{:?}",
-        f.eval
-    );
+    assert!(f.eval.recon_mse < 1.3 * f.eval.oracle_recon_mse, "{:?}", f.eval);
 }
 
 #[test]
@@ -155,20 +126,14 @@ fn ancestral_sampling_reproduces_the_regime_means() {
     let count = 4000;
     for cluster in 0..f.scm.regimes() {
         let rows: Vec<usize> = (0..pred.len()).filter(|&r| pred[r] == cluster).collect();
-        assert!(
-            rows.len() > 50,
-            "cluster {cluster} holds {} rows",
-            rows.len()
-        );
+        assert!(rows.len() > 50, "cluster {cluster} holds {} rows", rows.len());
         let data = f.train.x.select(Axis(0), &rows);
         let samples = f
             .vae
             .sample(&Intervention::cluster(cluster), count, 40 + cluster as u64)
             .expect("samples");
-        let (dm, sm) = (
-            data.mean_axis(Axis(0)).expect("rows"),
-            samples.mean_axis(Axis(0)).expect("rows"),
-        );
+        let (dm, sm) =
+            (data.mean_axis(Axis(0)).expect("rows"), samples.mean_axis(Axis(0)).expect("rows"));
         let (dv, sv) = (data.var_axis(Axis(0), 1.0), samples.var_axis(Axis(0), 1.0));
         for i in 0..f.scm.nodes() {
             let se = (dv[i] / rows.len() as f64 + sv[i] / count as f64).sqrt();
@@ -187,17 +152,10 @@ fn hard_interventions_fix_the_node_and_reach_descendants_only() {
     let f = fixture().lock().expect("fixture");
     let dag = f.vae.dag().clone();
     let target = dag.order()[0];
-    let base = f
-        .vae
-        .sample(&Intervention::cluster(0), 500, 9)
-        .expect("samples");
+    let base = f.vae.sample(&Intervention::cluster(0), 500, 9).expect("samples");
     let moved = f
         .vae
-        .sample(
-            &Intervention::cluster(0).with(target, Override::Set(25.0)),
-            500,
-            9,
-        )
+        .sample(&Intervention::cluster(0).with(target, Override::Set(25.0)), 500, 9)
         .expect("samples");
     for i in 0..dag.n() {
         if i == target {
@@ -212,11 +170,7 @@ fn hard_interventions_fix_the_node_and_reach_descendants_only() {
     assert!(f.vae.sample(&Intervention::cluster(99), 5, 0).is_err());
     assert!(f
         .vae
-        .sample(
-            &Intervention::cluster(0).with(0, Override::Shift(f64::NAN)),
-            5,
-            0
-        )
+        .sample(&Intervention::cluster(0).with(0, Override::Shift(f64::NAN)), 5, 0)
         .is_err());
 }
 
@@ -234,12 +188,6 @@ fn same_seed_same_model() {
     };
     let a = RegimeVae::fit(scm.dag(), &train.x, &config).expect("trains");
     let b = RegimeVae::fit(scm.dag(), &train.x, &config).expect("trains");
-    assert_eq!(
-        a.elbo(&train.x).expect("elbo"),
-        b.elbo(&train.x).expect("elbo")
-    );
-    assert_eq!(
-        a.assign(&train.x).expect("assigns"),
-        b.assign(&train.x).expect("assigns")
-    );
+    assert_eq!(a.elbo(&train.x).expect("elbo"), b.elbo(&train.x).expect("elbo"));
+    assert_eq!(a.assign(&train.x).expect("assigns"), b.assign(&train.x).expect("assigns"));
 }

@@ -51,8 +51,16 @@ pub struct Context {
 impl Context {
     /// Creates the results folder and gathers provenance.
     pub fn new(out: PathBuf, mode: Mode, seed: u64) -> Result<Self> {
-        std::fs::create_dir_all(out.join("cache")).with_context(|| format!("creating {}", out.display()))?;
-        Ok(Self { out, mode, seed, provenance: Provenance::gather(), table1_sweep: true, stack: false })
+        std::fs::create_dir_all(out.join("cache"))
+            .with_context(|| format!("creating {}", out.display()))?;
+        Ok(Self {
+            out,
+            mode,
+            seed,
+            provenance: Provenance::gather(),
+            table1_sweep: true,
+            stack: false,
+        })
     }
 
     /// The result of a unit of work named `key` within `part` (and mode): read from

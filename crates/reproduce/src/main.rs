@@ -10,8 +10,8 @@
 mod checks;
 mod context;
 mod paper;
-mod plot;
 mod parts;
+mod plot;
 mod progress;
 mod provenance;
 mod report;
@@ -30,7 +30,10 @@ use clap::Parser;
 use crate::context::{Context, Mode};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask reproduce", about = "Reproduce the papers' tables and figures into results/")]
+#[command(
+    name = "cargo xtask reproduce",
+    about = "Reproduce the papers' tables and figures into results/"
+)]
 struct Args {
     /// Run the papers' full protocols (long; GPU when present) instead of the quick default.
     #[arg(long)]
@@ -98,12 +101,17 @@ fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(unknown) = args.only.iter().find(|name| !all.iter().any(|p| p.name == name.as_str())) {
+    if let Some(unknown) =
+        args.only.iter().find(|name| !all.iter().any(|p| p.name == name.as_str()))
+    {
         let names: Vec<_> = all.iter().map(|p| p.name).collect();
         bail!("unknown part '{unknown}'; the parts are {}", names.join(", "));
     }
     let mode = if args.full { Mode::Full } else { Mode::Quick };
-    let selected: Vec<&parts::Part> = all.iter().filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name)).collect();
+    let selected: Vec<&parts::Part> = all
+        .iter()
+        .filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name))
+        .collect();
     if args.verify {
         return verify::verify(&args.out, mode, &selected);
     }
@@ -126,12 +134,18 @@ fn run(args: Args) -> Result<()> {
         let seconds = start.elapsed().as_secs_f64();
         store::write_part(&ctx, part, &outcome, seconds)?;
         eprintln!("reproduce: {} done in {seconds:.1} s", part.name);
-        failed_checks.extend(outcome.checks.iter().filter(|c| !c.passed()).map(|c| format!("{}: {}", part.name, c)));
+        failed_checks.extend(
+            outcome.checks.iter().filter(|c| !c.passed()).map(|c| format!("{}: {}", part.name, c)),
+        );
     }
     report::write(&ctx, &all)?;
     eprintln!("reproduce: wrote {}", ctx.out.join("REPORT.md").display());
     if args.check && !failed_checks.is_empty() {
-        bail!("{} check(s) outside tolerance:\n  {}", failed_checks.len(), failed_checks.join("\n  "));
+        bail!(
+            "{} check(s) outside tolerance:\n  {}",
+            failed_checks.len(),
+            failed_checks.join("\n  ")
+        );
     }
     Ok(())
 }

@@ -17,7 +17,11 @@ pub struct Printed {
 pub const TABLE1_COLUMNS_1_2: [(&str, Printed, Printed); 7] = [
     ("independent", Printed { mean: 16.51, spread: 0.01 }, Printed { mean: 21.34, spread: 0.10 }),
     ("inverse-cdf", Printed { mean: 8.14, spread: 0.01 }, Printed { mean: 12.59, spread: 0.09 }),
-    ("permuted-inverse-cdf", Printed { mean: 15.72, spread: 0.04 }, Printed { mean: 21.00, spread: 0.15 }),
+    (
+        "permuted-inverse-cdf",
+        Printed { mean: 15.72, spread: 0.04 },
+        Printed { mean: 21.00, spread: 0.15 },
+    ),
     ("gumbel-max", Printed { mean: 14.02, spread: 0.01 }, Printed { mean: 18.84, spread: 0.09 }),
     ("lp-optimal", Printed { mean: 8.14, spread: 0.01 }, Printed { mean: 12.59, spread: 0.09 }),
     ("gadget-1", Printed { mean: 14.05, spread: 0.01 }, Printed { mean: 16.67, spread: 0.45 }),
@@ -28,14 +32,26 @@ pub const TABLE1_COLUMNS_1_2: [(&str, Printed, Printed); 7] = [
 /// phase-2 arrays): (method, independent, mirrored). Independent and both CDF^-1 rows are exact per
 /// pair there; Gumbel-max is a 1000-sample estimate per pair.
 pub const TABLE1_COLUMNS_1_2_PER_SEED: [(&str, [f64; 5], [f64; 5]); 4] = [
-    ("independent", [16.5083, 16.5185, 16.4980, 16.5053, 16.5197], [21.3639, 21.5004, 21.3441, 21.2548, 21.2223]),
-    ("inverse-cdf", [8.1507, 8.1444, 8.1259, 8.1438, 8.1194], [12.6092, 12.6706, 12.7015, 12.4810, 12.4795]),
+    (
+        "independent",
+        [16.5083, 16.5185, 16.4980, 16.5053, 16.5197],
+        [21.3639, 21.5004, 21.3441, 21.2548, 21.2223],
+    ),
+    (
+        "inverse-cdf",
+        [8.1507, 8.1444, 8.1259, 8.1438, 8.1194],
+        [12.6092, 12.6706, 12.7015, 12.4810, 12.4795],
+    ),
     (
         "permuted-inverse-cdf",
         [15.7011, 15.7828, 15.6750, 15.7532, 15.6836],
         [20.9642, 21.1901, 21.1459, 20.8856, 20.8010],
     ),
-    ("gumbel-max", [14.0277, 14.0247, 14.0122, 14.0270, 14.0308], [18.8843, 18.9430, 18.9004, 18.7396, 18.7304]),
+    (
+        "gumbel-max",
+        [14.0277, 14.0247, 14.0122, 14.0270, 14.0308],
+        [18.8843, 18.9430, 18.9004, 18.7396, 18.7304],
+    ),
 ];
 
 /// The authors' per-seed values for `method` in column `column`, when they printed them.
@@ -51,12 +67,36 @@ pub fn table1_columns_1_2(method: &str, column: &str) -> Option<Printed> {
 /// Table 1, columns 3-4 (Var[h(x) - h(y)], fixed p, q, 10 reward trials): (method, monotone,
 /// non-monotone), the printed mean +- s.e. over trials of 2000-sample estimates (gadgets-part2.md).
 pub const TABLE1_COLUMNS_3_4: [(&str, Printed, Printed); 6] = [
-    ("independent", Printed { mean: 2.7335, spread: 0.3913 }, Printed { mean: 0.8345, spread: 0.1041 }),
-    ("gumbel-max", Printed { mean: 2.4667, spread: 0.3517 }, Printed { mean: 0.5069, spread: 0.0662 }),
-    ("inverse-cdf", Printed { mean: 0.6081, spread: 0.1089 }, Printed { mean: 0.9120, spread: 0.1295 }),
-    ("lp-optimal", Printed { mean: 0.6081, spread: 0.1089 }, Printed { mean: 0.1158, spread: 0.0280 }),
-    ("gadget-1", Printed { mean: 1.4268, spread: 0.2217 }, Printed { mean: 0.2689, spread: 0.0370 }),
-    ("gadget-2", Printed { mean: 2.0025, spread: 0.3011 }, Printed { mean: 0.2155, spread: 0.0378 }),
+    (
+        "independent",
+        Printed { mean: 2.7335, spread: 0.3913 },
+        Printed { mean: 0.8345, spread: 0.1041 },
+    ),
+    (
+        "gumbel-max",
+        Printed { mean: 2.4667, spread: 0.3517 },
+        Printed { mean: 0.5069, spread: 0.0662 },
+    ),
+    (
+        "inverse-cdf",
+        Printed { mean: 0.6081, spread: 0.1089 },
+        Printed { mean: 0.9120, spread: 0.1295 },
+    ),
+    (
+        "lp-optimal",
+        Printed { mean: 0.6081, spread: 0.1089 },
+        Printed { mean: 0.1158, spread: 0.0280 },
+    ),
+    (
+        "gadget-1",
+        Printed { mean: 1.4268, spread: 0.2217 },
+        Printed { mean: 0.2689, spread: 0.0370 },
+    ),
+    (
+        "gadget-2",
+        Printed { mean: 2.0025, spread: 0.3011 },
+        Printed { mean: 0.2155, spread: 0.0378 },
+    ),
 ];
 
 /// The exact values of the baselines on the authors' rewards (their exact joints and LP optimum,
@@ -79,7 +119,12 @@ pub fn table1_columns_3_4_exact(method: &str, column: &str) -> Option<f64> {
 }
 
 /// The entry of `method` in a two-column table, for column `column` (one of `columns`).
-fn lookup<T: Copy>(table: &[(&str, T, T)], method: &str, column: &str, columns: [&str; 2]) -> Option<T> {
+fn lookup<T: Copy>(
+    table: &[(&str, T, T)],
+    method: &str,
+    column: &str,
+    columns: [&str; 2],
+) -> Option<T> {
     let (_, first, second) = table.iter().find(|(m, _, _)| *m == method)?;
     match column {
         c if c == columns[0] => Some(*first),

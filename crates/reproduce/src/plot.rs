@@ -32,7 +32,9 @@ fn register_fonts() {
 }
 
 /// The legend of the labelled series, boxed in the upper right.
-fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(chart: &mut ChartContext<'a, DB, CT>) -> Result<()> {
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<()> {
     chart
         .configure_series_labels()
         .label_font((FONT, 14))
@@ -66,7 +68,8 @@ pub fn line_plot(
 ) -> Result<()> {
     register_fonts();
     let scale = |x: f64| if symlog_x { x.signum() * (1.0 + x.abs() / 0.1).log10() } else { x };
-    let unscale = |u: f64| if symlog_x { u.signum() * 0.1 * (10f64.powf(u.abs()) - 1.0) } else { u };
+    let unscale =
+        |u: f64| if symlog_x { u.signum() * 0.1 * (10f64.powf(u.abs()) - 1.0) } else { u };
     let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| scale(p.0))).collect();
     let ys: Vec<f64> = series
         .iter()
@@ -129,9 +132,11 @@ pub struct BarGroup {
 /// Grouped bars with error bars; bars of the same label share a colour across groups.
 pub fn bar_chart(path: &Path, title: &str, y_label: &str, groups: &[BarGroup]) -> Result<()> {
     register_fonts();
-    let labels: Vec<String> = groups.first().map(|g| g.bars.iter().map(|b| b.0.clone()).collect()).unwrap_or_default();
+    let labels: Vec<String> =
+        groups.first().map(|g| g.bars.iter().map(|b| b.0.clone()).collect()).unwrap_or_default();
     let per_group = labels.len().max(1) as f64;
-    let top = groups.iter().flat_map(|g| g.bars.iter().map(|b| b.1 + b.2)).fold(0.0_f64, f64::max) * 1.15;
+    let top =
+        groups.iter().flat_map(|g| g.bars.iter().map(|b| b.1 + b.2)).fold(0.0_f64, f64::max) * 1.15;
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
     let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
@@ -175,7 +180,14 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, groups: &[BarGroup]) -
         let bars = groups.iter().enumerate().filter_map(|(g, group)| {
             group.bars.get(b).map(|bar| {
                 let centre = g as f64 + 0.1 + b as f64 * width + width * 0.45;
-                ErrorBar::new_vertical(centre, bar.1 - bar.2, bar.1, bar.1 + bar.2, BLACK.filled(), 6)
+                ErrorBar::new_vertical(
+                    centre,
+                    bar.1 - bar.2,
+                    bar.1,
+                    bar.1 + bar.2,
+                    BLACK.filled(),
+                    6,
+                )
             })
         });
         chart.draw_series(bars).map_err(draw_error)?;
@@ -198,7 +210,8 @@ pub fn heatmaps(path: &Path, title: &str, panels: &[Heatmap], columns: usize) ->
     let columns = columns.max(1);
     let rows = panels.len().div_ceil(columns).max(1);
     let cell = 260u32;
-    let root = BitMapBackend::new(path, (cell * columns as u32, cell * rows as u32 + 40)).into_drawing_area();
+    let root = BitMapBackend::new(path, (cell * columns as u32, cell * rows as u32 + 40))
+        .into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
     let root = root.titled(title, (FONT, 22)).map_err(draw_error)?;
     let areas = root.split_evenly((rows, columns));
@@ -216,7 +229,10 @@ pub fn heatmaps(path: &Path, title: &str, panels: &[Heatmap], columns: usize) ->
                     let t = (v / max).clamp(0.0, 1.0);
                     let shade = |c: f64| (255.0 - t * (255.0 - c)) as u8;
                     // Row i drawn from the top, like a matrix.
-                    Rectangle::new([(j, k - 1 - i), (j + 1, k - i)], RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled())
+                    Rectangle::new(
+                        [(j, k - 1 - i), (j + 1, k - i)],
+                        RGBColor(shade(8.0), shade(48.0), shade(107.0)).filled(),
+                    )
                 })
             }))
             .map_err(draw_error)?;
@@ -253,9 +269,23 @@ mod tests {
     fn every_kind_of_figure_renders_to_a_png() {
         let dir = std::env::temp_dir().join(format!("reproduce-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let series = [Series { name: "a".into(), points: vec![(0.0, 0.25, 0.01), (0.4, 0.27, 0.005), (102.4, 0.3, 0.0)] }];
-        line_plot(&dir.join("line.png"), "line", ("rho", "P(x != y)"), &series, &[("max".into(), 0.24)], true).unwrap();
-        let groups = [BarGroup { name: "joint".into(), bars: vec![("GM".into(), 1.9, 0.2), ("CDF".into(), 1.3, 0.1)] }];
+        let series = [Series {
+            name: "a".into(),
+            points: vec![(0.0, 0.25, 0.01), (0.4, 0.27, 0.005), (102.4, 0.3, 0.0)],
+        }];
+        line_plot(
+            &dir.join("line.png"),
+            "line",
+            ("rho", "P(x != y)"),
+            &series,
+            &[("max".into(), 0.24)],
+            true,
+        )
+        .unwrap();
+        let groups = [BarGroup {
+            name: "joint".into(),
+            bars: vec![("GM".into(), 1.9, 0.2), ("CDF".into(), 1.3, 0.1)],
+        }];
         bar_chart(&dir.join("bar.png"), "bars", "variance", &groups).unwrap();
         let panel = Heatmap { title: "m".into(), matrix: vec![vec![0.5, 0.0], vec![0.1, 0.4]] };
         heatmaps(&dir.join("heat.png"), "heat", &[panel], 3).unwrap();

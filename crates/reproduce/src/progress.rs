@@ -26,14 +26,24 @@ impl Progress {
     /// A bar labelled `label` over `total` units named `unit` ("steps", "pairs").
     pub fn new(label: &str, total: u64, unit: &str) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        let target = if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let target =
+            if terminal { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
         let bar = ProgressBar::with_draw_target(Some(total), target);
         let template = format!("{label} {{bar:30}} {{human_pos}}/{{human_len}} {unit}, {{per_sec}}, eta {{eta}} {{msg}}");
-        bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         if !terminal && total > 0 {
             eprintln!("reproduce:   {label}: {total} {unit} to do");
         }
-        Self { bar, terminal, label: label.to_owned(), unit: unit.to_owned(), last_line_secs: AtomicU64::new(0) }
+        Self {
+            bar,
+            terminal,
+            label: label.to_owned(),
+            unit: unit.to_owned(),
+            last_line_secs: AtomicU64::new(0),
+        }
     }
 
     /// Advances by `n` units (off a terminal, with a "still running" line when one is due).
@@ -55,7 +65,10 @@ impl Progress {
     fn heartbeat_due(&self, now_secs: u64) -> bool {
         let last = self.last_line_secs.load(Ordering::Relaxed);
         now_secs >= last + HEARTBEAT_SECS
-            && self.last_line_secs.compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            && self
+                .last_line_secs
+                .compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Shows `message` beside the bar (on a terminal) or logs it as a line (elsewhere).
@@ -99,9 +112,17 @@ mod tests {
         let progress = Progress::new("test", 10, "steps");
         assert_eq!(progress.done_so_far(), "");
         progress.inc(5);
-        assert!(progress.done_so_far().starts_with(" [5/10 steps, eta "), "{}", progress.done_so_far());
+        assert!(
+            progress.done_so_far().starts_with(" [5/10 steps, eta "),
+            "{}",
+            progress.done_so_far()
+        );
         progress.skip(2);
-        assert!(progress.done_so_far().starts_with(" [5/8 steps, eta "), "{}", progress.done_so_far());
+        assert!(
+            progress.done_so_far().starts_with(" [5/8 steps, eta "),
+            "{}",
+            progress.done_so_far()
+        );
     }
 
     #[test]

@@ -40,8 +40,10 @@ impl Provenance {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         };
         let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-        let host = std::fs::read_to_string("/etc/hostname").map_or_else(|_| "unknown".to_owned(), |h| h.trim().to_owned());
+        let dirty =
+            git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map_or_else(|_| "unknown".to_owned(), |h| h.trim().to_owned());
         Self {
             git_revision: if dirty { format!("{revision}-dirty") } else { revision },
             host,
@@ -51,7 +53,9 @@ impl Provenance {
                 .and_then(|info| field(&info, "model name"))
                 .unwrap_or_else(|| "unknown".to_owned()),
             torch_threads: tch::get_num_threads(),
-            training_device: gadgets::DeviceChoice::Auto.resolve().map_or_else(|_| "unknown".to_owned(), gadgets::device::device_name),
+            training_device: gadgets::DeviceChoice::Auto
+                .resolve()
+                .map_or_else(|_| "unknown".to_owned(), gadgets::device::device_name),
             gpus: nvidia_gpus(),
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -73,9 +77,14 @@ fn field(text: &str, name: &str) -> Option<String> {
 /// The model of every GPU the NVIDIA driver lists, in directory order.
 fn nvidia_gpus() -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc/driver/nvidia/gpus") else { return Vec::new() };
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path().join("information"))).collect();
+    let mut paths: Vec<_> =
+        entries.filter_map(|e| e.ok().map(|e| e.path().join("information"))).collect();
     paths.sort();
-    paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).filter_map(|info| field(&info, "Model")).collect()
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|info| field(&info, "Model"))
+        .collect()
 }
 
 #[cfg(test)]

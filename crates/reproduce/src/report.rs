@@ -31,14 +31,26 @@ pub fn part_section(ctx: &Context, part: &Part, outcome: &Outcome, seconds: f64)
                     c.name.clone(),
                     format!("{:.4}", c.paper),
                     format!("{:.4}", c.ours),
-                    c.spread.map_or("–".to_owned(), |s| crate::stats::spread_units(c.ours - c.paper, s)),
+                    c.spread.map_or("–".to_owned(), |s| {
+                        crate::stats::spread_units(c.ours - c.paper, s)
+                    }),
                     format!("{:.4}", c.tolerance),
                     if c.passed() { "ok".to_owned() } else { "**outside**".to_owned() },
                 ]
             })
             .collect();
         out.push_str("\nChecks against the paper (`cargo xtask reproduce --check` fails on any outside):\n\n");
-        out.push_str(&table(&["quantity", "paper", "ours", "ours − paper in the paper's spread", "tolerance", "status"], &rows));
+        out.push_str(&table(
+            &[
+                "quantity",
+                "paper",
+                "ours",
+                "ours − paper in the paper's spread",
+                "tolerance",
+                "status",
+            ],
+            &rows,
+        ));
     }
     let p = &ctx.provenance;
     let gpus = if p.gpus.is_empty() { String::new() } else { format!(" ({})", p.gpus.join(", ")) };

@@ -56,17 +56,22 @@ pub fn share<T>(
         match lock.try_lock() {
             Ok(()) => finish(progress, unit, &first, &plan, &mut work)?,
             Err(TryLockError::WouldBlock) => held_elsewhere.push((unit, first, lock)),
-            Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("locking {}", first.lock)),
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("locking {}", first.lock))
+            }
         }
     }
     for (unit, first, lock) in held_elsewhere {
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                progress.note(&format!("waiting for {}: another process is working on it", first.lock));
+                progress
+                    .note(&format!("waiting for {}: another process is working on it", first.lock));
                 lock.lock().with_context(|| format!("waiting for the lock of {}", first.lock))?;
             }
-            Err(TryLockError::Error(error)) => return Err(error).with_context(|| format!("locking {}", first.lock)),
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("locking {}", first.lock))
+            }
         }
         finish(progress, unit, &first, &plan, &mut work)?;
     }
@@ -76,7 +81,11 @@ pub fn share<T>(
 /// Drops from `held` the units another process has finished since this one found them held, counting
 /// their steps as done: the progress (and its ETA) then follows the work of every sharing process as
 /// it happens, not only at the end of the second pass.
-fn count_finished_elsewhere<T>(progress: &Progress, held: &mut Vec<(&T, Plan, File)>, plan: &impl Fn(&T) -> Result<Plan>) -> Result<()> {
+fn count_finished_elsewhere<T>(
+    progress: &Progress,
+    held: &mut Vec<(&T, Plan, File)>,
+    plan: &impl Fn(&T) -> Result<Plan>,
+) -> Result<()> {
     let mut still_held = Vec::with_capacity(held.len());
     for (unit, first, lock) in held.drain(..) {
         if plan(unit)?.done {
@@ -91,13 +100,23 @@ fn count_finished_elsewhere<T>(progress: &Progress, held: &mut Vec<(&T, Plan, Fi
 
 /// With the unit's lock held: does the unit unless another process finished it meanwhile (then its
 /// steps count as done).
-fn finish<T>(progress: &Progress, unit: &T, first: &Plan, plan: &impl Fn(&T) -> Result<Plan>, work: &mut impl FnMut(&T) -> Result<()>) -> Result<()> {
+fn finish<T>(
+    progress: &Progress,
+    unit: &T,
+    first: &Plan,
+    plan: &impl Fn(&T) -> Result<Plan>,
+    work: &mut impl FnMut(&T) -> Result<()>,
+) -> Result<()> {
     if plan(unit)?.done {
         progress.inc(first.steps);
         return Ok(());
     }
     work(unit)?;
-    anyhow::ensure!(plan(unit)?.done, "internal error: {} is not finished after its work", first.lock);
+    anyhow::ensure!(
+        plan(unit)?.done,
+        "internal error: {} is not finished after its work",
+        first.lock
+    );
     Ok(())
 }
 
@@ -116,9 +135,15 @@ pub fn claim(ctx: &Context, name: &str) -> Result<Option<File>> {
 fn open_lock(ctx: &Context, name: &str) -> Result<File> {
     let path: PathBuf = ctx.path(format!("locks/{}/{name}.lock", ctx.mode.label()));
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
-    OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 #[cfg(test)]
@@ -135,7 +160,8 @@ mod tests {
 
     impl Folder {
         fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("reproduce-sharing-{name}-{}", std::process::id()));
+            let dir = std::env::temp_dir()
+                .join(format!("reproduce-sharing-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(dir.join("done")).unwrap();
             Self { ctx: Context::new(dir, Mode::Quick, 0).unwrap() }
@@ -155,14 +181,25 @@ mod tests {
 
         /// Shares `units` with work that finishes each unit and reports it on `done`; returns the
         /// units this sharer did, in order.
-        fn share_and_record(&self, progress: &Progress, units: &[u32], done: &mpsc::Sender<u32>) -> Vec<u32> {
+        fn share_and_record(
+            &self,
+            progress: &Progress,
+            units: &[u32],
+            done: &mpsc::Sender<u32>,
+        ) -> Vec<u32> {
             let mut order = Vec::new();
-            share(&self.ctx, progress, units, |u| self.plan(*u), |u| {
-                order.push(*u);
-                self.finish(*u);
-                let _ = done.send(*u);
-                Ok(())
-            })
+            share(
+                &self.ctx,
+                progress,
+                units,
+                |u| self.plan(*u),
+                |u| {
+                    order.push(*u);
+                    self.finish(*u);
+                    let _ = done.send(*u);
+                    Ok(())
+                },
+            )
             .unwrap();
             order
         }
@@ -224,15 +261,21 @@ mod tests {
         };
         let progress = Progress::new("test", 30, "steps");
         let mut at_start = Vec::new();
-        share(&folder.ctx, &progress, &[0, 1, 2], |u| folder.plan(*u), |u| {
-            if *u == 1 {
-                go.send(()).unwrap();
-                finished_seen.recv().unwrap();
-            }
-            at_start.push(progress.position());
-            folder.finish(*u);
-            Ok(())
-        })
+        share(
+            &folder.ctx,
+            &progress,
+            &[0, 1, 2],
+            |u| folder.plan(*u),
+            |u| {
+                if *u == 1 {
+                    go.send(()).unwrap();
+                    finished_seen.recv().unwrap();
+                }
+                at_start.push(progress.position());
+                folder.finish(*u);
+                Ok(())
+            },
+        )
         .unwrap();
         other.join().unwrap();
         assert_eq!(at_start, vec![0, 10]);
@@ -241,11 +284,17 @@ mod tests {
         // Finished elsewhere after the part began but before we reach it, never seen held: counted too.
         let folder = Folder::new("count-passed");
         let progress = Progress::new("test", 20, "steps");
-        share(&folder.ctx, &progress, &[0, 1], |u| folder.plan(*u), |u| {
-            folder.finish(*u);
-            folder.finish(1); // the other process, meanwhile
-            Ok(())
-        })
+        share(
+            &folder.ctx,
+            &progress,
+            &[0, 1],
+            |u| folder.plan(*u),
+            |u| {
+                folder.finish(*u);
+                folder.finish(1); // the other process, meanwhile
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(progress.position(), 10);
     }
@@ -274,7 +323,11 @@ mod tests {
                 let (folder, units) = (Arc::clone(&folder), units.clone());
                 std::thread::spawn(move || {
                     let (sender, _receiver) = mpsc::channel();
-                    let order = folder.share_and_record(&Progress::new("test", 0, "steps"), &units, &sender);
+                    let order = folder.share_and_record(
+                        &Progress::new("test", 0, "steps"),
+                        &units,
+                        &sender,
+                    );
                     // On return every unit is finished, whoever did it.
                     assert!(units.iter().all(|u| folder.marker(*u).exists()));
                     order
@@ -290,7 +343,8 @@ mod tests {
     fn an_error_is_returned_and_releases_the_unit() {
         let folder = Folder::new("error");
         let progress = Progress::new("test", 0, "steps");
-        let failed = share(&folder.ctx, &progress, &[0], |u| folder.plan(*u), |_| anyhow::bail!("boom"));
+        let failed =
+            share(&folder.ctx, &progress, &[0], |u| folder.plan(*u), |_| anyhow::bail!("boom"));
         assert_eq!(failed.unwrap_err().to_string(), "boom");
         // Released: another sharer can claim it at once.
         let _held = folder.hold(0);

@@ -12,7 +12,8 @@ use crate::parts::{Outcome, Part};
 /// run) never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let tmp = private_temporary(path);
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
@@ -23,7 +24,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// seed, configuration, seconds, checks) and `results/<part>.md`.
 pub fn write_part(ctx: &Context, part: &Part, outcome: &Outcome, seconds: f64) -> Result<()> {
     let mut data = outcome.data.clone();
-    let Value::Object(map) = &mut data else { bail!("part {} returned data that is not a JSON object", part.name) };
+    let Value::Object(map) = &mut data else {
+        bail!("part {} returned data that is not a JSON object", part.name)
+    };
     map.insert(
         "meta".to_owned(),
         json!({
@@ -36,7 +39,10 @@ pub fn write_part(ctx: &Context, part: &Part, outcome: &Outcome, seconds: f64) -
             "checks": outcome.checks,
         }),
     );
-    write_atomic(&ctx.path(format!("{}.json", part.name)), serde_json::to_string_pretty(&data)?.as_bytes())?;
+    write_atomic(
+        &ctx.path(format!("{}.json", part.name)),
+        serde_json::to_string_pretty(&data)?.as_bytes(),
+    )?;
     let markdown = crate::report::part_section(ctx, part, outcome, seconds);
     write_atomic(&ctx.path(format!("{}.md", part.name)), markdown.as_bytes())
 }

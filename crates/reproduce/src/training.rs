@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use gadgets::checkpoint;
-use gadgets::task::{CostSpec, PairSpec};
 use gadgets::stack::StackedTrainer;
+use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
 use gadgets::{DeviceChoice, Gadget, GadgetConfig};
 use serde::Serialize;
@@ -105,24 +105,34 @@ impl Run {
         let cost = self.cost.build(self.gadget.outcomes)?;
         let options = TrainOptions { progress: false, ..self.training.clone() };
         let mut trainer = match self.observed {
-            Some(observed) => Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &options)?,
+            Some(observed) => {
+                Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &options)?
+            }
             None => Trainer::new(&gadget, pairs.as_ref(), &cost, &options)?,
         };
         let snapshot = self.snapshot_path(ctx, label)?;
         if snapshot.exists() {
             match trainer.resume(&snapshot) {
                 Ok(()) => {
-                    progress.note(&format!("{label}: resuming from its snapshot at step {} of {}", trainer.steps_done(), options.steps));
+                    progress.note(&format!(
+                        "{label}: resuming from its snapshot at step {} of {}",
+                        trainer.steps_done(),
+                        options.steps
+                    ));
                     progress.skip(trainer.steps_done() as u64);
                 }
-                Err(error) => progress.note(&format!("{label}: training from the start, its snapshot is unusable: {error}")),
+                Err(error) => progress.note(&format!(
+                    "{label}: training from the start, its snapshot is unusable: {error}"
+                )),
             }
         }
         let mut last_snapshot = Instant::now();
         while trainer.steps_done() < options.steps {
             trainer.step().with_context(|| format!("training {label}"))?;
             progress.inc(1);
-            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS && trainer.steps_done() < options.steps {
+            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS
+                && trainer.steps_done() < options.steps
+            {
                 write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
                 last_snapshot = Instant::now();
             }
@@ -130,20 +140,32 @@ impl Run {
         let record = trainer.record();
         drop(trainer);
         self.save(ctx, label, &gadget, &record)?;
-        progress.note(&format!("{label}: {} steps in {:.0} s, final loss {:.4}", options.steps, record.seconds, record.final_loss));
+        progress.note(&format!(
+            "{label}: {} steps in {:.0} s, final loss {:.4}",
+            options.steps, record.seconds, record.final_loss
+        ));
         Ok(Trained { gadget, record })
     }
 
     /// Puts the trained `gadget` in place as the run's checkpoint and removes the run's snapshot.
-    fn save(&self, ctx: &Context, label: &str, gadget: &Gadget, record: &TrainingRecord) -> Result<()> {
-        write_in_place(&self.path(ctx, label)?, |partial| Ok(checkpoint::save(gadget, Some(record), partial)?))?;
+    fn save(
+        &self,
+        ctx: &Context,
+        label: &str,
+        gadget: &Gadget,
+        record: &TrainingRecord,
+    ) -> Result<()> {
+        write_in_place(&self.path(ctx, label)?, |partial| {
+            Ok(checkpoint::save(gadget, Some(record), partial)?)
+        })?;
         remove_if_present(&self.snapshot_path(ctx, label)?)
     }
 
     /// What a run shares with the runs it can be stacked with: everything but its seed, pairs and
     /// learning rate.
     fn stack_key(&self) -> Result<String> {
-        let options = TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..self.training.clone() };
+        let options =
+            TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..self.training.clone() };
         Ok(serde_json::to_string(&(&self.gadget, &self.cost, &options, self.observed))?)
     }
 }
@@ -153,25 +175,34 @@ impl Run {
 fn write_in_place(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let partial = private_temporary(path);
     write(&partial)?;
-    std::fs::rename(&partial, path).with_context(|| format!("renaming {} into place", partial.display()))
+    std::fs::rename(&partial, path)
+        .with_context(|| format!("renaming {} into place", partial.display()))
 }
 
 /// Removes `path` if it is there.
 fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(anyhow::anyhow!("removing {}: {error}", path.display())),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(anyhow::anyhow!("removing {}: {error}", path.display()))
+        }
         _ => Ok(()),
     }
 }
 
 /// Where the snapshot of the stack of the runs with checkpoint keys `keys` (in stack order) lives.
 fn stack_snapshot_path(ctx: &Context, keys: &[String]) -> PathBuf {
-    ctx.path(format!("checkpoints/{}/stack-{:016x}.snapshot", ctx.mode.label(), fnv1a(keys.join("\n").as_bytes())))
+    ctx.path(format!(
+        "checkpoints/{}/stack-{:016x}.snapshot",
+        ctx.mode.label(),
+        fnv1a(keys.join("\n").as_bytes())
+    ))
 }
 
 /// The 64-bit FNV-1a hash of `bytes`.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
@@ -210,20 +241,41 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
         let first = members[0].1;
         let seeds: Vec<u64> = members.iter().map(|(_, run, _)| run.training.seed).collect();
         let stack = Gadget::stacked(first.gadget.clone(), device, &seeds)?;
-        let built = members.iter().map(|(_, run, _)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
+        let built =
+            members.iter().map(|(_, run, _)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
         let cost = first.cost.build(first.gadget.outcomes)?;
-        let options: Vec<TrainOptions> = members.iter().map(|(_, run, _)| TrainOptions { progress: false, ..run.training.clone() }).collect();
-        let mut trainer = StackedTrainer::new(&stack, built.iter().map(AsRef::as_ref).collect(), &cost, first.observed, &options)?;
-        progress.note(&format!("training {} runs as one stack on {} ({} first)", members.len(), gadgets::device::device_name(device), members[0].0));
-        let keys = members.iter().map(|(label, run, _)| run.key(label)).collect::<Result<Vec<_>>>()?;
+        let options: Vec<TrainOptions> = members
+            .iter()
+            .map(|(_, run, _)| TrainOptions { progress: false, ..run.training.clone() })
+            .collect();
+        let mut trainer = StackedTrainer::new(
+            &stack,
+            built.iter().map(AsRef::as_ref).collect(),
+            &cost,
+            first.observed,
+            &options,
+        )?;
+        progress.note(&format!(
+            "training {} runs as one stack on {} ({} first)",
+            members.len(),
+            gadgets::device::device_name(device),
+            members[0].0
+        ));
+        let keys =
+            members.iter().map(|(label, run, _)| run.key(label)).collect::<Result<Vec<_>>>()?;
         let snapshot = stack_snapshot_path(ctx, &keys);
         if snapshot.exists() {
             match trainer.resume(&snapshot) {
                 Ok(()) => {
-                    progress.note(&format!("the stack resumes from its snapshot at step {}", trainer.steps_done()));
+                    progress.note(&format!(
+                        "the stack resumes from its snapshot at step {}",
+                        trainer.steps_done()
+                    ));
                     progress.skip((trainer.steps_done() * members.len()) as u64);
                 }
-                Err(error) => progress.note(&format!("the stack trains from the start, its snapshot is unusable: {error}")),
+                Err(error) => progress.note(&format!(
+                    "the stack trains from the start, its snapshot is unusable: {error}"
+                )),
             }
         }
         let (mut last_note, mut last_snapshot) = (Instant::now(), Instant::now());
@@ -231,17 +283,26 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
             trainer.step().with_context(|| format!("training the stack of {}", members[0].0))?;
             progress.inc(members.len() as u64);
             if last_note.elapsed().as_secs() >= STACK_NOTE_SECS {
-                progress.note(&format!("stack of {}: step {} of {}", members.len(), trainer.steps_done(), first.training.steps));
+                progress.note(&format!(
+                    "stack of {}: step {} of {}",
+                    members.len(),
+                    trainer.steps_done(),
+                    first.training.steps
+                ));
                 last_note = Instant::now();
             }
-            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS && trainer.steps_done() < first.training.steps {
+            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS
+                && trainer.steps_done() < first.training.steps
+            {
                 write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
                 last_snapshot = Instant::now();
             }
         }
         let records = trainer.records();
         drop(trainer);
-        for ((label, run, _lock), (gadget, record)) in members.iter().zip(stack.unstack()?.iter().zip(&records)) {
+        for ((label, run, _lock), (gadget, record)) in
+            members.iter().zip(stack.unstack()?.iter().zip(&records))
+        {
             run.save(ctx, label, gadget, record)?;
         }
         remove_if_present(&snapshot)?;
@@ -292,10 +353,23 @@ mod tests {
 
     fn tiny(seed: u64) -> Run {
         Run {
-            gadget: GadgetConfig { hidden: vec![8], latent: 3, ..GadgetConfig::paper(GadgetKind::Gadget2, 3) },
+            gadget: GadgetConfig {
+                hidden: vec![8],
+                latent: 3,
+                ..GadgetConfig::paper(GadgetKind::Gadget2, 3)
+            },
             pairs: PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 0.5 },
             cost: CostSpec::Mismatch,
-            training: TrainOptions { loss: LossKind::Joint, batch: 4, inner_samples: 2, learning_rate: 1e-3, steps: 3, seed, progress: true, unnormalised_logits: false },
+            training: TrainOptions {
+                loss: LossKind::Joint,
+                batch: 4,
+                inner_samples: 2,
+                learning_rate: 1e-3,
+                steps: 3,
+                seed,
+                progress: true,
+                unnormalised_logits: false,
+            },
             observed: None,
         }
     }
@@ -334,7 +408,10 @@ mod tests {
         // The second call reads the checkpoint: the same record (its wall time included) and weights.
         let second = run.trained(&ctx, "tiny", &progress).unwrap();
         assert_eq!(first.record, second.record);
-        let (p, q) = (gumbel_core::Categorical::from_probs(&[0.2, 0.3, 0.5]).unwrap(), gumbel_core::Categorical::from_probs(&[0.5, 0.3, 0.2]).unwrap());
+        let (p, q) = (
+            gumbel_core::Categorical::from_probs(&[0.2, 0.3, 0.5]).unwrap(),
+            gumbel_core::Categorical::from_probs(&[0.5, 0.3, 0.2]).unwrap(),
+        );
         let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();
         assert_eq!(joint(&first), joint(&second));
         std::fs::remove_dir_all(dir).unwrap();
@@ -343,13 +420,26 @@ mod tests {
     #[test]
     fn stacked_runs_are_saved_under_their_own_keys_and_read_back() {
         let base = std::env::temp_dir().join(format!("reproduce-stacks-{}", std::process::id()));
-        let (alone, stacked) = (Context::new(base.join("alone"), Mode::Quick, 0).unwrap(), Context::new(base.join("stacked"), Mode::Quick, 0).unwrap());
+        let (alone, stacked) = (
+            Context::new(base.join("alone"), Mode::Quick, 0).unwrap(),
+            Context::new(base.join("stacked"), Mode::Quick, 0).unwrap(),
+        );
         let progress = Progress::new("test", 12, "steps");
         let mut other_pairs = tiny(5);
         other_pairs.pairs = PairSpec::Ramp { outcomes: 3, base_scale: 0.1, noise: 2.0 };
-        let (first, second, slower) = (tiny(4), other_pairs, Run { training: TrainOptions { learning_rate: 1e-2, ..tiny(6).training }, ..tiny(6) });
-        let wider = Run { training: TrainOptions { inner_samples: 3, ..tiny(8).training }, ..tiny(8) };
-        let runs = [("a".to_owned(), &first), ("b".to_owned(), &second), ("c".to_owned(), &slower), ("d".to_owned(), &wider)];
+        let (first, second, slower) = (
+            tiny(4),
+            other_pairs,
+            Run { training: TrainOptions { learning_rate: 1e-2, ..tiny(6).training }, ..tiny(6) },
+        );
+        let wider =
+            Run { training: TrainOptions { inner_samples: 3, ..tiny(8).training }, ..tiny(8) };
+        let runs = [
+            ("a".to_owned(), &first),
+            ("b".to_owned(), &second),
+            ("c".to_owned(), &slower),
+            ("d".to_owned(), &wider),
+        ];
         train_stacks(&stacked, &runs, &progress).unwrap();
         // a, b and c differ only in seed, pairs and rate: one stack; d (more inner samples) would stand alone.
         let stacked_runs = [("a", &first), ("b", &second), ("c", &slower)];
@@ -363,17 +453,27 @@ mod tests {
             let by_itself = run.trained(&alone, label, &progress).unwrap();
             let gap = |a: &Trained, b: &Trained| -> f64 {
                 let (va, vb) = (a.gadget.var_store().variables(), b.gadget.var_store().variables());
-                va.iter().map(|(name, t)| f64::try_from((t - &vb[name]).abs().max()).unwrap()).fold(0.0, f64::max)
+                va.iter()
+                    .map(|(name, t)| f64::try_from((t - &vb[name]).abs().max()).unwrap())
+                    .fold(0.0, f64::max)
             };
-            assert!(gap(&from_stack, &by_itself) < 1e-5, "{label}: {}", gap(&from_stack, &by_itself));
+            assert!(
+                gap(&from_stack, &by_itself) < 1e-5,
+                "{label}: {}",
+                gap(&from_stack, &by_itself)
+            );
         }
         std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]
     fn an_interrupted_stack_resumes_from_its_snapshot_and_ends_as_an_uninterrupted_one() {
-        let base = std::env::temp_dir().join(format!("reproduce-stack-resume-{}", std::process::id()));
-        let (whole, stopped) = (Context::new(base.join("whole"), Mode::Quick, 0).unwrap(), Context::new(base.join("stopped"), Mode::Quick, 0).unwrap());
+        let base =
+            std::env::temp_dir().join(format!("reproduce-stack-resume-{}", std::process::id()));
+        let (whole, stopped) = (
+            Context::new(base.join("whole"), Mode::Quick, 0).unwrap(),
+            Context::new(base.join("stopped"), Mode::Quick, 0).unwrap(),
+        );
         let progress = Progress::new("test", 6, "steps");
         let (first, second) = (tiny(21), tiny(22));
         let runs = [("a".to_owned(), &first), ("b".to_owned(), &second)];
@@ -382,23 +482,42 @@ mod tests {
         // took the snapshot's time over is told from one trained afresh) and wrote its snapshot.
         let stack = Gadget::stacked(first.gadget.clone(), gadgets::Device::Cpu, &[21, 22]).unwrap();
         let pairs = [first.pairs.build().unwrap(), second.pairs.build().unwrap()];
-        let options = [TrainOptions { progress: false, ..first.training.clone() }, TrainOptions { progress: false, ..second.training.clone() }];
-        let mut trainer = StackedTrainer::new(&stack, pairs.iter().map(AsRef::as_ref).collect(), &first.cost.build(3).unwrap(), None, &options).unwrap();
+        let options = [
+            TrainOptions { progress: false, ..first.training.clone() },
+            TrainOptions { progress: false, ..second.training.clone() },
+        ];
+        let mut trainer = StackedTrainer::new(
+            &stack,
+            pairs.iter().map(AsRef::as_ref).collect(),
+            &first.cost.build(3).unwrap(),
+            None,
+            &options,
+        )
+        .unwrap();
         trainer.step().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        let snapshot = stack_snapshot_path(&stopped, &[first.key("a").unwrap(), second.key("b").unwrap()]);
+        let snapshot =
+            stack_snapshot_path(&stopped, &[first.key("a").unwrap(), second.key("b").unwrap()]);
         std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
         trainer.save_snapshot(&snapshot).unwrap();
         train_stacks(&stopped, &runs, &progress).unwrap();
         assert!(!snapshot.exists(), "the snapshot is removed once the checkpoints are in place");
         for (label, run) in [("a", &first), ("b", &second)] {
-            let (resumed, uninterrupted) = (run.trained(&stopped, label, &progress).unwrap(), run.trained(&whole, label, &progress).unwrap());
+            let (resumed, uninterrupted) = (
+                run.trained(&stopped, label, &progress).unwrap(),
+                run.trained(&whole, label, &progress).unwrap(),
+            );
             assert_eq!(resumed.record.losses, uninterrupted.record.losses, "{label}");
-            assert!(resumed.record.seconds > 1.0, "{label}: the snapshot's seconds are not counted: not resumed?");
+            assert!(
+                resumed.record.seconds > 1.0,
+                "{label}: the snapshot's seconds are not counted: not resumed?"
+            );
             let bits = |t: &Trained| -> Vec<(String, Vec<f32>)> {
                 let mut vars: Vec<_> = t.gadget.var_store().variables().into_iter().collect();
                 vars.sort_by(|x, y| x.0.cmp(&y.0));
-                vars.into_iter().map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap())).collect()
+                vars.into_iter()
+                    .map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap()))
+                    .collect()
             };
             assert_eq!(bits(&resumed), bits(&uninterrupted), "{label}");
         }
@@ -408,14 +527,24 @@ mod tests {
     #[test]
     fn an_interrupted_run_resumes_from_its_snapshot_and_ends_as_an_uninterrupted_one() {
         let base = std::env::temp_dir().join(format!("reproduce-resume-{}", std::process::id()));
-        let (whole, stopped) = (Context::new(base.join("whole"), Mode::Quick, 0).unwrap(), Context::new(base.join("stopped"), Mode::Quick, 0).unwrap());
+        let (whole, stopped) = (
+            Context::new(base.join("whole"), Mode::Quick, 0).unwrap(),
+            Context::new(base.join("stopped"), Mode::Quick, 0).unwrap(),
+        );
         let progress = Progress::new("test", 3, "steps");
         let run = tiny(11);
         let uninterrupted = run.trained(&whole, "tiny", &progress).unwrap();
         // A process that did one of the three steps and wrote its snapshot before it was stopped.
-        let gadget = Gadget::new(run.gadget.clone(), gadgets::Device::Cpu, run.training.seed).unwrap();
+        let gadget =
+            Gadget::new(run.gadget.clone(), gadgets::Device::Cpu, run.training.seed).unwrap();
         let (pairs, cost) = (run.pairs.build().unwrap(), run.cost.build(3).unwrap());
-        let mut trainer = Trainer::new(&gadget, pairs.as_ref(), &cost, &TrainOptions { progress: false, ..run.training.clone() }).unwrap();
+        let mut trainer = Trainer::new(
+            &gadget,
+            pairs.as_ref(),
+            &cost,
+            &TrainOptions { progress: false, ..run.training.clone() },
+        )
+        .unwrap();
         trainer.step().unwrap();
         let snapshot = run.snapshot_path(&stopped, "tiny").unwrap();
         trainer.save_snapshot(&snapshot).unwrap();
@@ -424,7 +553,9 @@ mod tests {
         let weights = |t: &Trained| -> Vec<(String, Vec<f32>)> {
             let mut vars: Vec<_> = t.gadget.var_store().variables().into_iter().collect();
             vars.sort_by(|a, b| a.0.cmp(&b.0));
-            vars.into_iter().map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap())).collect()
+            vars.into_iter()
+                .map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap()))
+                .collect()
         };
         assert_eq!(weights(&resumed), weights(&uninterrupted));
         assert!(!snapshot.exists(), "the snapshot is removed once the checkpoint is in place");

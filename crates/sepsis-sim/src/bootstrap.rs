@@ -59,7 +59,11 @@ pub fn resample<R: Rng + ?Sized>(
 }
 
 /// The bootstrap estimate of a mean.
-pub fn bootstrap_mean<R: Rng + ?Sized>(values: &[f64], resamples: usize, rng: &mut R) -> Result<Estimate> {
+pub fn bootstrap_mean<R: Rng + ?Sized>(
+    values: &[f64],
+    resamples: usize,
+    rng: &mut R,
+) -> Result<Estimate> {
     let stats = resample(values.len(), resamples, rng, |idx| {
         Some(idx.iter().map(|&i| values[i]).sum::<f64>() / idx.len() as f64)
     })?;

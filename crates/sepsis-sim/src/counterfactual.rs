@@ -31,7 +31,11 @@ pub fn counterfactual_row(p: &[f64], q: &[f64], observed: usize) -> Result<Vec<f
     let position = support.iter().position(|&i| i == observed).unwrap_or(support.len());
     let pick = |row: &[f64]| support.iter().map(|&i| row[i]).collect::<Vec<_>>();
     // An observation outside the support (position = len) is rejected by gumbel-core.
-    let cf = counterfactual_distribution(&Categorical::from_probs(&pick(p))?, &Categorical::from_probs(&pick(q))?, position)?;
+    let cf = counterfactual_distribution(
+        &Categorical::from_probs(&pick(p))?,
+        &Categorical::from_probs(&pick(q))?,
+        position,
+    )?;
     for (&i, v) in support.iter().zip(cf) {
         out[i] = v;
     }
@@ -67,7 +71,11 @@ pub struct ProjectedTrajectory {
 /// Checks a deterministic policy over the 146 projected states.
 fn check_target(target: &[u8]) -> Result<()> {
     if target.len() != N_PROJ_ABS {
-        return Err(SepsisError::PolicyShape { space: "projected (with absorbing states)", expected: N_PROJ_ABS, found: target.len() });
+        return Err(SepsisError::PolicyShape {
+            space: "projected (with absorbing states)",
+            expected: N_PROJ_ABS,
+            found: target.len(),
+        });
     }
     Ok(())
 }
@@ -92,7 +100,11 @@ pub fn counterfactual_trajectory<R: Rng + ?Sized>(
         });
     }
     if let Some(&bad) = observed_states.iter().find(|&&s| s >= N_PROJ_ABS) {
-        return Err(SepsisError::StateOutOfRange { space: "projected", index: bad, len: N_PROJ_ABS });
+        return Err(SepsisError::StateOutOfRange {
+            space: "projected",
+            index: bad,
+            len: N_PROJ_ABS,
+        });
     }
     rollout(mdp, target, observed_states[0], horizon, |t, q| match observed_actions.get(t) {
         Some(&a_obs) => {
@@ -105,7 +117,12 @@ pub fn counterfactual_trajectory<R: Rng + ?Sized>(
 
 /// A trajectory of the projected MDP itself under `target`, from its empirical initial
 /// distribution (the model-based estimate's rollouts).
-pub fn model_trajectory<R: Rng + ?Sized>(mdp: &ProjectedMdp, target: &[u8], horizon: usize, rng: &mut R) -> Result<ProjectedTrajectory> {
+pub fn model_trajectory<R: Rng + ?Sized>(
+    mdp: &ProjectedMdp,
+    target: &[u8],
+    horizon: usize,
+    rng: &mut R,
+) -> Result<ProjectedTrajectory> {
     check_target(target)?;
     let start = sample_row(mdp.initial(), rng);
     rollout(mdp, target, start, horizon, |_, q| Ok(sample_row(q, rng)))
@@ -113,7 +130,13 @@ pub fn model_trajectory<R: Rng + ?Sized>(mdp: &ProjectedMdp, target: &[u8], hori
 
 /// Follows `target` from `start` for up to `horizon` steps, the next state at step t drawn by
 /// `next(t, T(.|s, target(s)))`, stopping at the first nonzero projected reward (death or discharge).
-fn rollout<F>(mdp: &ProjectedMdp, target: &[u8], start: usize, horizon: usize, mut next: F) -> Result<ProjectedTrajectory>
+fn rollout<F>(
+    mdp: &ProjectedMdp,
+    target: &[u8],
+    start: usize,
+    horizon: usize,
+    mut next: F,
+) -> Result<ProjectedTrajectory>
 where
     F: FnMut(usize, &[f64]) -> Result<usize>,
 {

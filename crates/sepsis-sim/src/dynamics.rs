@@ -119,7 +119,11 @@ pub fn step<D: Draw>(diabetic: bool, state: State, action: Action, draw: &mut D)
     if glu_flux {
         // The master-branch quirk: a non-diabetic's upward glucose move is min(1, glu + 1), so a
         // glucose that fell below normal never returns to normal (sim-v2 caps at 4 instead).
-        s.glu = if diabetic { fluctuate(draw, s.glu, 0.3, 0.6, 4) } else { fluctuate(draw, s.glu, 0.1, 0.2, 1) };
+        s.glu = if diabetic {
+            fluctuate(draw, s.glu, 0.3, 0.6, 4)
+        } else {
+            fluctuate(draw, s.glu, 0.1, 0.2, 1)
+        };
     }
     s
 }
@@ -155,7 +159,8 @@ impl Draw for Scripted {
 /// whose shape may depend on earlier branches); the probabilities sum to 1 up to rounding.
 pub fn outcomes(diabetic: bool, state: State, action: Action) -> Vec<(f64, State)> {
     let mut result: Vec<(f64, State)> = Vec::new();
-    let mut d = Scripted { script: Vec::new(), branches: Vec::new(), position: 0, probability: 1.0 };
+    let mut d =
+        Scripted { script: Vec::new(), branches: Vec::new(), position: 0, probability: 1.0 };
     loop {
         d.position = 0;
         d.probability = 1.0;

@@ -28,7 +28,12 @@ pub struct ExactOutcomes {
 
 /// Evaluates `policy` exactly in the simulator with kernel `kernel` from the initial distribution
 /// of prior P(diabetic) = `p_diabetes`, over `horizon` steps.
-pub fn evaluate_exact(kernel: &SparseKernel, policy: &Policy, horizon: usize, p_diabetes: f64) -> Result<ExactOutcomes> {
+pub fn evaluate_exact(
+    kernel: &SparseKernel,
+    policy: &Policy,
+    horizon: usize,
+    p_diabetes: f64,
+) -> Result<ExactOutcomes> {
     if horizon == 0 {
         return Err(SepsisError::ZeroCount { what: "horizon" });
     }

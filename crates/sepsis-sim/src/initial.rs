@@ -31,7 +31,11 @@ impl InitialDistribution {
     /// The distribution for a prior P(diabetic) = `p_diabetes` in [0, 1].
     pub fn new(p_diabetes: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p_diabetes) {
-            return Err(SepsisError::Parameter { what: "p_diabetes", value: p_diabetes, expected: "[0, 1]" });
+            return Err(SepsisError::Parameter {
+                what: "p_diabetes",
+                value: p_diabetes,
+                expected: "[0, 1]",
+            });
         }
         let mut entries = Vec::new();
         for diabetic in [false, true] {

@@ -32,7 +32,13 @@ fn row_key(row: usize) -> (bool, Action, State) {
 
 /// The Monte Carlo estimate of one row from `draws` simulator steps drawn from
 /// `stream(seed, row_index(diabetic, action, state))`: row r of [`Kernel::monte_carlo`].
-pub fn monte_carlo_row(diabetic: bool, action: Action, state: State, draws: u64, seed: u64) -> Vec<f64> {
+pub fn monte_carlo_row(
+    diabetic: bool,
+    action: Action,
+    state: State,
+    draws: u64,
+    seed: u64,
+) -> Vec<f64> {
     let mut rng = stream(seed, row_index(diabetic, action, state.obs_index()) as u64);
     let mut counts = vec![0u64; N_OBS];
     for _ in 0..draws {
@@ -75,12 +81,22 @@ impl Kernel {
     pub fn from_vec(data: Vec<f64>) -> Result<Self> {
         let expected = N_ROWS * N_OBS;
         if data.len() != expected {
-            return Err(SepsisError::Parameter { what: "kernel length", value: data.len() as f64, expected: "2 * 8 * 720 * 720" });
+            return Err(SepsisError::Parameter {
+                what: "kernel length",
+                value: data.len() as f64,
+                expected: "2 * 8 * 720 * 720",
+            });
         }
         for row in data.chunks(N_OBS) {
             let sum: f64 = row.iter().sum();
-            if row.iter().any(|p| !(p.is_finite() && *p >= 0.0)) || (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
-                return Err(SepsisError::Parameter { what: "kernel row sum", value: sum, expected: "1" });
+            if row.iter().any(|p| !(p.is_finite() && *p >= 0.0))
+                || (sum - 1.0).abs() > ROW_SUM_TOLERANCE
+            {
+                return Err(SepsisError::Parameter {
+                    what: "kernel row sum",
+                    value: sum,
+                    expected: "1",
+                });
             }
         }
         Ok(Self { data })
@@ -106,7 +122,8 @@ impl Kernel {
     pub fn to_sparse(&self) -> SparseKernel {
         let mut builder = SparseKernel::builder();
         for row in self.data.chunks(N_OBS) {
-            builder.push_row(row.iter().enumerate().filter(|(_, p)| **p > 0.0).map(|(j, p)| (j, *p)));
+            builder
+                .push_row(row.iter().enumerate().filter(|(_, p)| **p > 0.0).map(|(j, p)| (j, *p)));
         }
         builder.finish()
     }
@@ -127,8 +144,10 @@ impl SparseKernel {
             .into_par_iter()
             .map(|r| {
                 let (diabetic, action, state) = row_key(r);
-                let mut row: Vec<(usize, f64)> =
-                    outcomes(diabetic, state, action).into_iter().map(|(p, s)| (s.obs_index(), p)).collect();
+                let mut row: Vec<(usize, f64)> = outcomes(diabetic, state, action)
+                    .into_iter()
+                    .map(|(p, s)| (s.obs_index(), p))
+                    .collect();
                 row.sort_by_key(|e| e.0);
                 row
             })

@@ -34,16 +34,30 @@ impl SparseMdp {
         if n_states == 0 {
             return Err(SepsisError::ZeroCount { what: "number of states" });
         }
-        let mut mdp = Self { n_states, offsets: vec![0], targets: Vec::new(), probs: Vec::new(), rewards: Vec::new() };
+        let mut mdp = Self {
+            n_states,
+            offsets: vec![0],
+            targets: Vec::new(),
+            probs: Vec::new(),
+            rewards: Vec::new(),
+        };
         for a in Action::all() {
             for s in 0..n_states {
                 let (mut sum, mut expected_reward) = (0.0, 0.0);
                 for (t, p) in row(a, s) {
                     if t >= n_states {
-                        return Err(SepsisError::StateOutOfRange { space: "MDP", index: t, len: n_states });
+                        return Err(SepsisError::StateOutOfRange {
+                            space: "MDP",
+                            index: t,
+                            len: n_states,
+                        });
                     }
                     if !(p.is_finite() && p >= 0.0) {
-                        return Err(SepsisError::Parameter { what: "transition probability", value: p, expected: "[0, 1]" });
+                        return Err(SepsisError::Parameter {
+                            what: "transition probability",
+                            value: p,
+                            expected: "[0, 1]",
+                        });
                     }
                     if p > 0.0 {
                         mdp.targets.push(t as u32);
@@ -53,7 +67,11 @@ impl SparseMdp {
                     }
                 }
                 if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
-                    return Err(SepsisError::Parameter { what: "transition row sum", value: sum, expected: "1" });
+                    return Err(SepsisError::Parameter {
+                        what: "transition row sum",
+                        value: sum,
+                        expected: "1",
+                    });
                 }
                 mdp.offsets.push(mdp.probs.len());
                 mdp.rewards.push(expected_reward);
@@ -106,14 +124,23 @@ impl SparseMdp {
     /// One sweep of the evaluation of a deterministic policy: R_pi + discount P_pi V.
     pub fn backup(&self, policy: &[u8], values: &[f64], discount: f64, out: &mut [f64]) {
         for (s, o) in out.iter_mut().enumerate() {
-            *o = self.q_value(s, Action::from_index_unchecked(usize::from(policy[s])), values, discount);
+            *o = self.q_value(
+                s,
+                Action::from_index_unchecked(usize::from(policy[s])),
+                values,
+                discount,
+            );
         }
     }
 
     /// Checks that a deterministic policy has one valid action per state.
     pub fn check_policy(&self, policy: &[u8]) -> Result<()> {
         if policy.len() != self.n_states {
-            return Err(SepsisError::PolicyShape { space: "MDP", expected: self.n_states, found: policy.len() });
+            return Err(SepsisError::PolicyShape {
+                space: "MDP",
+                expected: self.n_states,
+                found: policy.len(),
+            });
         }
         match policy.iter().find(|&&a| usize::from(a) >= N_ACTIONS) {
             Some(&a) => Err(SepsisError::ActionOutOfRange(usize::from(a))),

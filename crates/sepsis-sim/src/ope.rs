@@ -45,7 +45,15 @@ pub struct OpeConfig {
 impl OpeConfig {
     /// The paper's settings with a seed.
     pub fn paper(seed: u64) -> Self {
-        Self { trajectories: 1000, horizon: 20, cf_samples: 5, bootstrap: 100, rl_soft_epsilon: 0.01, p_diabetes: P_DIABETES, seed }
+        Self {
+            trajectories: 1000,
+            horizon: 20,
+            cf_samples: 5,
+            bootstrap: 100,
+            rl_soft_epsilon: 0.01,
+            p_diabetes: P_DIABETES,
+            seed,
+        }
     }
 }
 
@@ -88,7 +96,11 @@ pub(crate) fn sub_seed(seed: u64, part: u64) -> u64 {
 
 /// The importance weight of each observed trajectory: prod_t pi_target(a_t | s_t) / pi_obs(a_t | s_t)
 /// in projected states, with the empirical behaviour policy.
-fn importance_weights(observed: &Trajectories, behaviour: &[[f64; N_ACTIONS]], target: &[[f64; N_ACTIONS]]) -> Vec<f64> {
+fn importance_weights(
+    observed: &Trajectories,
+    behaviour: &[[f64; N_ACTIONS]],
+    target: &[[f64; N_ACTIONS]],
+) -> Vec<f64> {
     (0..observed.len())
         .map(|i| {
             let (states, actions) = observed.projected(i);
@@ -98,7 +110,12 @@ fn importance_weights(observed: &Trajectories, behaviour: &[[f64; N_ACTIONS]], t
 }
 
 /// Bootstrap WIS: per resample sum(w r) / sum(w); resamples with no weight are left out and counted.
-fn wis<R: Rng + ?Sized>(weights: &[f64], returns: &[f64], resamples: usize, rng: &mut R) -> Result<(Estimate, usize)> {
+fn wis<R: Rng + ?Sized>(
+    weights: &[f64],
+    returns: &[f64],
+    resamples: usize,
+    rng: &mut R,
+) -> Result<(Estimate, usize)> {
     if weights.iter().all(|&w| w == 0.0) {
         return Err(SepsisError::NoImportanceWeight);
     }
@@ -125,14 +142,29 @@ fn policy_rows(actions: &[u8], epsilon: f64) -> Vec<[f64; N_ACTIONS]> {
 /// Runs the study: physician data under `physician`, the RL policy learned from it, and the
 /// estimates of the RL policy's value; `kernel` is the simulator's (exact) kernel for the exact
 /// true value.
-pub fn off_policy_evaluation(physician: &Policy, kernel: &SparseKernel, config: &OpeConfig) -> Result<OpeReport> {
+pub fn off_policy_evaluation(
+    physician: &Policy,
+    kernel: &SparseKernel,
+    config: &OpeConfig,
+) -> Result<OpeReport> {
     if config.trajectories == 0 || config.cf_samples == 0 || config.bootstrap == 0 {
-        return Err(SepsisError::ZeroCount { what: "trajectories, counterfactual samples and bootstrap resamples" });
+        return Err(SepsisError::ZeroCount {
+            what: "trajectories, counterfactual samples and bootstrap resamples",
+        });
     }
     if !(0.0..=1.0).contains(&config.rl_soft_epsilon) {
-        return Err(SepsisError::Parameter { what: "rl_soft_epsilon", value: config.rl_soft_epsilon, expected: "[0, 1]" });
+        return Err(SepsisError::Parameter {
+            what: "rl_soft_epsilon",
+            value: config.rl_soft_epsilon,
+            expected: "[0, 1]",
+        });
     }
-    let sim = |seed| SimulationConfig { trajectories: config.trajectories, horizon: config.horizon, p_diabetes: config.p_diabetes, seed };
+    let sim = |seed| SimulationConfig {
+        trajectories: config.trajectories,
+        horizon: config.horizon,
+        p_diabetes: config.p_diabetes,
+        seed,
+    };
     let observed = simulate(physician, &sim(sub_seed(config.seed, 0)))?;
     let mdp = ProjectedMdp::estimate(&observed)?;
     let rl = mdp.rl_policy()?;
@@ -155,7 +187,9 @@ pub fn off_policy_evaluation(physician: &Policy, kernel: &SparseKernel, config: 
     let mb_seed = sub_seed(config.seed, 3);
     let mb_returns = (0..config.trajectories)
         .into_par_iter()
-        .map(|i| Ok(model_trajectory(&mdp, &rl, config.horizon, &mut stream(mb_seed, i as u64))?.reward))
+        .map(|i| {
+            Ok(model_trajectory(&mdp, &rl, config.horizon, &mut stream(mb_seed, i as u64))?.reward)
+        })
         .collect::<Result<Vec<f64>>>()?;
     let model_based = bootstrap_mean(&mb_returns, config.bootstrap, &mut boot)?;
 
@@ -166,7 +200,17 @@ pub fn off_policy_evaluation(physician: &Policy, kernel: &SparseKernel, config: 
             let mut rng = stream(cf_seed, i as u64);
             let (states, actions) = observed.projected(i);
             (0..config.cf_samples)
-                .map(|_| Ok(counterfactual_trajectory(&mdp, &rl, &states, &actions, config.horizon, &mut rng)?.reward))
+                .map(|_| {
+                    Ok(counterfactual_trajectory(
+                        &mdp,
+                        &rl,
+                        &states,
+                        &actions,
+                        config.horizon,
+                        &mut rng,
+                    )?
+                    .reward)
+                })
                 .collect::<Result<Vec<f64>>>()
         })
         .collect::<Result<Vec<Vec<f64>>>>()?

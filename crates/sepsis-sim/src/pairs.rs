@@ -41,7 +41,14 @@ pub struct PairConfig {
 impl PairConfig {
     /// The authors' settings with a seed.
     pub fn paper(seed: u64) -> Self {
-        Self { trajectories: 20_000, horizon: 20, min_support: 5, pairs: 6, p_diabetes: P_DIABETES, seed }
+        Self {
+            trajectories: 20_000,
+            horizon: 20,
+            min_support: 5,
+            pairs: 6,
+            p_diabetes: P_DIABETES,
+            seed,
+        }
     }
 }
 

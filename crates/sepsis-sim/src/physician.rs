@@ -38,7 +38,9 @@ impl PlanningKernel {
     pub fn build(self) -> Result<SparseKernel> {
         match self {
             PlanningKernel::Exact => Ok(SparseKernel::exact()),
-            PlanningKernel::MonteCarlo { draws, seed } => Ok(Kernel::monte_carlo(draws, seed)?.to_sparse()),
+            PlanningKernel::MonteCarlo { draws, seed } => {
+                Ok(Kernel::monte_carlo(draws, seed)?.to_sparse())
+            }
         }
     }
 }
@@ -52,7 +54,11 @@ pub fn planning_model(kernel: &SparseKernel) -> Result<SparseMdp> {
             let diabetic = s >= N_OBS;
             let base = if diabetic { N_OBS } else { 0 };
             let (targets, probs) = kernel.row(diabetic, a, s - base);
-            targets.iter().zip(probs).map(move |(&t, &p)| (base + usize::from(t), p)).collect::<Vec<_>>()
+            targets
+                .iter()
+                .zip(probs)
+                .map(move |(&t, &p)| (base + usize::from(t), p))
+                .collect::<Vec<_>>()
         },
         |_, _, t| outcomes[t % N_OBS].reward(),
     )

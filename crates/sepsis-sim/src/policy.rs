@@ -63,14 +63,21 @@ impl Policy {
     /// A policy from its rows (one per state of `space`).
     pub fn new(space: PolicySpace, probs: Vec<[f64; N_ACTIONS]>) -> Result<Self> {
         if probs.len() != space.states() {
-            return Err(SepsisError::PolicyShape { space: space.name(), expected: space.states(), found: probs.len() });
+            return Err(SepsisError::PolicyShape {
+                space: space.name(),
+                expected: space.states(),
+                found: probs.len(),
+            });
         }
         let mut cumulative = Vec::with_capacity(probs.len());
         for (row, p) in probs.iter().enumerate() {
             let valid = p.iter().all(|v| v.is_finite() && *v >= 0.0);
             let sum: f64 = p.iter().sum();
             if !valid || (sum - 1.0).abs() > POLICY_SUM_TOLERANCE {
-                return Err(SepsisError::PolicyRow { row, sum: if valid { sum } else { f64::NAN } });
+                return Err(SepsisError::PolicyRow {
+                    row,
+                    sum: if valid { sum } else { f64::NAN },
+                });
             }
             let mut c = [0.0; N_ACTIONS];
             let mut acc = 0.0;
@@ -92,7 +99,11 @@ impl Policy {
     /// on each other action (the physician: epsilon = 0.05; the soft RL policy for WIS: 0.01).
     pub fn soft(space: PolicySpace, actions: &[u8], epsilon: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&epsilon) {
-            return Err(SepsisError::Parameter { what: "epsilon", value: epsilon, expected: "[0, 1]" });
+            return Err(SepsisError::Parameter {
+                what: "epsilon",
+                value: epsilon,
+                expected: "[0, 1]",
+            });
         }
         let rows = actions
             .iter()
@@ -143,10 +154,19 @@ mod tests {
         let p = Policy::soft(PolicySpace::Projected, &[3; N_PROJ], 0.05).unwrap();
         assert!((p.rows()[0][3] - 0.95).abs() < 1e-15);
         assert!((p.rows()[0][0] - 0.05 / 7.0).abs() < 1e-15);
-        assert!(matches!(Policy::deterministic(PolicySpace::Obs, &[0; 3]), Err(SepsisError::PolicyShape { .. })));
-        assert!(matches!(Policy::deterministic(PolicySpace::Projected, &[9; N_PROJ]), Err(SepsisError::ActionOutOfRange(9))));
+        assert!(matches!(
+            Policy::deterministic(PolicySpace::Obs, &[0; 3]),
+            Err(SepsisError::PolicyShape { .. })
+        ));
+        assert!(matches!(
+            Policy::deterministic(PolicySpace::Projected, &[9; N_PROJ]),
+            Err(SepsisError::ActionOutOfRange(9))
+        ));
         let mut rows = vec![[0.125; N_ACTIONS]; N_PROJ];
         rows[5][0] = f64::NAN;
-        assert!(matches!(Policy::new(PolicySpace::Projected, rows), Err(SepsisError::PolicyRow { row: 5, .. })));
+        assert!(matches!(
+            Policy::new(PolicySpace::Projected, rows),
+            Err(SepsisError::PolicyRow { row: 5, .. })
+        ));
     }
 }

@@ -32,10 +32,18 @@ impl Default for PolicyIterationConfig {
 impl PolicyIterationConfig {
     fn validate(&self) -> Result<()> {
         if !(self.discount > 0.0 && self.discount < 1.0) {
-            return Err(SepsisError::Parameter { what: "discount", value: self.discount, expected: "(0, 1)" });
+            return Err(SepsisError::Parameter {
+                what: "discount",
+                value: self.discount,
+                expected: "(0, 1)",
+            });
         }
         if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
-            return Err(SepsisError::Parameter { what: "epsilon", value: self.epsilon, expected: "> 0" });
+            return Err(SepsisError::Parameter {
+                what: "epsilon",
+                value: self.epsilon,
+                expected: "> 0",
+            });
         }
         if self.max_sweeps == 0 || self.max_rounds == 0 {
             return Err(SepsisError::ZeroCount { what: "policy iteration limits" });
@@ -59,7 +67,11 @@ pub struct PolicyIterationResult {
 
 /// Iterative evaluation of a deterministic policy from V = 0 with pymdptoolbox's stopping rule;
 /// returns the values and the number of sweeps.
-pub fn evaluate_iterative(mdp: &SparseMdp, policy: &[u8], config: &PolicyIterationConfig) -> Result<(Vec<f64>, usize)> {
+pub fn evaluate_iterative(
+    mdp: &SparseMdp,
+    policy: &[u8],
+    config: &PolicyIterationConfig,
+) -> Result<(Vec<f64>, usize)> {
     config.validate()?;
     mdp.check_policy(policy)?;
     let threshold = (1.0 - config.discount) / config.discount * config.epsilon;
@@ -77,7 +89,10 @@ pub fn evaluate_iterative(mdp: &SparseMdp, policy: &[u8], config: &PolicyIterati
 }
 
 /// Policy iteration as in pymdptoolbox (module docs).
-pub fn policy_iteration(mdp: &SparseMdp, config: &PolicyIterationConfig) -> Result<PolicyIterationResult> {
+pub fn policy_iteration(
+    mdp: &SparseMdp,
+    config: &PolicyIterationConfig,
+) -> Result<PolicyIterationResult> {
     config.validate()?;
     let (mut policy, _) = mdp.greedy(&vec![0.0; mdp.n_states()], config.discount);
     let mut rounds = 0;
@@ -96,10 +111,19 @@ pub fn policy_iteration(mdp: &SparseMdp, config: &PolicyIterationConfig) -> Resu
 }
 
 /// The largest Bellman optimality gap max_s [max_a Q(s, a) - Q(s, pi(s))] of `policy` under `values`.
-pub fn optimality_gap(mdp: &SparseMdp, policy: &[u8], values: &[f64], discount: f64) -> Result<f64> {
+pub fn optimality_gap(
+    mdp: &SparseMdp,
+    policy: &[u8],
+    values: &[f64],
+    discount: f64,
+) -> Result<f64> {
     mdp.check_policy(policy)?;
     if values.len() != mdp.n_states() {
-        return Err(SepsisError::PolicyShape { space: "value function", expected: mdp.n_states(), found: values.len() });
+        return Err(SepsisError::PolicyShape {
+            space: "value function",
+            expected: mdp.n_states(),
+            found: values.len(),
+        });
     }
     let (_, best) = mdp.greedy(values, discount);
     let mut own = vec![0.0; mdp.n_states()];
@@ -131,6 +155,8 @@ mod tests {
         assert_eq!(result.policy, vec![1, 0]);
         // V(0) = 1 + 0.9 V(1), V(1) = 0.9 V(0): V(0) = 1 / (1 - 0.81).
         assert!((result.values[0] - 1.0 / 0.19).abs() < 1e-3);
-        assert!(policy_iteration(&toy(), &PolicyIterationConfig { discount: 1.0, ..config }).is_err());
+        assert!(
+            policy_iteration(&toy(), &PolicyIterationConfig { discount: 1.0, ..config }).is_err()
+        );
     }
 }

@@ -135,7 +135,14 @@ impl ProjectedMdp {
     pub fn to_mdp(&self) -> Result<SparseMdp> {
         SparseMdp::new(
             N_PROJ_ABS,
-            |a: Action, s| self.row(s, a).iter().copied().enumerate().filter(|(_, p)| *p > 0.0).collect::<Vec<_>>(),
+            |a: Action, s| {
+                self.row(s, a)
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|(_, p)| *p > 0.0)
+                    .collect::<Vec<_>>()
+            },
             |s, _, t| projected_reward(s, t),
         )
     }

@@ -82,10 +82,20 @@ impl State {
             return Err(SepsisError::StateOutOfRange { space: "projected", index, len: N_PROJ });
         }
         if glu > 4 {
-            return Err(SepsisError::Parameter { what: "glucose level", value: f64::from(glu), expected: "0..=4" });
+            return Err(SepsisError::Parameter {
+                what: "glucose level",
+                value: f64::from(glu),
+                expected: "0..=4",
+            });
         }
         let low = index % 8;
-        Ok(Self::from_obs_unchecked(240 * (index / 48) + 80 * (index / 16 % 3) + 40 * (index / 8 % 2) + 8 * usize::from(glu) + low))
+        Ok(Self::from_obs_unchecked(
+            240 * (index / 48)
+                + 80 * (index / 16 % 3)
+                + 40 * (index / 8 % 2)
+                + 8 * usize::from(glu)
+                + low,
+        ))
     }
 
     /// Decodes an obs index known to be in range (internal hot loops).
@@ -113,7 +123,10 @@ impl State {
 
     /// The projected index (0..144): glucose dropped.
     pub fn proj_index(&self) -> usize {
-        48 * usize::from(self.hr) + 16 * usize::from(self.sbp) + 8 * usize::from(self.o2) + self.treatment_bits()
+        48 * usize::from(self.hr)
+            + 16 * usize::from(self.sbp)
+            + 8 * usize::from(self.o2)
+            + self.treatment_bits()
     }
 
     /// 4 abx + 2 vaso + vent, the low bits shared by the obs and projected encodings.
@@ -123,7 +136,10 @@ impl State {
 
     /// The number of abnormal vitals among hr != 1, sbp != 1, o2 != 1, glu != 2.
     pub fn num_abnormal(&self) -> u8 {
-        u8::from(self.hr != 1) + u8::from(self.sbp != 1) + u8::from(self.o2 != 1) + u8::from(self.glu != 2)
+        u8::from(self.hr != 1)
+            + u8::from(self.sbp != 1)
+            + u8::from(self.o2 != 1)
+            + u8::from(self.glu != 2)
     }
 
     /// Whether any treatment is on.
@@ -195,7 +211,8 @@ mod tests {
     fn there_are_416_death_states_and_one_discharge_state() {
         let outcomes = outcome_table();
         assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Death).count(), 416);
-        let discharge: Vec<usize> = (0..N_OBS).filter(|&i| outcomes[i] == Outcome::Discharge).collect();
+        let discharge: Vec<usize> =
+            (0..N_OBS).filter(|&i| outcomes[i] == Outcome::Discharge).collect();
         assert_eq!(discharge, vec![376]);
         assert_eq!(State::from_obs(376).unwrap().proj_index(), 72);
     }

@@ -101,7 +101,11 @@ impl Trajectories {
 
     /// Trajectory i in projected states: its states (length + 1) and actions (length).
     pub fn projected(&self, i: usize) -> (Vec<usize>, Vec<usize>) {
-        let states = self.states(i).iter().map(|&s| State::from_obs_unchecked(usize::from(s)).proj_index()).collect();
+        let states = self
+            .states(i)
+            .iter()
+            .map(|&s| State::from_obs_unchecked(usize::from(s)).proj_index())
+            .collect();
         (states, self.actions(i).iter().map(|&a| usize::from(a)).collect())
     }
 
@@ -114,7 +118,11 @@ impl Trajectories {
 /// Simulates `config.trajectories` trajectories under `policy`.
 pub fn simulate(policy: &Policy, config: &SimulationConfig) -> Result<Trajectories> {
     if config.horizon == 0 || config.horizon >= usize::from(u16::MAX) {
-        return Err(SepsisError::Parameter { what: "horizon", value: config.horizon as f64, expected: "1..65535" });
+        return Err(SepsisError::Parameter {
+            what: "horizon",
+            value: config.horizon as f64,
+            expected: "1..65535",
+        });
     }
     let initial = InitialDistribution::new(config.p_diabetes)?;
     let (n, h) = (config.trajectories, config.horizon);
@@ -158,4 +166,3 @@ pub fn simulate(policy: &Policy, config: &SimulationConfig) -> Result<Trajectori
         });
     Ok(out)
 }
-

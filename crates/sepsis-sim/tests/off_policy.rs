@@ -118,12 +118,18 @@ fn the_off_policy_study_is_reproducible_and_ordered_as_in_the_paper() {
     assert_eq!(a, b);
     let e = a.estimates;
     for est in [e.observed, e.true_rl, e.wis, e.wis_soft, e.model_based, e.counterfactual] {
-        assert!(est.low <= est.value && est.value <= est.high && est.low >= -1.0 && est.high <= 1.0, "{est:?}");
+        assert!(
+            est.low <= est.value && est.value <= est.high && est.low >= -1.0 && est.high <= 1.0,
+            "{est:?}"
+        );
     }
     // The model-based and counterfactual estimates are optimistic about the RL policy.
     assert!(e.counterfactual.value > a.true_rl_exact.expected_return + 0.2);
     let bad = OpeConfig { bootstrap: 0, ..config };
-    assert!(matches!(off_policy_evaluation(&physician.policy, kernel, &bad), Err(SepsisError::ZeroCount { .. })));
+    assert!(matches!(
+        off_policy_evaluation(&physician.policy, kernel, &bad),
+        Err(SepsisError::ZeroCount { .. })
+    ));
 }
 
 #[test]
@@ -145,6 +151,10 @@ fn pairs_pass_the_filters() {
     let err = select_pairs(&physician.policy, &greedy).unwrap_err();
     assert_eq!(
         err,
-        SepsisError::TooFewCandidates { requested: selection.candidates + 1, found: selection.candidates, min_support: 5 }
+        SepsisError::TooFewCandidates {
+            requested: selection.candidates + 1,
+            found: selection.candidates,
+            min_support: 5
+        }
     );
 }

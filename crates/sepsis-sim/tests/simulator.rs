@@ -33,7 +33,10 @@ fn kernel_rows_are_distributions_and_set_the_treatments() {
                 let sum: f64 = row.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-12, "row ({diabetic}, {a:?}, {s}) sums to {sum}");
                 for (t, &p) in row.iter().enumerate().filter(|(_, p)| **p > 0.0) {
-                    assert!(State::from_obs(t).unwrap().treatments_match(a), "({diabetic}, {a:?}, {s}) -> {t} with {p}");
+                    assert!(
+                        State::from_obs(t).unwrap().treatments_match(a),
+                        "({diabetic}, {a:?}, {s}) -> {t} with {p}"
+                    );
                 }
             }
         }
@@ -56,9 +59,15 @@ fn monte_carlo_rows_agree_with_the_exact_kernel_within_5_standard_errors() {
         for (t, (&p, &phat)) in dense.row(diabetic, action, s).iter().zip(&estimate).enumerate() {
             let se = (p * (1.0 - p) / draws as f64).sqrt();
             if p == 0.0 {
-                assert_eq!(phat, 0.0, "({diabetic}, {action:?}, {s}) -> {t} is impossible but was drawn");
+                assert_eq!(
+                    phat, 0.0,
+                    "({diabetic}, {action:?}, {s}) -> {t} is impossible but was drawn"
+                );
             } else {
-                assert!((phat - p).abs() <= 5.0 * se, "({diabetic}, {action:?}, {s}) -> {t}: {phat} vs {p} (se {se})");
+                assert!(
+                    (phat - p).abs() <= 5.0 * se,
+                    "({diabetic}, {action:?}, {s}) -> {t}: {phat} vs {p} (se {se})"
+                );
             }
         }
     }
@@ -74,22 +83,33 @@ fn simulated_returns_agree_with_exact_dynamic_programming() {
     let batch = simulate(&physician.policy, &SimulationConfig::new(n, 5)).unwrap();
     let returns = batch.returns();
     let share = |v: f64| returns.iter().filter(|&&r| r == v).count() as f64 / n as f64;
-    for (name, estimate, p) in [("death", share(-1.0), exact.p_death), ("discharge", share(1.0), exact.p_discharge)] {
+    for (name, estimate, p) in
+        [("death", share(-1.0), exact.p_death), ("discharge", share(1.0), exact.p_discharge)]
+    {
         let se = (p * (1.0 - p) / n as f64).sqrt();
         assert!((estimate - p).abs() <= 5.0 * se, "P({name}): {estimate} vs exact {p} (se {se})");
     }
     let mean = returns.iter().sum::<f64>() / n as f64;
     let variance = exact.p_death + exact.p_discharge - exact.expected_return.powi(2);
     let se = (variance / n as f64).sqrt();
-    assert!((mean - exact.expected_return).abs() <= 5.0 * se, "{mean} vs {} (se {se})", exact.expected_return);
+    assert!(
+        (mean - exact.expected_return).abs() <= 5.0 * se,
+        "{mean} vs {} (se {se})",
+        exact.expected_return
+    );
     // Every trajectory ends at its first absorbing state, with the treatments of its last action.
     let outcomes = outcome_table();
     for i in 0..1000 {
         let states = batch.states(i);
         for (t, &a) in batch.actions(i).iter().enumerate() {
-            assert!(State::from_obs(usize::from(states[t + 1])).unwrap().treatments_match(Action::new(usize::from(a)).unwrap()));
+            assert!(State::from_obs(usize::from(states[t + 1]))
+                .unwrap()
+                .treatments_match(Action::new(usize::from(a)).unwrap()));
             let last = t + 1 == batch.length(i);
-            assert_eq!(outcomes[usize::from(states[t + 1])] != Outcome::Continue, last && batch.reward(i) != 0.0);
+            assert_eq!(
+                outcomes[usize::from(states[t + 1])] != Outcome::Continue,
+                last && batch.reward(i) != 0.0
+            );
         }
     }
 }
@@ -99,7 +119,11 @@ fn trajectories_do_not_depend_on_the_thread_count() {
     let policy = &physician().policy;
     let config = SimulationConfig::new(5_000, 3);
     let run = |threads| {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| simulate(policy, &config).unwrap())
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| simulate(policy, &config).unwrap())
     };
     assert_eq!(run(1), run(3));
     assert_ne!(run(1), simulate(policy, &SimulationConfig::new(5_000, 4)).unwrap());

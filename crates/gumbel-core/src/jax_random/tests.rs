@@ -7,7 +7,10 @@ use super::*;
 use crate::CostMatrix;
 
 fn golden() -> Value {
-    let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/fixtures/jax_random_golden.json"));
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/fixtures/jax_random_golden.json"
+    ));
     serde_json::from_str(text).expect("the fixture is valid JSON")
 }
 
@@ -26,7 +29,9 @@ fn key(words: &[u32]) -> [u32; 2] {
 /// E[(x - y)^2] under the independent coupling of one pair, exactly.
 fn independent_cost(pair: &LogitPair) -> f64 {
     let moments = |l: &[f64]| {
-        l.iter().enumerate().fold((0.0, 0.0), |(m1, m2), (i, v)| (m1 + v.exp() * i as f64, m2 + v.exp() * (i * i) as f64))
+        l.iter().enumerate().fold((0.0, 0.0), |(m1, m2), (i, v)| {
+            (m1 + v.exp() * i as f64, m2 + v.exp() * (i * i) as f64)
+        })
     };
     let ((p1, p2), (q1, q2)) = (moments(&pair.p), moments(&pair.q));
     p2 + q2 - 2.0 * p1 * q1
@@ -36,7 +41,10 @@ fn independent_cost(pair: &LogitPair) -> f64 {
 fn threefry_block_matches_jax_and_the_random123_answers() {
     let g = golden();
     let t = &g["threefry_block"];
-    assert_eq!(threefry2x32(key(&u32s(&t["key"])), key(&u32s(&t["count"]))).to_vec(), u32s(&t["out"]));
+    assert_eq!(
+        threefry2x32(key(&u32s(&t["key"])), key(&u32s(&t["count"]))).to_vec(),
+        u32s(&t["out"])
+    );
     // Known-answer vectors of Random123 (threefry2x32_20): zeros and all-ones.
     assert_eq!(threefry2x32([0, 0], [0, 0]), [0x6B20_0159, 0x99BA_4EFE]);
     assert_eq!(threefry2x32([u32::MAX; 2], [u32::MAX; 2]), [0x1CB9_96FC, 0xBB00_2BE7]);
@@ -60,9 +68,11 @@ fn keys_split_and_bits_match_jax_bit_for_bit() {
 #[test]
 fn uniforms_permutation_and_gumbels_match_jax() {
     let g = golden();
-    let u: Vec<f64> = JaxKey::from_seed(1).uniform(10).expect("10 uniforms").into_iter().map(f64::from).collect();
+    let u: Vec<f64> =
+        JaxKey::from_seed(1).uniform(10).expect("10 uniforms").into_iter().map(f64::from).collect();
     assert_eq!(u, f64s(&g["uniform"]["values"]), "uniforms are exact float32 values");
-    let perm: Vec<u32> = permuted_icdf_permutation(10).expect("a permutation").iter().map(|&i| i as u32).collect();
+    let perm: Vec<u32> =
+        permuted_icdf_permutation(10).expect("a permutation").iter().map(|&i| i as u32).collect();
     assert_eq!(perm, u32s(&g["permutation_seed_1"]));
     // JAX's logarithms are float32: agreement to float32 precision.
     let ours = JaxKey::from_seed(3).gumbel(10).expect("10 Gumbels");
@@ -107,13 +117,17 @@ fn independent_row_of_table1_is_reproduced_per_seed() {
     ];
     for (name, mode, paper) in printed {
         for (seed, paper_value) in (1001u64..).zip(paper) {
-            let pairs = evaluation_pairs(&SoftmaxUniform::paper(mode), seed, 10_000).expect("10,000 pairs");
+            let pairs =
+                evaluation_pairs(&SoftmaxUniform::paper(mode), seed, 10_000).expect("10,000 pairs");
             let ours = pairs.iter().map(independent_cost).sum::<f64>() / pairs.len() as f64;
             let jax = g["independent_cost_means"][name][seed.to_string()].as_f64().expect("a mean");
             // Against JAX's own pairs: only the float32 log-softmax differs.
             assert!((ours - jax).abs() < 1e-5, "{name} seed {seed}: {ours} vs jax {jax}");
             // Against the print: 4 decimals (5e-5) and the authors' float32 mean of 10^4 values.
-            assert!((ours - paper_value).abs() < 2e-4, "{name} seed {seed}: {ours} vs paper {paper_value}");
+            assert!(
+                (ours - paper_value).abs() < 2e-4,
+                "{name} seed {seed}: {ours} vs paper {paper_value}"
+            );
         }
     }
 }
@@ -122,14 +136,18 @@ fn independent_row_of_table1_is_reproduced_per_seed() {
 fn gumbel_max_estimates_match_the_authors_sampler() {
     let g = golden();
     let mc = &g["gumbel_max_mc"];
-    let (seed, n) = (mc["seed"].as_u64().expect("a seed"), mc["pairs"].as_u64().expect("a count") as usize);
+    let (seed, n) =
+        (mc["seed"].as_u64().expect("a seed"), mc["pairs"].as_u64().expect("a count") as usize);
     let samples = mc["samples"].as_u64().expect("a count") as usize;
     let dist = SoftmaxUniform::paper(PairMode::Independent);
     let pairs = evaluation_pairs(&dist, seed, n).expect("pairs");
     let keys = evaluation_sample_keys(seed, n).expect("keys");
     let cost = CostMatrix::squared_index(10);
     for ((pair, key), want) in pairs.iter().zip(keys).zip(f64s(&mc["per_pair"])) {
-        let ours = gumbel_max_estimate(pair, key, samples).expect("an estimate").expected_cost(&cost).expect("a cost");
+        let ours = gumbel_max_estimate(pair, key, samples)
+            .expect("an estimate")
+            .expected_cost(&cost)
+            .expect("a cost");
         // The same 1,000 argmax pairs: equal up to JAX's float32 sum (one swapped sample moves it >= 1e-3).
         assert!((ours - want).abs() < 1e-4, "{ours} vs jax {want}");
     }
@@ -144,6 +162,9 @@ fn bad_input_is_a_typed_error() {
     assert!(matches!(JaxKey::from_seed(0).bits(too_many), Err(CoreError::CountTooLarge { .. })));
     assert!(matches!(JaxKey::from_seed(0).split(usize::MAX), Err(CoreError::CountTooLarge { .. })));
     let ragged = LogitPair { p: vec![0.0; 3], q: vec![0.0; 2] };
-    assert!(matches!(gumbel_max_estimate(&ragged, JaxKey::from_seed(0), 4), Err(CoreError::LengthMismatch { .. })));
+    assert!(matches!(
+        gumbel_max_estimate(&ragged, JaxKey::from_seed(0), 4),
+        Err(CoreError::LengthMismatch { .. })
+    ));
     assert!(JaxKey::from_seed(0).split(0).expect("no keys").is_empty());
 }

@@ -105,26 +105,21 @@ impl VaeConfig {
         ensure(self.encoder_hidden >= 1 && self.decoder_hidden >= 1, || {
             "hidden widths must be >= 1".into()
         })?;
-        ensure(
-            self.temperature_start > 0.0 && self.temperature_end > 0.0,
-            || "temperatures must be > 0".into(),
-        )?;
-        ensure(
-            self.temperature_start.is_finite() && self.temperature_end.is_finite(),
-            || "temperatures must be finite".into(),
-        )?;
-        ensure(
-            self.batch_size >= 1 && self.restarts >= 1 && self.threads >= 1,
-            || "batch, restarts and threads must be >= 1".into(),
-        )?;
-        ensure(
-            self.learning_rate > 0.0 && self.learning_rate.is_finite(),
-            || "learning rate must be > 0".into(),
-        )?;
-        ensure(
-            self.kmeans_init_steps == 0 || self.latent == LatentKind::Categorical,
-            || "the k-means warm start needs the categorical latent".into(),
-        )?;
+        ensure(self.temperature_start > 0.0 && self.temperature_end > 0.0, || {
+            "temperatures must be > 0".into()
+        })?;
+        ensure(self.temperature_start.is_finite() && self.temperature_end.is_finite(), || {
+            "temperatures must be finite".into()
+        })?;
+        ensure(self.batch_size >= 1 && self.restarts >= 1 && self.threads >= 1, || {
+            "batch, restarts and threads must be >= 1".into()
+        })?;
+        ensure(self.learning_rate > 0.0 && self.learning_rate.is_finite(), || {
+            "learning rate must be > 0".into()
+        })?;
+        ensure(self.kmeans_init_steps == 0 || self.latent == LatentKind::Categorical, || {
+            "the k-means warm start needs the categorical latent".into()
+        })?;
         if let Prior::Informative { observational } = self.prior {
             ensure(observational > 0.0 && observational < 1.0, || {
                 format!("prior mass {observational} not in (0, 1)")

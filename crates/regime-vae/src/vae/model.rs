@@ -64,15 +64,10 @@ impl RegimeVae {
     pub fn new(dag: &Dag, x: &Array2<f64>, config: &VaeConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let n = dag.n();
-        ensure(x.ncols() == n && x.nrows() >= 2, || {
-            format!("data {:?} for {n} nodes", x.dim())
-        })?;
-        ensure(x.iter().all(|v| v.is_finite()), || {
-            "data must be finite".into()
-        })?;
-        let mean = x
-            .mean_axis(Axis(0))
-            .ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
+        ensure(x.ncols() == n && x.nrows() >= 2, || format!("data {:?} for {n} nodes", x.dim()))?;
+        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
+        let mean =
+            x.mean_axis(Axis(0)).ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
         let scale = x.std_axis(Axis(0), 0.0).mapv(|s| s.max(1e-3));
         let mut rng = stream(seed, 0);
         let store = nn::VarStore::new(Device::Cpu);
@@ -81,13 +76,8 @@ impl RegimeVae {
             LatentKind::Categorical => n + 1,
             LatentKind::PerMechanism => n,
         };
-        let encoder = Encoder::new(
-            &(&root / "encoder"),
-            n,
-            config.encoder_hidden,
-            latent_width,
-            &mut rng,
-        )?;
+        let encoder =
+            Encoder::new(&(&root / "encoder"), n, config.encoder_hidden, latent_width, &mut rng)?;
         let decoder = Decoder::new(
             &(&root / "decoder"),
             dag,
@@ -134,11 +124,7 @@ impl RegimeVae {
             best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))?;
         let seconds = start.elapsed().as_secs_f64();
         model.report = TrainReport {
-            kept: elbos
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(k, _)| k),
+            kept: elbos.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(k, _)| k),
             restart_elbos: elbos,
             seconds,
             steps_per_second: (config.steps * config.restarts) as f64 / seconds.max(1e-9),
@@ -156,16 +142,11 @@ impl RegimeVae {
             self.warm_start(x, &data, &mut opt, &mut rng)?;
         }
         for step in 0..self.config.steps {
-            let idx: Vec<i64> = (0..self.config.batch_size)
-                .map(|_| rng.random_range(0..rows))
-                .collect();
+            let idx: Vec<i64> =
+                (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
             let batch = data.f_index_select(0, &Tensor::f_from_slice(&idx)?)?;
-            let terms = self.terms(
-                &batch,
-                self.config.estimator,
-                self.config.temperature(step),
-                &mut rng,
-            )?;
+            let terms =
+                self.terms(&batch, self.config.estimator, self.config.temperature(step), &mut rng)?;
             let loss = terms
                 .nll
                 .f_add(&terms.kl.f_mul_scalar(self.config.beta(step))?)?
@@ -173,9 +154,7 @@ impl RegimeVae {
             if step % 100 == 0 {
                 let value = loss.f_double_value(&[])?;
                 if !value.is_finite() {
-                    return Err(RegimeVaeError::NonFinite(format!(
-                        "loss {value} at step {step}"
-                    )));
+                    return Err(RegimeVaeError::NonFinite(format!("loss {value} at step {step}")));
                 }
             }
             opt.zero_grad();
@@ -194,16 +173,12 @@ impl RegimeVae {
         rng: &mut R,
     ) -> Result<()> {
         let k = self.dag.n() + 1;
-        let labels: Vec<i64> = kmeans_labels(x, k, rng)
-            .into_iter()
-            .map(|l| l as i64)
-            .collect();
+        let labels: Vec<i64> = kmeans_labels(x, k, rng).into_iter().map(|l| l as i64).collect();
         let labels = Tensor::f_from_slice(&labels)?;
         let rows = x.nrows() as i64;
         for _ in 0..self.config.kmeans_init_steps {
-            let idx: Vec<i64> = (0..self.config.batch_size)
-                .map(|_| rng.random_range(0..rows))
-                .collect();
+            let idx: Vec<i64> =
+                (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
             let idx = Tensor::f_from_slice(&idx)?;
             let batch = data.f_index_select(0, &idx)?;
             let target = labels.f_index_select(0, &idx)?;
@@ -282,29 +257,28 @@ impl RegimeVae {
                 let log_q = logits.f_log_softmax(1, Kind::Float)?;
                 let log_p =
                     Tensor::f_from_slice(&prior.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
-                let kl = log_q
-                    .f_exp()?
-                    .f_mul(&log_q.f_sub(&log_p)?)?
-                    .f_sum_dim_intlist(1, false, Kind::Float)?;
+                let kl = log_q.f_exp()?.f_mul(&log_q.f_sub(&log_p)?)?.f_sum_dim_intlist(
+                    1,
+                    false,
+                    Kind::Float,
+                )?;
                 let nll = match estimator {
                     Estimator::StraightThrough => {
                         let noise = gumbel_noise(&[batch, width], rng)?;
-                        let soft = logits
-                            .f_add(&noise)?
-                            .f_div_scalar(tau)?
-                            .f_softmax(1, Kind::Float)?;
-                        let hard = soft
-                            .f_argmax(1, false)?
-                            .f_one_hot(width)?
-                            .f_to_kind(Kind::Float)?;
+                        let soft =
+                            logits.f_add(&noise)?.f_div_scalar(tau)?.f_softmax(1, Kind::Float)?;
+                        let hard =
+                            soft.f_argmax(1, false)?.f_one_hot(width)?.f_to_kind(Kind::Float)?;
                         let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
                         Self::gaussian_nll(x, &self.decode(x, &z)?)?
                     }
                     Estimator::Exact => {
                         let per_code = self.nll_per_cluster(x)?; // [K, batch]
-                        per_code
-                            .f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?
-                            .f_sum_dim_intlist(0, false, Kind::Float)?
+                        per_code.f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?.f_sum_dim_intlist(
+                            0,
+                            false,
+                            Kind::Float,
+                        )?
                     }
                 };
                 Ok(ElboTerms { nll, kl })
@@ -369,10 +343,7 @@ impl RegimeVae {
         let k = self.dag.n() + 1;
         let mut rows = Vec::with_capacity(k);
         for c in 0..k {
-            rows.push(Self::gaussian_nll(
-                x,
-                &self.decode(x, &self.cluster_code(c, batch)?)?,
-            )?);
+            rows.push(Self::gaussian_nll(x, &self.decode(x, &self.cluster_code(c, batch)?)?)?);
         }
         Ok(Tensor::f_stack(&rows, 0)?)
     }
@@ -383,11 +354,7 @@ impl RegimeVae {
         let data = from_array(x)?;
         let mut rng = stream(0, 0);
         let terms = self.terms(&data, Estimator::Exact, 1.0, &mut rng)?;
-        let value = terms
-            .nll
-            .f_add(&terms.kl)?
-            .f_mean(Kind::Float)?
-            .f_double_value(&[])?;
+        let value = terms.nll.f_add(&terms.kl)?.f_mean(Kind::Float)?.f_double_value(&[])?;
         Ok(-value)
     }
 
@@ -461,8 +428,7 @@ impl RegimeModel for RegimeVae {
         let k = self.clusters();
         let mut out = Array3::zeros((k, x.nrows(), x.ncols()));
         for c in 0..k {
-            out.index_axis_mut(Axis(0), c)
-                .assign(&self.cluster_means(x, c)?);
+            out.index_axis_mut(Axis(0), c).assign(&self.cluster_means(x, c)?);
         }
         Ok(out)
     }

@@ -64,9 +64,7 @@ impl Encoder {
                 h = h.f_relu()?;
             }
         }
-        Ok(h.f_div_scalar(LOGIT_BOUND)?
-            .f_tanh()?
-            .f_mul_scalar(LOGIT_BOUND)?)
+        Ok(h.f_div_scalar(LOGIT_BOUND)?.f_tanh()?.f_mul_scalar(LOGIT_BOUND)?)
     }
 }
 

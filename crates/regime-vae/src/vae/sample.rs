@@ -43,10 +43,7 @@ pub struct Intervention {
 impl Intervention {
     /// The regime of cluster `c`, with no override.
     pub fn cluster(c: usize) -> Self {
-        Self {
-            code: Code::Cluster(c),
-            overrides: Vec::new(),
-        }
+        Self { code: Code::Cluster(c), overrides: Vec::new() }
     }
 
     /// Adds an override of `node`.
@@ -104,12 +101,7 @@ impl RegimeVae {
         let mut x = Array2::zeros((count, n));
         for &i in self.dag().order() {
             let mu = self.code_means(&x, &code)?;
-            let change = spec
-                .overrides
-                .iter()
-                .rev()
-                .find(|(node, _)| *node == i)
-                .map(|&(_, c)| c);
+            let change = spec.overrides.iter().rev().find(|(node, _)| *node == i).map(|&(_, c)| c);
             for r in 0..count {
                 let noise: f64 = StandardNormal.sample(&mut rng);
                 x[[r, i]] = match change {

@@ -19,19 +19,14 @@ pub fn to_array(t: &Tensor) -> Result<Array2<f64>> {
     let (r, c) = t.size2()?;
     let flat: Vec<f32> =
         Vec::<f32>::try_from(&t.f_to_kind(Kind::Float)?.f_contiguous()?.f_view([-1])?)?;
-    Array2::from_shape_vec(
-        (r as usize, c as usize),
-        flat.into_iter().map(f64::from).collect(),
-    )
-    .map_err(|e| RegimeVaeError::Shape(e.to_string()))
+    Array2::from_shape_vec((r as usize, c as usize), flat.into_iter().map(f64::from).collect())
+        .map_err(|e| RegimeVaeError::Shape(e.to_string()))
 }
 
 /// A tensor of `shape` with entries from U(-bound, bound).
 pub fn uniform<R: Rng + ?Sized>(shape: &[i64], bound: f64, rng: &mut R) -> Result<Tensor> {
     let count: i64 = shape.iter().product();
-    let data: Vec<f32> = (0..count)
-        .map(|_| rng.random_range(-bound..=bound) as f32)
-        .collect();
+    let data: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..=bound) as f32).collect();
     Ok(Tensor::f_from_slice(&data)?.f_view(shape)?)
 }
 

@@ -7,7 +7,9 @@
 
 use anyhow::Result;
 use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
-use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder};
+use baselines::{
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder,
+};
 use gadgets::GadgetKind;
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::{CostMatrix, Coupling};
@@ -42,12 +44,22 @@ pub fn figure_1b(ctx: &Context, file: &str, throughput: &mut Throughput) -> Resu
     let mut runs = Vec::new();
     for (name, h) in &settings {
         for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
-            runs.push((fixed_pair::label(kind, name, 0), fixed_pair::gadget_run(kind, &p, &q, h, ctx.mode, ctx.seed, 0)));
+            runs.push((
+                fixed_pair::label(kind, name, 0),
+                fixed_pair::gadget_run(kind, &p, &q, h, ctx.mode, ctx.seed, 0),
+            ));
         }
     }
-    let remaining: u64 = runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
+    let remaining: u64 =
+        runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
     let progress = Progress::new("figure1b", remaining, "steps");
-    share(ctx, &progress, &runs, |(label, run)| run.plan(ctx, label), |(label, run)| run.trained(ctx, label, &progress).map(drop))?;
+    share(
+        ctx,
+        &progress,
+        &runs,
+        |(label, run)| run.plan(ctx, label),
+        |(label, run)| run.trained(ctx, label, &progress).map(drop),
+    )?;
     let mut panels = Vec::new();
     let mut data = serde_json::Map::new();
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -74,7 +86,10 @@ pub fn figure_1b(ctx: &Context, file: &str, throughput: &mut Throughput) -> Resu
             }
             rows[row].push(format!("{variance:.4}"));
             variances.insert(method.to_owned(), json!(variance));
-            panels.push(Heatmap { title: format!("{method}: Var {variance:.3}"), matrix: coupling.to_rows() });
+            panels.push(Heatmap {
+                title: format!("{method}: Var {variance:.3}"),
+                matrix: coupling.to_rows(),
+            });
         }
         data.insert((*name).to_owned(), json!({"reward": h, "variance": variances}));
     }

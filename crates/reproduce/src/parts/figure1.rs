@@ -91,7 +91,13 @@ impl Protocol {
                 learning_rate: 1e-5,
                 hidden: vec![1024, 1024],
             },
-            Mode::Quick => Self { noises: vec![0.0, 1.6, 102.4], seeds: 2, steps: 100, learning_rate: 1e-3, hidden: vec![128, 128] },
+            Mode::Quick => Self {
+                noises: vec![0.0, 1.6, 102.4],
+                seeds: 2,
+                steps: 100,
+                learning_rate: 1e-3,
+                hidden: vec![128, 128],
+            },
         }
     }
 
@@ -99,7 +105,11 @@ impl Protocol {
     /// the master seed (the same for both procedures, so that they differ in nothing else).
     pub fn run(&self, master: u64, procedure: Procedure, rho: f64, seed: u64) -> Run {
         Run {
-            gadget: GadgetConfig { latent: LATENT, hidden: self.hidden.clone(), ..GadgetConfig::paper(GadgetKind::Gadget2, OUTCOMES) },
+            gadget: GadgetConfig {
+                latent: LATENT,
+                hidden: self.hidden.clone(),
+                ..GadgetConfig::paper(GadgetKind::Gadget2, OUTCOMES)
+            },
             pairs: PairSpec::Ramp { outcomes: OUTCOMES, base_scale: BASE_SCALE, noise: rho },
             cost: CostSpec::Mismatch,
             training: TrainOptions {
@@ -166,23 +176,41 @@ fn run(ctx: &Context) -> Result<Outcome> {
     // Every exact run first (so a partial run has that series complete first), then the authors'.
     let runs: Vec<(Procedure, f64, u64, Run)> = Procedure::ALL
         .into_iter()
-        .flat_map(|procedure| protocol.noises.iter().flat_map(move |&rho| (1..=protocol.seeds).map(move |s| (procedure, rho, s))))
+        .flat_map(|procedure| {
+            protocol
+                .noises
+                .iter()
+                .flat_map(move |&rho| (1..=protocol.seeds).map(move |s| (procedure, rho, s)))
+        })
         .map(|(procedure, rho, s)| (procedure, rho, s, protocol.run(ctx.seed, procedure, rho, s)))
         .collect();
-    let remaining: u64 = runs.iter().map(|(how, rho, s, r)| r.remaining_steps(ctx, &how.label(*rho, *s))).sum::<Result<_>>()?;
+    let remaining: u64 = runs
+        .iter()
+        .map(|(how, rho, s, r)| r.remaining_steps(ctx, &how.label(*rho, *s)))
+        .sum::<Result<_>>()?;
     let progress = Progress::new("figure1a", remaining, "steps");
     if ctx.stack {
-        let labelled: Vec<(String, &Run)> = runs.iter().map(|(how, rho, s, run)| (how.label(*rho, *s), run)).collect();
+        let labelled: Vec<(String, &Run)> =
+            runs.iter().map(|(how, rho, s, run)| (how.label(*rho, *s), run)).collect();
         train_stacks(ctx, &labelled, &progress)?;
     }
-    share(ctx, &progress, &runs, |(how, rho, s, run)| run.plan(ctx, &how.label(*rho, *s)), |(how, rho, s, run)| {
-        run.trained(ctx, &how.label(*rho, *s), &progress).map(drop)
-    })?;
+    share(
+        ctx,
+        &progress,
+        &runs,
+        |(how, rho, s, run)| run.plan(ctx, &how.label(*rho, *s)),
+        |(how, rho, s, run)| run.trained(ctx, &how.label(*rho, *s), &progress).map(drop),
+    )?;
     let mut throughput = Throughput::default();
     let mut points: Vec<Point> = protocol
         .noises
         .iter()
-        .map(|&rho| Point { rho, exact: Vec::new(), unnormalised: Vec::new(), authors: AUTHORS_1A.iter().find(|a| a.0 == rho).map(|a| a.1) })
+        .map(|&rho| Point {
+            rho,
+            exact: Vec::new(),
+            unnormalised: Vec::new(),
+            authors: AUTHORS_1A.iter().find(|a| a.0 == rho).map(|a| a.1),
+        })
         .collect();
     let mut learned: Option<Coupling> = None;
     for (procedure, rho, seed, run) in &runs {
@@ -213,26 +241,57 @@ fn run(ctx: &Context) -> Result<Outcome> {
         &ctx.path(figure_1a),
         &format!("Figure 1a: P(x != y) on the noise-free pair ({} mode)", ctx.mode.label()),
         ("training noise rho (symlog)", "P(x != y)"),
-        &[summary("ours, authors' procedure", |pt| &pt.unnormalised), summary("ours, exact marginals", |pt| &pt.exact), authors],
-        &[(format!("Gumbel-max {:.4}", gumbel_max.p_x_ne_y()), gumbel_max.p_x_ne_y()), (format!("maximal {maximal:.4}"), maximal)],
+        &[
+            summary("ours, authors' procedure", |pt| &pt.unnormalised),
+            summary("ours, exact marginals", |pt| &pt.exact),
+            authors,
+        ],
+        &[
+            (format!("Gumbel-max {:.4}", gumbel_max.p_x_ne_y()), gumbel_max.p_x_ne_y()),
+            (format!("maximal {maximal:.4}"), maximal),
+        ],
         true,
     )?;
 
-    let mut panels = vec![Heatmap { title: format!("maximal: P(x != y) {maximal:.4}"), matrix: maximal_coupling.to_rows() }];
+    let mut panels = vec![Heatmap {
+        title: format!("maximal: P(x != y) {maximal:.4}"),
+        matrix: maximal_coupling.to_rows(),
+    }];
     if let (Some(c), Some(first)) = (&learned, points.first()) {
-        panels.push(Heatmap { title: format!("Gadget 2, rho {}: {:.4}", first.rho, c.p_x_ne_y()), matrix: c.to_rows() });
+        panels.push(Heatmap {
+            title: format!("Gadget 2, rho {}: {:.4}", first.rho, c.p_x_ne_y()),
+            matrix: c.to_rows(),
+        });
     }
-    panels.push(Heatmap { title: format!("Gumbel-max: {:.4}", gumbel_max.p_x_ne_y()), matrix: gumbel_max.to_rows() });
+    panels.push(Heatmap {
+        title: format!("Gumbel-max: {:.4}", gumbel_max.p_x_ne_y()),
+        matrix: gumbel_max.to_rows(),
+    });
     let figure_5 = "figure5_maximality.png";
-    heatmaps(&ctx.path(figure_5), &format!("Couplings of the noise-free pair ({} mode)", ctx.mode.label()), &panels, 3)?;
+    heatmaps(
+        &ctx.path(figure_5),
+        &format!("Couplings of the noise-free pair ({} mode)", ctx.mode.label()),
+        &panels,
+        3,
+    )?;
 
     let figure_1b = "figure1b.png";
     let mut throughput_1b = Throughput::default();
     let variances = super::coupling_pictures::figure_1b(ctx, figure_1b, &mut throughput_1b)?;
 
     let mut checks = vec![
-        Check::new("Gumbel-max P(x != y), noise-free pair (exact vs the authors' 100k samples)", AUTHORS_GUMBEL_MAX, gumbel_max.p_x_ne_y(), monte_carlo_tolerance(AUTHORS_GUMBEL_MAX, 0.0)),
-        Check::new("maximal P(x != y), noise-free pair (exact vs the authors' 100k samples)", AUTHORS_MAXIMAL, maximal, monte_carlo_tolerance(AUTHORS_MAXIMAL, 0.0)),
+        Check::new(
+            "Gumbel-max P(x != y), noise-free pair (exact vs the authors' 100k samples)",
+            AUTHORS_GUMBEL_MAX,
+            gumbel_max.p_x_ne_y(),
+            monte_carlo_tolerance(AUTHORS_GUMBEL_MAX, 0.0),
+        ),
+        Check::new(
+            "maximal P(x != y), noise-free pair (exact vs the authors' 100k samples)",
+            AUTHORS_MAXIMAL,
+            maximal,
+            monte_carlo_tolerance(AUTHORS_MAXIMAL, 0.0),
+        ),
     ];
     let mut rows = Vec::new();
     for point in &points {
@@ -250,7 +309,13 @@ fn run(ctx: &Context) -> Result<Outcome> {
         ]);
         if let (Mode::Full, Some((am, asd))) = (ctx.mode, authors) {
             checks.push(
-                Check::new(format!("Gadget 2 P(x != y), rho = {} (authors' procedure)", point.rho), am, m, monte_carlo_tolerance(am, asd)).with_spread(asd),
+                Check::new(
+                    format!("Gadget 2 P(x != y), rho = {} (authors' procedure)", point.rho),
+                    am,
+                    m,
+                    monte_carlo_tolerance(am, asd),
+                )
+                .with_spread(asd),
             );
         }
     }
@@ -299,7 +364,8 @@ fn run(ctx: &Context) -> Result<Outcome> {
         },
     );
     let full = Protocol::new(Mode::Full);
-    let full_steps = (Procedure::ALL.len() * full.noises.len()) as f64 * full.seeds as f64 * full.steps as f64;
+    let full_steps =
+        (Procedure::ALL.len() * full.noises.len()) as f64 * full.seeds as f64 * full.steps as f64;
     Ok(Outcome {
         data: json!({
             "points": points.iter().map(|pt| json!({"rho": pt.rho,
@@ -336,11 +402,14 @@ mod tests {
         // A full Figure 1a run is hours of training: the exact procedure's runs must still find the
         // checkpoints that builds before the authors' procedure existed wrote (seed 0, the default).
         let full = Protocol::new(Mode::Full);
-        let key = |procedure: Procedure| full.run(0, procedure, 1.6, 1).key(&procedure.label(1.6, 1)).unwrap();
+        let key = |procedure: Procedure| {
+            full.run(0, procedure, 1.6, 1).key(&procedure.label(1.6, 1)).unwrap()
+        };
         assert_eq!(key(Procedure::Exact), "gadget-2-figure1a-rho1.6-seed1-b9020757111a9de9");
         assert!(key(Procedure::Authors).starts_with("gadget-2-figure1a-unnormalised-rho1.6-seed1-"));
         // Same seed, so the procedures differ only in the logits' normalisation.
-        let (exact, authors) = (full.run(0, Procedure::Exact, 1.6, 1), full.run(0, Procedure::Authors, 1.6, 1));
+        let (exact, authors) =
+            (full.run(0, Procedure::Exact, 1.6, 1), full.run(0, Procedure::Authors, 1.6, 1));
         assert_eq!(exact.training.seed, authors.training.seed);
         assert!(!exact.training.unnormalised_logits && authors.training.unnormalised_logits);
     }

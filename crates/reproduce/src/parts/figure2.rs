@@ -62,10 +62,30 @@ struct Setting {
 }
 
 const SETTINGS: [Setting; 4] = [
-    Setting { name: "joint-fixed", label: "joint, fixed", counterfactual: false, generalized: false },
-    Setting { name: "joint-generalized", label: "joint, generalized", counterfactual: false, generalized: true },
-    Setting { name: "counterfactual-fixed", label: "CF, fixed", counterfactual: true, generalized: false },
-    Setting { name: "counterfactual-generalized", label: "CF, generalized", counterfactual: true, generalized: true },
+    Setting {
+        name: "joint-fixed",
+        label: "joint, fixed",
+        counterfactual: false,
+        generalized: false,
+    },
+    Setting {
+        name: "joint-generalized",
+        label: "joint, generalized",
+        counterfactual: false,
+        generalized: true,
+    },
+    Setting {
+        name: "counterfactual-fixed",
+        label: "CF, fixed",
+        counterfactual: true,
+        generalized: false,
+    },
+    Setting {
+        name: "counterfactual-generalized",
+        label: "CF, generalized",
+        counterfactual: true,
+        generalized: true,
+    },
 ];
 
 /// The authors' population references for the fixed setting on their 6 pairs (exact couplings
@@ -136,7 +156,9 @@ impl Config {
     /// A short fingerprint of the configuration and master seed, part of every cache key.
     fn fingerprint(&self, seed: u64) -> Result<String> {
         let text = serde_json::to_string(self)?;
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         Ok(format!("{:016x}", splitmix64(hash ^ seed)))
     }
 }
@@ -176,23 +198,24 @@ struct Trial {
 fn run(ctx: &Context) -> Result<Outcome> {
     let config = Config::new(ctx.mode, ctx.seed);
     let fingerprint = config.fingerprint(ctx.seed)?;
-    let selection: (Vec<StudyPair>, usize) = ctx.cached("figure2", &format!("pairs-{}", config.pair_seed), || {
-        let physician = plan_physician(&SparseKernel::exact())?;
-        let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
-        let pairs = selection
-            .pairs
-            .iter()
-            .map(|s| StudyPair {
-                p: s.p.clone(),
-                q: s.q.clone(),
-                observed_next: s.observed_next,
-                state: s.state,
-                observed_action: s.observed_action,
-                rl_action: s.rl_action,
-            })
-            .collect();
-        Ok((pairs, selection.candidates))
-    })?;
+    let selection: (Vec<StudyPair>, usize) =
+        ctx.cached("figure2", &format!("pairs-{}", config.pair_seed), || {
+            let physician = plan_physician(&SparseKernel::exact())?;
+            let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
+            let pairs = selection
+                .pairs
+                .iter()
+                .map(|s| StudyPair {
+                    p: s.p.clone(),
+                    q: s.q.clone(),
+                    observed_next: s.observed_next,
+                    state: s.state,
+                    observed_action: s.observed_action,
+                    rl_action: s.rl_action,
+                })
+                .collect();
+            Ok((pairs, selection.candidates))
+        })?;
     let (pairs, candidates) = selection;
     let model = RewardModel::new(config.glucose)?;
     let reward_seed = splitmix64(ctx.seed ^ 0xf162_1111);
@@ -205,20 +228,38 @@ fn run(ctx: &Context) -> Result<Outcome> {
             let rewards = model.draw(&mut gumbel_core::rng::stream(reward_seed, unit))?;
             let seed = splitmix64(reward_seed ^ splitmix64(unit + 1));
             for setting in SETTINGS {
-                trials.push(TrialSpec { setting, pair_index, reward_index, pair, rewards: rewards.clone(), seed });
+                trials.push(TrialSpec {
+                    setting,
+                    pair_index,
+                    reward_index,
+                    pair,
+                    rewards: rewards.clone(),
+                    seed,
+                });
             }
         }
     }
     // The progress bar counts the training steps of the trials not yet cached.
-    let plans = trials.iter().map(|t| t.plan(ctx, &config, &fingerprint)).collect::<Result<Vec<_>>>()?;
-    let progress = Progress::new("figure2", plans.iter().filter(|p| !p.done).map(|p| p.steps).sum(), "steps");
+    let plans =
+        trials.iter().map(|t| t.plan(ctx, &config, &fingerprint)).collect::<Result<Vec<_>>>()?;
+    let progress =
+        Progress::new("figure2", plans.iter().filter(|p| !p.done).map(|p| p.steps).sum(), "steps");
     let cached_trial = |spec: &TrialSpec| {
         ctx.cached("figure2", &spec.key(&fingerprint), || {
-            progress.note(&format!("{} pair {} reward {}", spec.setting.name, spec.pair_index, spec.reward_index));
+            progress.note(&format!(
+                "{} pair {} reward {}",
+                spec.setting.name, spec.pair_index, spec.reward_index
+            ));
             run_trial(ctx, &progress, &config, spec)
         })
     };
-    share(ctx, &progress, &trials, |t| t.plan(ctx, &config, &fingerprint), |t| cached_trial(t).map(drop))?;
+    share(
+        ctx,
+        &progress,
+        &trials,
+        |t| t.plan(ctx, &config, &fingerprint),
+        |t| cached_trial(t).map(drop),
+    )?;
     let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
     for spec in &trials {
         results.entry(spec.setting.name).or_default().push(cached_trial(spec)?);
@@ -246,7 +287,10 @@ struct TrialSpec<'a> {
 impl TrialSpec<'_> {
     /// Its cache key, under the configuration's fingerprint.
     fn key(&self, fingerprint: &str) -> String {
-        format!("{}-pair{}-reward{}-{fingerprint}", self.setting.name, self.pair_index, self.reward_index)
+        format!(
+            "{}-pair{}-reward{}-{fingerprint}",
+            self.setting.name, self.pair_index, self.reward_index
+        )
     }
 
     /// As a unit of shared work: locked and done by its cache entry; its steps are those of its
@@ -277,17 +321,37 @@ impl TrialSpec<'_> {
     /// The training runs of both gadgets, with their checkpoint labels.
     fn gadget_runs(&self, config: &Config) -> [(GadgetKind, String, Run); 2] {
         let logits = self.pair.logits();
-        [(GadgetKind::Gadget1, &config.gadget1, 10), (GadgetKind::Gadget2, &config.gadget2, 11)].map(|(kind, schedule, stream)| {
-            let label = format!("{}-figure2-{}-pair{}-reward{}", kind.name(), self.setting.name, self.pair_index, self.reward_index);
-            let architecture = architecture(kind, logits.p.len(), &config.hidden);
-            let run = gadget_run(architecture, schedule, &logits, self.noise(config), &self.rewards, self.observed(), splitmix64(self.seed ^ stream));
-            (kind, label, run)
-        })
+        [(GadgetKind::Gadget1, &config.gadget1, 10), (GadgetKind::Gadget2, &config.gadget2, 11)]
+            .map(|(kind, schedule, stream)| {
+                let label = format!(
+                    "{}-figure2-{}-pair{}-reward{}",
+                    kind.name(),
+                    self.setting.name,
+                    self.pair_index,
+                    self.reward_index
+                );
+                let architecture = architecture(kind, logits.p.len(), &config.hidden);
+                let run = gadget_run(
+                    architecture,
+                    schedule,
+                    &logits,
+                    self.noise(config),
+                    &self.rewards,
+                    self.observed(),
+                    splitmix64(self.seed ^ stream),
+                );
+                (kind, label, run)
+            })
     }
 }
 
 /// Trains (or reads back) both gadgets of a trial and evaluates all four methods.
-fn run_trial(ctx: &Context, progress: &Progress, config: &Config, spec: &TrialSpec) -> Result<Trial> {
+fn run_trial(
+    ctx: &Context,
+    progress: &Progress,
+    config: &Config,
+    spec: &TrialSpec,
+) -> Result<Trial> {
     let mut training = BTreeMap::new();
     let mut gadgets = Vec::new();
     for (kind, label, run) in spec.gadget_runs(config) {
@@ -299,7 +363,11 @@ fn run_trial(ctx: &Context, progress: &Progress, config: &Config, spec: &TrialSp
     // The evaluation pairs: the pair itself, or D perturbations shared by every method.
     let logits = spec.pair.logits();
     let evaluation = if spec.setting.generalized {
-        sample_pairs(&FixedPair { pair: logits, noise: spec.noise(config) }, config.perturbation_draws, splitmix64(spec.seed ^ 20))
+        sample_pairs(
+            &FixedPair { pair: logits, noise: spec.noise(config) },
+            config.perturbation_draws,
+            splitmix64(spec.seed ^ 20),
+        )
     } else {
         vec![logits]
     };
@@ -316,18 +384,33 @@ fn run_trial(ctx: &Context, progress: &Progress, config: &Config, spec: &TrialSp
         .zip(&couplings)
         .map(|(m, c)| Ok(((*m).to_owned(), c.variance(&spec.rewards, &spec.rewards)?)))
         .collect::<Result<BTreeMap<_, _>>>()?;
-    Ok(Trial { pair: spec.pair_index, reward: spec.reward_index, variances, training, evaluation_seconds: start.elapsed().as_secs_f64() })
+    Ok(Trial {
+        pair: spec.pair_index,
+        reward: spec.reward_index,
+        variances,
+        training,
+        evaluation_seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// E_r Var[r(x) - r(y)] of the exact Gumbel-max and inverse-CDF laws of each fixed pair, averaged over
 /// pairs: the population references the authors quote, computed on our pairs.
-fn population_references(model: &RewardModel, pairs: &[StudyPair]) -> Result<BTreeMap<String, f64>> {
+fn population_references(
+    model: &RewardModel,
+    pairs: &[StudyPair],
+) -> Result<BTreeMap<String, f64>> {
     let mut out = BTreeMap::new();
     for (setting, counterfactual) in [("joint-fixed", false), ("counterfactual-fixed", true)] {
-        for (method, mechanism) in [("gumbel-max", Exact::GumbelMax), ("inverse-cdf", Exact::InverseCdf)] {
+        for (method, mechanism) in
+            [("gumbel-max", Exact::GumbelMax), ("inverse-cdf", Exact::InverseCdf)]
+        {
             let mut total = 0.0;
             for pair in pairs {
-                let law = exact_mixture(mechanism, &[pair.logits()], counterfactual.then_some(pair.observed_next))?;
+                let law = exact_mixture(
+                    mechanism,
+                    &[pair.logits()],
+                    counterfactual.then_some(pair.observed_next),
+                )?;
                 total += model.expected_variance(&law)?;
             }
             out.insert(format!("{setting}/{method}"), total / pairs.len() as f64);
@@ -348,7 +431,14 @@ fn mean_se(values: &[f64]) -> (f64, f64) {
 }
 
 /// figure2.json, the bar chart and the markdown section.
-fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: usize, results: &BTreeMap<&str, Vec<Trial>>, population: &BTreeMap<String, f64>) -> Result<Outcome> {
+fn summarise(
+    ctx: &Context,
+    config: &Config,
+    pairs: &[StudyPair],
+    candidates: usize,
+    results: &BTreeMap<&str, Vec<Trial>>,
+    population: &BTreeMap<String, f64>,
+) -> Result<Outcome> {
     let mut data = Map::new();
     let mut groups = Vec::new();
     let mut rows = Vec::new();
@@ -358,7 +448,10 @@ fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: us
         let mut bars = Vec::new();
         let mut row = vec![setting.label.to_owned()];
         for method in METHODS {
-            let values: Vec<f64> = trials.iter().map(|t| t.variances.get(method).copied().unwrap_or(f64::NAN)).collect();
+            let values: Vec<f64> = trials
+                .iter()
+                .map(|t| t.variances.get(method).copied().unwrap_or(f64::NAN))
+                .collect();
             let (mean, se) = mean_se(&values);
             methods.insert(method.to_owned(), json!({"mean": mean, "se": se, "trials": values}));
             bars.push((method.to_owned(), mean, if se.is_finite() { se } else { 0.0 }));
@@ -369,13 +462,26 @@ fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: us
         rows.push(row);
     }
     let figure = "figure2.png";
-    bar_chart(&ctx.path(figure), &format!("Var[r(x) - r(y)], mean ± s.e. over {} trials", config.pairs * config.rewards_per_pair), "variance of the treatment effect", &groups)?;
+    bar_chart(
+        &ctx.path(figure),
+        &format!(
+            "Var[r(x) - r(y)], mean ± s.e. over {} trials",
+            config.pairs * config.rewards_per_pair
+        ),
+        "variance of the treatment effect",
+        &groups,
+    )?;
     let population_rows: Vec<Vec<String>> = AUTHORS_POPULATION
         .iter()
         .map(|(setting, method, authors)| {
             let ours = population.get(&format!("{setting}/{method}")).copied().unwrap_or(f64::NAN);
             let trials = data[*setting][*method]["mean"].as_f64().unwrap_or(f64::NAN);
-            vec![format!("{setting} / {method}"), format!("{ours:.3}"), format!("{trials:.3}"), format!("{authors:.3}")]
+            vec![
+                format!("{setting} / {method}"),
+                format!("{ours:.3}"),
+                format!("{trials:.3}"),
+                format!("{authors:.3}"),
+            ]
         })
         .collect();
     let timing = timing_summary(results);
@@ -385,7 +491,15 @@ fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: us
         .enumerate()
         .map(|(i, p)| {
             let support = |v: &[f64]| v.iter().filter(|&&x| x > 0.0).count();
-            vec![i.to_string(), p.state.to_string(), p.observed_action.to_string(), p.rl_action.to_string(), p.observed_next.to_string(), support(&p.p).to_string(), support(&p.q).to_string()]
+            vec![
+                i.to_string(),
+                p.state.to_string(),
+                p.observed_action.to_string(),
+                p.rl_action.to_string(),
+                p.observed_next.to_string(),
+                support(&p.p).to_string(),
+                support(&p.q).to_string(),
+            ]
         })
         .collect();
     let trials = config.pairs * config.rewards_per_pair;
@@ -418,7 +532,13 @@ fn summarise(ctx: &Context, config: &Config, pairs: &[StudyPair], candidates: us
         table(&["pair", "state s", "a_obs", "a_RL", "s'_obs", "support p", "support q"], &pair_rows),
     );
     data.insert("population".to_owned(), json!(population));
-    data.insert("authors_population".to_owned(), json!(AUTHORS_POPULATION.iter().map(|(s, m, v)| json!({"setting": s, "method": m, "value": v})).collect::<Vec<_>>()));
+    data.insert(
+        "authors_population".to_owned(),
+        json!(AUTHORS_POPULATION
+            .iter()
+            .map(|(s, m, v)| json!({"setting": s, "method": m, "value": v}))
+            .collect::<Vec<_>>()),
+    );
     data.insert("pairs".to_owned(), json!(pairs.iter().take(config.pairs).collect::<Vec<_>>()));
     data.insert("trials".to_owned(), json!(results));
     Ok(Outcome { data: Value::Object(data), config: json!(config), markdown, checks: Vec::new() })
@@ -432,8 +552,11 @@ fn timing_summary(results: &BTreeMap<&str, Vec<Trial>>) -> String {
     }
     let n = all.len() as f64;
     let mean_of = |f: &dyn Fn(&Trial) -> f64| all.iter().map(|t| f(t)).sum::<f64>() / n;
-    let train = |name: &'static str| move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds);
-    let per_step = |name: &'static str| move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds / s.steps.max(1) as f64);
+    let train =
+        |name: &'static str| move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds);
+    let per_step = |name: &'static str| {
+        move |t: &Trial| t.training.get(name).map_or(0.0, |s| s.seconds / s.steps.max(1) as f64)
+    };
     format!(
         "Time per trial (mean over {} trials, all settings): Gadget 1 training {:.1} s ({:.1} ms/step), Gadget 2 training \
          {:.1} s ({:.1} ms/step), evaluation of all four methods {:.1} s.\n",

@@ -35,11 +35,8 @@ fn run(ctx: &Context) -> Result<Outcome> {
     })?;
 
     let plot = "regime_vae_sweep.png";
-    let mut points: Vec<(f64, &MethodSummary, &MethodSummary)> = result
-        .sweep
-        .iter()
-        .map(|p| (p.shift, &p.vae, &p.em))
-        .collect();
+    let mut points: Vec<(f64, &MethodSummary, &MethodSummary)> =
+        result.sweep.iter().map(|p| (p.shift, &p.vae, &p.em)).collect();
     if !result.sweep.iter().any(|p| p.shift == config.scm.shift) {
         points.push((config.scm.shift, &result.vae, &result.em));
     }
@@ -47,38 +44,23 @@ fn run(ctx: &Context) -> Result<Outcome> {
     let series = vec![
         Series {
             name: "VAE ARI".into(),
-            points: points
-                .iter()
-                .map(|(s, v, _)| (*s, v.ari.mean, v.ari.std))
-                .collect(),
+            points: points.iter().map(|(s, v, _)| (*s, v.ari.mean, v.ari.std)).collect(),
         },
         Series {
             name: "EM reference ARI".into(),
-            points: points
-                .iter()
-                .map(|(s, _, e)| (*s, e.ari.mean, e.ari.std))
-                .collect(),
+            points: points.iter().map(|(s, _, e)| (*s, e.ari.mean, e.ari.std)).collect(),
         },
         Series {
             name: "VAE NMI".into(),
-            points: points
-                .iter()
-                .map(|(s, v, _)| (*s, v.nmi.mean, v.nmi.std))
-                .collect(),
+            points: points.iter().map(|(s, v, _)| (*s, v.nmi.mean, v.nmi.std)).collect(),
         },
     ];
     line_plot(
         &ctx.path(plot),
         "Regime recovery against the intervention shift",
-        (
-            "mean shift of each intervention",
-            "ARI / NMI on held-out data",
-        ),
+        ("mean shift of each intervention", "ARI / NMI on held-out data"),
         &series,
-        &[(
-            "public code ARI at shift 10".into(),
-            result.public_code.ari.mean,
-        )],
+        &[("public code ARI at shift 10".into(), result.public_code.ari.mean)],
         false,
     )?;
 
@@ -95,42 +77,17 @@ fn run(ctx: &Context) -> Result<Outcome> {
             format!("{} / {}", e.observational_identified, e.scms),
             "–",
         ),
-        row(
-            "targets named correctly",
-            ms(&v.targets_correct),
-            ms(&e.targets_correct),
-            "–",
-        ),
-        row(
-            "reconstruction MSE (observed parents)",
-            ms(&v.recon_mse),
-            ms(&e.recon_mse),
-            "–",
-        ),
-        row(
-            "  its oracle",
-            ms(&v.oracle_recon_mse),
-            ms(&e.oracle_recon_mse),
-            "–",
-        ),
-        row(
-            "regime-only MSE",
-            ms(&v.regime_mse),
-            ms(&e.regime_mse),
-            &ms(&p.regime_mse),
-        ),
+        row("targets named correctly", ms(&v.targets_correct), ms(&e.targets_correct), "–"),
+        row("reconstruction MSE (observed parents)", ms(&v.recon_mse), ms(&e.recon_mse), "–"),
+        row("  its oracle", ms(&v.oracle_recon_mse), ms(&e.oracle_recon_mse), "–"),
+        row("regime-only MSE", ms(&v.regime_mse), ms(&e.regime_mse), &ms(&p.regime_mse)),
         row(
             "  its oracle",
             ms(&v.oracle_regime_mse),
             ms(&e.oracle_regime_mse),
             &format!("about {}", p.oracle_regime_mse),
         ),
-        row(
-            "mechanism RMSE",
-            ms(&v.mechanism_rmse),
-            ms(&e.mechanism_rmse),
-            "–",
-        ),
+        row("mechanism RMSE", ms(&v.mechanism_rmse), ms(&e.mechanism_rmse), "–"),
         row("fit seconds", ms(&v.seconds), ms(&e.seconds), "–"),
     ];
     let sweep_rows: Vec<Vec<String>> = points

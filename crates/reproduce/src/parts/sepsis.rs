@@ -65,7 +65,9 @@ fn run(ctx: &Context) -> Result<Outcome> {
             })
         })
         .collect::<Result<_>>()?;
-    let field = |run: &Value, key: &str, part: &str| run["estimates"][key][part].as_f64().unwrap_or(f64::NAN);
+    let field = |run: &Value, key: &str, part: &str| {
+        run["estimates"][key][part].as_f64().unwrap_or(f64::NAN)
+    };
     let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
     let mut rows = Vec::new();
     let mut summary = serde_json::Map::new();
@@ -73,18 +75,30 @@ fn run(ctx: &Context) -> Result<Outcome> {
         let values: Vec<f64> = runs.iter().map(|r| field(r, key, "value")).collect();
         let lows: Vec<f64> = runs.iter().map(|r| field(r, key, "low")).collect();
         let highs: Vec<f64> = runs.iter().map(|r| field(r, key, "high")).collect();
-        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+        let (min, max) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
         rows.push(vec![
             name.to_owned(),
             format!("{:.4}", mean(&values)),
             format!("{:.4} – {:.4}", mean(&lows), mean(&highs)),
             format!("{min:.4} – {max:.4}"),
-            if value.is_nan() { "–".to_owned() } else { format!("{value:.4} ({low:.4} – {high:.4})") },
+            if value.is_nan() {
+                "–".to_owned()
+            } else {
+                format!("{value:.4} ({low:.4} – {high:.4})")
+            },
         ]);
-        summary.insert(key.to_owned(), json!({"mean": mean(&values), "mean_low": mean(&lows), "mean_high": mean(&highs),
-                                              "min": min, "max": max, "per_seed": values}));
+        summary.insert(
+            key.to_owned(),
+            json!({"mean": mean(&values), "mean_low": mean(&lows), "mean_high": mean(&highs),
+                                              "min": min, "max": max, "per_seed": values}),
+        );
     }
-    let true_exact: Vec<f64> = runs.iter().map(|r| r["true_rl_exact"]["expected_return"].as_f64().unwrap_or(f64::NAN)).collect();
+    let true_exact: Vec<f64> = runs
+        .iter()
+        .map(|r| r["true_rl_exact"]["expected_return"].as_f64().unwrap_or(f64::NAN))
+        .collect();
     let mc_return = mc["outcomes"]["expected_return"].as_f64().unwrap_or(f64::NAN);
     let markdown = format!(
         "Physician (epsilon-soft 0.05, planned on the exact kernel), exact over 20 steps from the initial \
@@ -105,9 +119,24 @@ fn run(ctx: &Context) -> Result<Outcome> {
         table(&["estimate", "ours: mean over seeds", "ours: mean 95% range", "ours: min – max over seeds", "authors (95% range)"], &rows)
     );
     let checks = vec![
-        Check::new("physician exact return (Monte Carlo planning)", AUTHORS_PHYSICIAN, mc_return, 0.002),
-        Check::new("physician exact return (exact planning)", AUTHORS_PHYSICIAN, exact.expected_return, 0.002),
-        Check::new("observed return, mean over seeds", AUTHORS[0].2, summary["observed"]["mean"].as_f64().unwrap_or(f64::NAN), 0.03),
+        Check::new(
+            "physician exact return (Monte Carlo planning)",
+            AUTHORS_PHYSICIAN,
+            mc_return,
+            0.002,
+        ),
+        Check::new(
+            "physician exact return (exact planning)",
+            AUTHORS_PHYSICIAN,
+            exact.expected_return,
+            0.002,
+        ),
+        Check::new(
+            "observed return, mean over seeds",
+            AUTHORS[0].2,
+            summary["observed"]["mean"].as_f64().unwrap_or(f64::NAN),
+            0.03,
+        ),
     ];
     Ok(Outcome {
         data: json!({"physician": exact, "physician_monte_carlo_planning": mc, "estimates": summary,

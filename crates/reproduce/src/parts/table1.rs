@@ -70,7 +70,8 @@ const EXACT_TOLERANCE: f64 = 2e-4;
 const PERMUTATION_SEED: u64 = 1;
 
 /// The columns of logit pairs: (name in table1.json, pair mode).
-const PAIR_COLUMNS: [(&str, PairMode); 2] = [("independent", PairMode::Independent), ("mirrored", PairMode::Mirrored)];
+const PAIR_COLUMNS: [(&str, PairMode); 2] =
+    [("independent", PairMode::Independent), ("mirrored", PairMode::Mirrored)];
 /// The columns of random rewards.
 const REWARD_COLUMNS: [&str; 2] = ["monotone", "non-monotone"];
 
@@ -179,7 +180,9 @@ fn coupling_pictures(ctx: &Context) -> Result<String> {
     let cost = CostMatrix::squared_index(OUTCOMES);
     let panels = METHODS
         .iter()
-        .map(|(method, coupler)| Ok(Heatmap { title: (*method).to_owned(), matrix: coupler(&p, &q, &cost)?.to_rows() }))
+        .map(|(method, coupler)| {
+            Ok(Heatmap { title: (*method).to_owned(), matrix: coupler(&p, &q, &cost)?.to_rows() })
+        })
         .collect::<Result<Vec<_>>>()?;
     let name = "table1_couplings.png";
     heatmaps(&ctx.path(name), "Couplings of the decreasing / increasing pair", &panels, 3)?;
@@ -192,17 +195,22 @@ fn pair_column(ctx: &Context, column: &str, mode: PairMode, tables: &mut Tables)
     let dist = SoftmaxUniform::paper(mode);
     let mut methods = Map::new();
     for (method, coupler) in METHODS {
-        let per_seed = |source: &str, pairs: &dyn Fn(u64) -> Result<Vec<LogitPair>>| -> Result<Vec<f64>> {
-            (1..=SEEDS)
-                .map(|s| {
-                    ctx.cached("table1", &format!("{column}-{method}-{source}-seed{s}"), || {
-                        mean_cost(&pairs(s)?, coupler)
+        let per_seed =
+            |source: &str, pairs: &dyn Fn(u64) -> Result<Vec<LogitPair>>| -> Result<Vec<f64>> {
+                (1..=SEEDS)
+                    .map(|s| {
+                        ctx.cached("table1", &format!("{column}-{method}-{source}-seed{s}"), || {
+                            mean_cost(&pairs(s)?, coupler)
+                        })
                     })
-                })
-                .collect()
-        };
-        let authors = per_seed("authors", &|s| Ok(evaluation_pairs(&dist, AUTHORS_SEED_OFFSET + s, PAIRS_PER_SEED)?))?;
-        let own = per_seed("seeded", &|s| Ok(sample_pairs(&dist, PAIRS_PER_SEED, evaluation_seed(ctx, s))))?;
+                    .collect()
+            };
+        let authors = per_seed("authors", &|s| {
+            Ok(evaluation_pairs(&dist, AUTHORS_SEED_OFFSET + s, PAIRS_PER_SEED)?)
+        })?;
+        let own = per_seed("seeded", &|s| {
+            Ok(sample_pairs(&dist, PAIRS_PER_SEED, evaluation_seed(ctx, s)))
+        })?;
         let (m, sd) = (mean(&authors), std_ddof0(&authors));
         let (own_m, own_sd) = (mean(&own), std_ddof0(&own));
         methods.insert(
@@ -215,7 +223,8 @@ fn pair_column(ctx: &Context, column: &str, mode: PairMode, tables: &mut Tables)
         );
         let printed = paper::table1_columns_1_2(method, column);
         let theirs = paper::table1_columns_1_2_per_seed(method, column);
-        let largest_gap = theirs.map(|t| t.iter().zip(&authors).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max));
+        let largest_gap =
+            theirs.map(|t| t.iter().zip(&authors).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max));
         tables.pair_rows.push(vec![
             column.to_owned(),
             method.to_owned(),
@@ -226,12 +235,23 @@ fn pair_column(ctx: &Context, column: &str, mode: PairMode, tables: &mut Tables)
             format!("{own_m:.2} ± {own_sd:.2}"),
         ]);
         if let Some(p) = printed {
-            tables.checks.push(Check::new(format!("{column} / {method}"), p.mean, m, TOLERANCE).with_spread(p.spread));
+            tables.checks.push(
+                Check::new(format!("{column} / {method}"), p.mean, m, TOLERANCE)
+                    .with_spread(p.spread),
+            );
         }
         if let Some(t) = theirs {
-            let tolerance =
-                if method == "gumbel-max" { SAME_PAIRS_MONTE_CARLO_TOLERANCE } else { SAME_PAIRS_TOLERANCE };
-            tables.checks.push(Check::new(format!("{column} / {method} (seeds 1-5, 4 decimals)"), mean(&t), m, tolerance));
+            let tolerance = if method == "gumbel-max" {
+                SAME_PAIRS_MONTE_CARLO_TOLERANCE
+            } else {
+                SAME_PAIRS_TOLERANCE
+            };
+            tables.checks.push(Check::new(
+                format!("{column} / {method} (seeds 1-5, 4 decimals)"),
+                mean(&t),
+                m,
+                tolerance,
+            ));
         }
     }
     Ok(Value::Object(methods))
@@ -292,7 +312,12 @@ fn reward_column(ctx: &Context, column: &str, index: usize, tables: &mut Tables)
             format!("{:.4} ± {:.4}", own.mean, own.se),
         ]);
         if let Some(e) = exact {
-            tables.checks.push(Check::new(format!("{column} / {method} (exact)"), e, authors.mean, EXACT_TOLERANCE));
+            tables.checks.push(Check::new(
+                format!("{column} / {method} (exact)"),
+                e,
+                authors.mean,
+                EXACT_TOLERANCE,
+            ));
         }
     }
     Ok(Value::Object(methods))
@@ -313,7 +338,12 @@ impl Summary {
 }
 
 fn summary(values: &[f64]) -> Summary {
-    Summary { mean: mean(values), std: std_ddof0(values), se: standard_error_ddof0(values), values: values.to_vec() }
+    Summary {
+        mean: mean(values),
+        std: std_ddof0(values),
+        se: standard_error_ddof0(values),
+        values: values.to_vec(),
+    }
 }
 
 /// The seed of evaluation seed `s`: derived from the master seed, so `--seed` changes every pair.

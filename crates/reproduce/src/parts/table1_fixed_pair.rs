@@ -51,8 +51,12 @@ impl Schedule {
     /// The schedule of `mode`.
     pub fn new(mode: Mode) -> Self {
         match mode {
-            Mode::Full => Self { steps: 3_000, learning_rate: 1e-5, hidden: vec![1024, 1024], trials: 10 },
-            Mode::Quick => Self { steps: 100, learning_rate: 1e-3, hidden: vec![128, 128], trials: 2 },
+            Mode::Full => {
+                Self { steps: 3_000, learning_rate: 1e-5, hidden: vec![1024, 1024], trials: 10 }
+            }
+            Mode::Quick => {
+                Self { steps: 100, learning_rate: 1e-3, hidden: vec![128, 128], trials: 2 }
+            }
         }
     }
 
@@ -67,7 +71,15 @@ impl Schedule {
 }
 
 /// The training run of `kind` on the fixed pair (p, q) with reward `h`, for reward trial `trial`.
-pub fn gadget_run(kind: GadgetKind, p: &Categorical, q: &Categorical, h: &[f64], mode: Mode, master: u64, trial: u32) -> Run {
+pub fn gadget_run(
+    kind: GadgetKind,
+    p: &Categorical,
+    q: &Categorical,
+    h: &[f64],
+    mode: Mode,
+    master: u64,
+    trial: u32,
+) -> Run {
     let schedule = Schedule::new(mode);
     let config = GadgetConfig { hidden: schedule.hidden, ..GadgetConfig::paper(kind, OUTCOMES) };
     let gadget = match kind {
@@ -94,7 +106,12 @@ pub fn gadget_run(kind: GadgetKind, p: &Categorical, q: &Categorical, h: &[f64],
 
 /// The coupling of (p, q) under a trained gadget: exact for Gadget 2, for Gadget 1 from
 /// [`GADGET1_SAMPLES`] samples drawn from a seed derived from the master seed.
-pub fn coupling(ctx: &Context, gadget: &Gadget, p: &Categorical, q: &Categorical) -> Result<Coupling> {
+pub fn coupling(
+    ctx: &Context,
+    gadget: &Gadget,
+    p: &Categorical,
+    q: &Categorical,
+) -> Result<Coupling> {
     Ok(gadget.coupling(p, q, GADGET1_SAMPLES, splitmix64(ctx.seed ^ 0x0f16_1b01))?.coupling)
 }
 
@@ -112,15 +129,28 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         let drawn = trial_rewards(RewardStream::NumpyLegacy, trial, OUTCOMES);
         for (column, h) in COLUMNS.into_iter().zip([drawn.monotone, drawn.non_monotone]) {
             for kind in KINDS {
-                runs.push((column, kind, trial, gadget_run(kind, &p, &q, &h, ctx.mode, ctx.seed, trial), h.clone()));
+                runs.push((
+                    column,
+                    kind,
+                    trial,
+                    gadget_run(kind, &p, &q, &h, ctx.mode, ctx.seed, trial),
+                    h.clone(),
+                ));
             }
         }
     }
-    let remaining: u64 = runs.iter().map(|(c, k, t, run, _)| run.remaining_steps(ctx, &label(*k, c, *t))).sum::<Result<_>>()?;
+    let remaining: u64 = runs
+        .iter()
+        .map(|(c, k, t, run, _)| run.remaining_steps(ctx, &label(*k, c, *t)))
+        .sum::<Result<_>>()?;
     let progress = Progress::new("table1 columns 3-4", remaining, "steps");
-    share(ctx, &progress, &runs, |(c, k, t, run, _)| run.plan(ctx, &label(*k, c, *t)), |(c, k, t, run, _)| {
-        run.trained(ctx, &label(*k, c, *t), &progress).map(drop)
-    })?;
+    share(
+        ctx,
+        &progress,
+        &runs,
+        |(c, k, t, run, _)| run.plan(ctx, &label(*k, c, *t)),
+        |(c, k, t, run, _)| run.trained(ctx, &label(*k, c, *t), &progress).map(drop),
+    )?;
     let mut throughput = Throughput::default();
     let mut variances: Vec<((&str, GadgetKind), f64)> = Vec::new();
     for (column, kind, trial, run, h) in &runs {
@@ -137,12 +167,21 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     Ok(format_rows(ctx, &schedule, &variances, throughput))
 }
 
-fn format_rows(ctx: &Context, schedule: &Schedule, variances: &[((&str, GadgetKind), f64)], throughput: Throughput) -> GadgetRows {
+fn format_rows(
+    ctx: &Context,
+    schedule: &Schedule,
+    variances: &[((&str, GadgetKind), f64)],
+    throughput: Throughput,
+) -> GadgetRows {
     let (mut rows, mut checks, mut data) = (Vec::new(), Vec::new(), Map::new());
     for column in COLUMNS {
         let mut methods = Map::new();
         for kind in KINDS {
-            let per_trial: Vec<f64> = variances.iter().filter(|((c, k), _)| *c == column && *k == kind).map(|(_, v)| *v).collect();
+            let per_trial: Vec<f64> = variances
+                .iter()
+                .filter(|((c, k), _)| *c == column && *k == kind)
+                .map(|(_, v)| *v)
+                .collect();
             let (m, se) = (mean(&per_trial), standard_error_ddof0(&per_trial));
             let printed = paper::table1_columns_3_4(kind.name(), column);
             rows.push(vec![
@@ -153,7 +192,15 @@ fn format_rows(ctx: &Context, schedule: &Schedule, variances: &[((&str, GadgetKi
                 printed.map_or("–".to_owned(), |p| spread_units(m - p.mean, p.spread)),
             ]);
             if let (Some(p), Mode::Full) = (printed, ctx.mode) {
-                checks.push(Check::new(format!("{column} / {} (trained)", kind.name()), p.mean, m, (3.0 * p.spread).max(0.05)).with_spread(p.spread));
+                checks.push(
+                    Check::new(
+                        format!("{column} / {} (trained)", kind.name()),
+                        p.mean,
+                        m,
+                        (3.0 * p.spread).max(0.05),
+                    )
+                    .with_spread(p.spread),
+                );
             }
             methods.insert(kind.name().to_owned(), json!({"mean": m, "se": se, "per_trial": per_trial, "exact": kind == GadgetKind::Gadget2}));
         }

@@ -66,14 +66,26 @@ impl PairsMode {
     }
 
     fn distribution(self) -> SoftmaxUniform {
-        SoftmaxUniform::paper(if self == PairsMode::Mirrored { PairMode::Mirrored } else { PairMode::Independent })
+        SoftmaxUniform::paper(if self == PairsMode::Mirrored {
+            PairMode::Mirrored
+        } else {
+            PairMode::Independent
+        })
     }
 
     /// The training distribution.
     fn training_pairs(self) -> Result<PairSpec> {
         Ok(match self {
-            PairsMode::Independent => PairSpec::SoftmaxUniform { outcomes: OUTCOMES, scale: 8.0, mode: SpecMode::Independent },
-            PairsMode::Mirrored => PairSpec::SoftmaxUniform { outcomes: OUTCOMES, scale: 8.0, mode: SpecMode::Mirrored },
+            PairsMode::Independent => PairSpec::SoftmaxUniform {
+                outcomes: OUTCOMES,
+                scale: 8.0,
+                mode: SpecMode::Independent,
+            },
+            PairsMode::Mirrored => PairSpec::SoftmaxUniform {
+                outcomes: OUTCOMES,
+                scale: 8.0,
+                mode: SpecMode::Mirrored,
+            },
             PairsMode::Fixed => {
                 let pair = fixed_pair(&self.distribution())?;
                 PairSpec::Fixed { p: pair.p, q: pair.q, noise: 0.0 }
@@ -100,24 +112,30 @@ struct Authors {
 #[allow(clippy::approx_constant)]
 fn authors(kind: GadgetKind, mode: PairsMode) -> Authors {
     let (sweep, seeds) = match (kind, mode) {
-        (GadgetKind::Gadget2, PairsMode::Independent) => {
-            ([9.6486, 9.3079, 8.8592, 8.8147, 9.2065, 13.8375], [8.7857, 8.7584, 8.7388, 8.7900, 8.7195])
-        }
-        (GadgetKind::Gadget1, PairsMode::Independent) => {
-            ([14.0209, 13.9911, 14.0315, 14.1306, 14.3617, 14.3397], [14.0397, 14.0517, 14.0592, 14.0333, 14.0687])
-        }
-        (GadgetKind::Gadget2, PairsMode::Mirrored) => {
-            ([14.2178, 13.8670, 13.6066, 13.5656, 13.7463, 18.9606], [13.4887, 13.5027, 13.5999, 13.3833, 13.3682])
-        }
-        (GadgetKind::Gadget1, PairsMode::Mirrored) => {
-            ([18.7739, 17.6351, 18.1914, 18.3887, 19.1777, 19.9766], [17.3937, 16.7102, 16.1265, 16.2885, 16.8468])
-        }
-        (GadgetKind::Gadget2, PairsMode::Fixed) => {
-            ([3.1299, 3.1479, 3.1748, 3.1618, 3.6700, 7.3154], [3.1461, 3.1316, 3.1257, 3.1410, 3.1528])
-        }
-        (GadgetKind::Gadget1, PairsMode::Fixed) => {
-            ([5.2283, 4.8208, 4.9635, 5.3675, 5.3996, 6.3977], [4.8308, 4.8122, 4.7809, 4.2791, 4.7627])
-        }
+        (GadgetKind::Gadget2, PairsMode::Independent) => (
+            [9.6486, 9.3079, 8.8592, 8.8147, 9.2065, 13.8375],
+            [8.7857, 8.7584, 8.7388, 8.7900, 8.7195],
+        ),
+        (GadgetKind::Gadget1, PairsMode::Independent) => (
+            [14.0209, 13.9911, 14.0315, 14.1306, 14.3617, 14.3397],
+            [14.0397, 14.0517, 14.0592, 14.0333, 14.0687],
+        ),
+        (GadgetKind::Gadget2, PairsMode::Mirrored) => (
+            [14.2178, 13.8670, 13.6066, 13.5656, 13.7463, 18.9606],
+            [13.4887, 13.5027, 13.5999, 13.3833, 13.3682],
+        ),
+        (GadgetKind::Gadget1, PairsMode::Mirrored) => (
+            [18.7739, 17.6351, 18.1914, 18.3887, 19.1777, 19.9766],
+            [17.3937, 16.7102, 16.1265, 16.2885, 16.8468],
+        ),
+        (GadgetKind::Gadget2, PairsMode::Fixed) => (
+            [3.1299, 3.1479, 3.1748, 3.1618, 3.6700, 7.3154],
+            [3.1461, 3.1316, 3.1257, 3.1410, 3.1528],
+        ),
+        (GadgetKind::Gadget1, PairsMode::Fixed) => (
+            [5.2283, 4.8208, 4.9635, 5.3675, 5.3996, 6.3977],
+            [4.8308, 4.8122, 4.7809, 4.2791, 4.7627],
+        ),
     };
     Authors { sweep, seeds }
 }
@@ -201,9 +219,20 @@ impl Protocol {
         }
     }
 
-    fn run(&self, master: u64, kind: GadgetKind, mode: PairsMode, rate: f64, steps: usize, seed: u64) -> Result<Run> {
+    fn run(
+        &self,
+        master: u64,
+        kind: GadgetKind,
+        mode: PairsMode,
+        rate: f64,
+        steps: usize,
+        seed: u64,
+    ) -> Result<Run> {
         Ok(Run {
-            gadget: GadgetConfig { hidden: self.hidden.clone(), ..GadgetConfig::paper(kind, OUTCOMES) },
+            gadget: GadgetConfig {
+                hidden: self.hidden.clone(),
+                ..GadgetConfig::paper(kind, OUTCOMES)
+            },
             pairs: mode.training_pairs()?,
             cost: CostSpec::SquaredIndex,
             training: TrainOptions {
@@ -270,8 +299,11 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     let mut protocol = Protocol::new(ctx.mode);
     protocol.sweep &= ctx.table1_sweep;
     let mut throughput = Throughput::default();
-    let combos: Vec<(GadgetKind, PairsMode)> = MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect();
-    let label = |kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64| format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name());
+    let combos: Vec<(GadgetKind, PairsMode)> =
+        MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect();
+    let label = |kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64| {
+        format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name())
+    };
 
     // Phase 1.
     let sweeps: Vec<Vec<Option<Score>>> = if protocol.sweep {
@@ -279,7 +311,12 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         for &(kind, mode) in &combos {
             for rate in RATES {
                 let run = protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?;
-                units.push(Scoring { name: label(kind, mode, rate, 0), run, mode, evaluation_seed: SWEEP_EVALUATION_SEED });
+                units.push(Scoring {
+                    name: label(kind, mode, rate, 0),
+                    run,
+                    mode,
+                    evaluation_seed: SWEEP_EVALUATION_SEED,
+                });
             }
         }
         let scores = score_all(ctx, "table1 phase 1", &protocol, &units, &mut throughput)?;
@@ -289,12 +326,21 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
     };
 
     // Phase 2.
-    let rates: Vec<f64> = combos.iter().zip(&sweeps).map(|(&(kind, mode), sweep)| protocol.phase2_rate(kind, mode, sweep)).collect();
+    let rates: Vec<f64> = combos
+        .iter()
+        .zip(&sweeps)
+        .map(|(&(kind, mode), sweep)| protocol.phase2_rate(kind, mode, sweep))
+        .collect();
     let mut units = Vec::new();
     for (&(kind, mode), &rate) in combos.iter().zip(&rates) {
         for seed in 1..=protocol.seeds {
             let run = protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?;
-            units.push(Scoring { name: label(kind, mode, rate, seed), run, mode, evaluation_seed: EVALUATION_SEED_OFFSET + seed });
+            units.push(Scoring {
+                name: label(kind, mode, rate, seed),
+                run,
+                mode,
+                evaluation_seed: EVALUATION_SEED_OFFSET + seed,
+            });
         }
     }
     let scores = score_all(ctx, "table1 phase 2", &protocol, &units, &mut throughput)?;
@@ -303,7 +349,13 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         .zip(&rates)
         .zip(sweeps)
         .zip(scores.chunks(protocol.seeds as usize))
-        .map(|(((&(kind, mode), &rate), sweep), seeds)| Combination { kind, mode, sweep, rate, seeds: seeds.to_vec() })
+        .map(|(((&(kind, mode), &rate), sweep), seeds)| Combination {
+            kind,
+            mode,
+            sweep,
+            rate,
+            seeds: seeds.to_vec(),
+        })
         .collect::<Vec<_>>();
     Ok(format_rows(ctx, &protocol, &results, throughput))
 }
@@ -330,23 +382,45 @@ impl Scoring {
     /// The cache key of its score.
     fn key(&self, protocol: &Protocol) -> Result<String> {
         let (pairs, samples) = self.evaluation_size(protocol);
-        Ok(format!("score-{}-eval{}-{pairs}x{samples}", self.run.key(&self.name)?, self.evaluation_seed))
+        Ok(format!(
+            "score-{}-eval{}-{pairs}x{samples}",
+            self.run.key(&self.name)?,
+            self.evaluation_seed
+        ))
     }
 
     /// As a unit of shared work: locked and done by its score's cache entry.
     fn plan(&self, ctx: &Context, protocol: &Protocol) -> Result<Plan> {
         let key = self.key(protocol)?;
-        Ok(Plan { done: ctx.is_cached(PART, &key), steps: self.run.remaining_steps(ctx, &self.name)?, lock: key })
+        Ok(Plan {
+            done: ctx.is_cached(PART, &key),
+            steps: self.run.remaining_steps(ctx, &self.name)?,
+            lock: key,
+        })
     }
 
     /// The trained run's score on the pairs of its evaluation seed, cached.
-    fn score(&self, ctx: &Context, protocol: &Protocol, progress: &Progress, throughput: &mut Throughput) -> Result<Score> {
+    fn score(
+        &self,
+        ctx: &Context,
+        protocol: &Protocol,
+        progress: &Progress,
+        throughput: &mut Throughput,
+    ) -> Result<Score> {
         let (pairs, samples) = self.evaluation_size(protocol);
         let trained = self.run.trained(ctx, &self.name, progress)?;
         throughput.add(&trained);
         ctx.cached(PART, &self.key(protocol)?, || {
-            let score = evaluate(&trained.gadget, &self.mode.evaluation_pairs(self.evaluation_seed, pairs)?, samples, self.evaluation_seed)?;
-            progress.note(&format!("{}: E[(x-y)^2] {:.4} on evaluation seed {}", self.name, score.mean, self.evaluation_seed));
+            let score = evaluate(
+                &trained.gadget,
+                &self.mode.evaluation_pairs(self.evaluation_seed, pairs)?,
+                samples,
+                self.evaluation_seed,
+            )?;
+            progress.note(&format!(
+                "{}: E[(x-y)^2] {:.4} on evaluation seed {}",
+                self.name, score.mean, self.evaluation_seed
+            ));
             Ok(score)
         })
     }
@@ -354,20 +428,39 @@ impl Scoring {
 
 /// The scores of `units` in order, doing (shared with other processes) those not yet cached; with
 /// `--stack`, a phase's runs of one gadget (every mode, rate and seed) train first as one stack.
-fn score_all(ctx: &Context, label: &str, protocol: &Protocol, units: &[Scoring], throughput: &mut Throughput) -> Result<Vec<Score>> {
-    let remaining = units.iter().map(|u| u.run.remaining_steps(ctx, &u.name)).sum::<Result<u64>>()?;
+fn score_all(
+    ctx: &Context,
+    label: &str,
+    protocol: &Protocol,
+    units: &[Scoring],
+    throughput: &mut Throughput,
+) -> Result<Vec<Score>> {
+    let remaining =
+        units.iter().map(|u| u.run.remaining_steps(ctx, &u.name)).sum::<Result<u64>>()?;
     let progress = Progress::new(label, remaining, "steps");
     if ctx.stack {
-        let labelled: Vec<(String, &Run)> = units.iter().map(|u| (u.name.clone(), &u.run)).collect();
+        let labelled: Vec<(String, &Run)> =
+            units.iter().map(|u| (u.name.clone(), &u.run)).collect();
         train_stacks(ctx, &labelled, &progress)?;
     }
-    share(ctx, &progress, units, |u| u.plan(ctx, protocol), |u| u.score(ctx, protocol, &progress, &mut Throughput::default()).map(drop))?;
+    share(
+        ctx,
+        &progress,
+        units,
+        |u| u.plan(ctx, protocol),
+        |u| u.score(ctx, protocol, &progress, &mut Throughput::default()).map(drop),
+    )?;
     let scores = units.iter().map(|u| u.score(ctx, protocol, &progress, throughput)).collect();
     progress.finish();
     scores
 }
 
-fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], throughput: Throughput) -> GadgetRows {
+fn format_rows(
+    ctx: &Context,
+    protocol: &Protocol,
+    results: &[Combination],
+    throughput: Throughput,
+) -> GadgetRows {
     let mut sweep_rows = Vec::new();
     let mut rows = Vec::new();
     let mut checks = Vec::new();
@@ -379,7 +472,9 @@ fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], thro
         let (am, asd) = (mean(&authors.seeds), std_ddof0(&authors.seeds));
         if protocol.sweep {
             let mut row = vec![c.kind.name().to_owned(), c.mode.name().to_owned()];
-            row.extend(c.sweep.iter().zip(authors.sweep).map(|(s, a)| format!("{} / {a:.2}", s.map_or("–".to_owned(), |s| format!("{:.2}", s.mean)))));
+            row.extend(c.sweep.iter().zip(authors.sweep).map(|(s, a)| {
+                format!("{} / {a:.2}", s.map_or("–".to_owned(), |s| format!("{:.2}", s.mean)))
+            }));
             row.push(format!("{:e} / {:e}", c.rate, authors.chosen_rate()));
             sweep_rows.push(row);
         }
@@ -393,7 +488,15 @@ fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], thro
             spread_units(m - am, asd),
         ]);
         if ctx.mode == Mode::Full {
-            checks.push(Check::new(format!("{} / {} (trained)", c.mode.name(), c.kind.name()), am, m, 0.05 + 3.0 * asd).with_spread(asd));
+            checks.push(
+                Check::new(
+                    format!("{} / {} (trained)", c.mode.name(), c.kind.name()),
+                    am,
+                    m,
+                    0.05 + 3.0 * asd,
+                )
+                .with_spread(asd),
+            );
         }
         data.push(json!({
             "gadget": c.kind.name(), "mode": c.mode.name(), "rate": c.rate, "authors_rate": authors.chosen_rate(),
@@ -455,7 +558,13 @@ fn format_rows(ctx: &Context, protocol: &Protocol, results: &[Combination], thro
 
 /// The index of the smallest value (the first on ties; NaN never wins).
 fn argmin(values: &[f64]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v < values[best] || values[best].is_nan() { i } else { best })
+    values.iter().enumerate().fold(0, |best, (i, v)| {
+        if *v < values[best] || values[best].is_nan() {
+            i
+        } else {
+            best
+        }
+    })
 }
 
 #[cfg(test)]
@@ -483,7 +592,10 @@ mod tests {
         let none = [None; 6];
         assert_eq!(full.phase2_rate(GadgetKind::Gadget2, PairsMode::Fixed, &none), 1e-5);
         assert_eq!(full.phase2_rate(GadgetKind::Gadget2, PairsMode::Independent, &none), 1e-3);
-        assert_eq!(Protocol::new(Mode::Quick).phase2_rate(GadgetKind::Gadget1, PairsMode::Fixed, &ours), 1e-3);
+        assert_eq!(
+            Protocol::new(Mode::Quick).phase2_rate(GadgetKind::Gadget1, PairsMode::Fixed, &ours),
+            1e-3
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ fn law(mechanism: Exact<'_>, pair: &LogitPair, observed: Option<usize>) -> Resul
     };
     let row = match mechanism {
         Exact::GumbelMax => counterfactual_distribution(&p, &q, obs)?,
-        Exact::InverseCdf => InverseCdf::new(&p, &q, &OutcomeOrder::identity(k))?.counterfactual_distribution(obs)?,
+        Exact::InverseCdf => {
+            InverseCdf::new(&p, &q, &OutcomeOrder::identity(k))?.counterfactual_distribution(obs)?
+        }
         Exact::Gadget2(g) => {
             let estimate = g.counterfactual(&p, &q, obs, 0, 0)?;
             ensure!(estimate.exact, "Gadget 2's counterfactual should be exact");
@@ -59,20 +61,38 @@ fn law(mechanism: Exact<'_>, pair: &LogitPair, observed: Option<usize>) -> Resul
 }
 
 /// The exact mixture law (1/D) sum_d law_d over `pairs` (D = 1 for a fixed pair).
-pub fn exact_mixture(mechanism: Exact<'_>, pairs: &[LogitPair], observed: Option<usize>) -> Result<Coupling> {
+pub fn exact_mixture(
+    mechanism: Exact<'_>,
+    pairs: &[LogitPair],
+    observed: Option<usize>,
+) -> Result<Coupling> {
     ensure!(!pairs.is_empty(), "no pairs to evaluate");
     let laws: Vec<Array2<f64>> = match mechanism {
         // libtorch tensors are not shared across threads: the gadget's pairs go one by one.
-        Exact::Gadget2(_) => pairs.iter().map(|pair| law(mechanism, pair, observed)).collect::<Result<_>>()?,
-        Exact::GumbelMax => pairs.par_iter().map(|pair| law(Exact::GumbelMax, pair, observed)).collect::<Result<_>>()?,
-        Exact::InverseCdf => pairs.par_iter().map(|pair| law(Exact::InverseCdf, pair, observed)).collect::<Result<_>>()?,
+        Exact::Gadget2(_) => {
+            pairs.iter().map(|pair| law(mechanism, pair, observed)).collect::<Result<_>>()?
+        }
+        Exact::GumbelMax => pairs
+            .par_iter()
+            .map(|pair| law(Exact::GumbelMax, pair, observed))
+            .collect::<Result<_>>()?,
+        Exact::InverseCdf => pairs
+            .par_iter()
+            .map(|pair| law(Exact::InverseCdf, pair, observed))
+            .collect::<Result<_>>()?,
     };
     average(laws)
 }
 
 /// The Monte Carlo mixture law of a gadget without a closed form (Gadget 1): `per_pair` hard samples
 /// for each pair, pooled, from `seed`.
-pub fn sampled_mixture(gadget: &Gadget, pairs: &[LogitPair], per_pair: usize, observed: Option<usize>, seed: u64) -> Result<Coupling> {
+pub fn sampled_mixture(
+    gadget: &Gadget,
+    pairs: &[LogitPair],
+    per_pair: usize,
+    observed: Option<usize>,
+    seed: u64,
+) -> Result<Coupling> {
     let samples = mixture_samples(gadget, pairs, per_pair, observed, seed)?;
     Ok(Coupling::from_samples(gadget.outcomes(), samples)?)
 }

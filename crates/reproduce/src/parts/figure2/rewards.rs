@@ -71,7 +71,12 @@ impl RewardModel {
     /// E_e Var_J = sum_xy J_xy (|a_xy|^2 + b_xy^2) - |sum_xy J_xy a_xy|^2 - (sum_xy J_xy b_xy)^2.
     pub fn expected_variance(&self, coupling: &Coupling) -> Result<f64> {
         let joint = coupling.joint();
-        ensure!(joint.nrows() == self.constants.len(), "the coupling has {} outcomes, the model {}", joint.nrows(), self.constants.len());
+        ensure!(
+            joint.nrows() == self.constants.len(),
+            "the coupling has {} outcomes, the model {}",
+            joint.nrows(),
+            self.constants.len()
+        );
         let (mut second, mut mean_a, mut mean_b) = (0.0, [0.0; ENERGIES], 0.0);
         for ((x, y), &w) in joint.indexed_iter().filter(|(_, &w)| w > 0.0) {
             let a = self.difference(x, y);
@@ -138,7 +143,8 @@ mod tests {
             })
             .collect();
         let mean = values.iter().sum::<f64>() / draws as f64;
-        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
+        let sd =
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (draws - 1) as f64).sqrt();
         let se = sd / (draws as f64).sqrt();
         assert!((mean - exact).abs() < 5.0 * se, "Monte Carlo {mean} +- {se}, exact {exact}");
     }

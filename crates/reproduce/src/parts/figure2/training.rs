@@ -58,7 +58,15 @@ impl TrainSummary {
 /// on every finite logit when generalized) with cost (r_i - r_j)^2, the joint loss with common random
 /// numbers, or, given `observed`, the counterfactual loss given that next state. `seed` seeds both
 /// the weights and the noise.
-pub fn gadget_run(config: GadgetConfig, schedule: &Schedule, pair: &LogitPair, noise: f64, rewards: &[f64], observed: Option<usize>, seed: u64) -> Run {
+pub fn gadget_run(
+    config: GadgetConfig,
+    schedule: &Schedule,
+    pair: &LogitPair,
+    noise: f64,
+    rewards: &[f64],
+    observed: Option<usize>,
+    seed: u64,
+) -> Run {
     let (batch, inner_samples) = if noise > 0.0 {
         ((schedule.samples_per_step / GENERALIZED_INNER).max(1), GENERALIZED_INNER)
     } else {
