@@ -2,7 +2,8 @@
 //!
 //! - `setup`: find or install libtorch 2.11.0 (for tch 0.24) and point `.libtorch` at it.
 //! - `env`: print the environment other shells need to build and run the tch crates.
-//! - `test`: set up, then run the whole test suite (`cargo test --workspace`).
+//! - `test`: set up, then the tidy checks (`cargo fmt --check`, clippy with warnings denied) and the
+//!   whole test suite (`cargo test --workspace`).
 //! - `reproduce`: set up, then run the paper reproductions (`crates/reproduce`) into `results/`.
 //! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
 
@@ -28,7 +29,9 @@ enum Command {
     /// Print `export` lines for LIBTORCH, LD_LIBRARY_PATH and the malloc settings of
     /// `.cargo/config.toml` (use with `eval "$(cargo xtask env)"`).
     Env,
-    /// Set up libtorch, then run `cargo test --workspace` with any extra arguments.
+    /// Set up libtorch, check formatting (`cargo fmt --all --check`) and lints (`cargo clippy
+    /// --workspace --all-targets -- -D warnings`), then run `cargo test --workspace` with any extra
+    /// arguments.
     Test {
         /// Arguments passed on to `cargo test`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -71,6 +74,13 @@ fn run_command(command: Command) -> Result<()> {
         }
         Command::Test { args } => {
             let torch = libtorch::ensure(&root)?;
+            run::cargo(&root, &torch, &["fmt", "--all", "--check"], &[])?;
+            run::cargo(
+                &root,
+                &torch,
+                &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+                &[],
+            )?;
             run::cargo(&root, &torch, &["test", "--workspace"], &args)?;
         }
         Command::Reproduce { args } => {
