@@ -52,12 +52,8 @@ pub fn lp_optimal_coupling_with(
     }
 }
 
-/// The general LP through good_lp + microlp.
-fn microlp_optimal_coupling(
-    p: &Categorical,
-    q: &Categorical,
-    cost: &CostMatrix,
-) -> Result<Coupling> {
+/// K, after checking that p, q and the K x K cost have the same number of outcomes.
+pub(crate) fn checked_len(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<usize> {
     p.check_same_len(q)?;
     let k = p.len();
     if cost.len() != k {
@@ -68,6 +64,16 @@ fn microlp_optimal_coupling(
         }
         .into());
     }
+    Ok(k)
+}
+
+/// The general LP through good_lp + microlp.
+fn microlp_optimal_coupling(
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Result<Coupling> {
+    let k = checked_len(p, q, cost)?;
     let (pp, qq) = (p.probs(), q.probs());
     let c = cost.matrix();
     let mut vars = variables!();

@@ -12,7 +12,7 @@ use gumbel_core::{Categorical, CostMatrix, Coupling};
 use ndarray::Array2;
 
 use crate::error::{BaselineError, Result};
-use crate::lp::finish;
+use crate::lp::{checked_len, finish};
 
 /// A reduced cost below -(this x (1 + max |C|)) is an improving cell; above it, zero up to rounding.
 const TOLERANCE: f64 = 1e-12;
@@ -28,16 +28,7 @@ pub fn network_simplex_coupling(
     q: &Categorical,
     cost: &CostMatrix,
 ) -> Result<Coupling> {
-    p.check_same_len(q)?;
-    let k = p.len();
-    if cost.len() != k {
-        return Err(gumbel_core::CoreError::LengthMismatch {
-            what: "cost matrix",
-            expected: k,
-            found: cost.len(),
-        }
-        .into());
-    }
+    let k = checked_len(p, q, cost)?;
     let c = cost.matrix();
     let (pp, qq) = (p.probs(), q.probs());
     let tolerance = TOLERANCE * (1.0 + c.iter().fold(0.0_f64, |m, v| m.max(v.abs())));
