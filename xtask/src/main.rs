@@ -4,7 +4,8 @@
 //! - `env`: print the environment other shells need to build and run the tch crates.
 //! - `test`: set up, then the tidy checks (`cargo fmt --check`, clippy with warnings denied) and the
 //!   whole test suite (`cargo test --workspace`).
-//! - `reproduce`: set up, then run the paper reproductions (`crates/reproduce`) into `results/`.
+//! - `reproduce`: set up, build `crates/reproduce` in release mode (cargo's progress shown), then run
+//!   the paper reproductions into `results/`.
 //! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
 
 mod libtorch;
@@ -85,6 +86,9 @@ fn run_command(command: Command) -> Result<()> {
         }
         Command::Reproduce { args } => {
             let torch = libtorch::ensure(&root)?;
+            // The release build takes minutes from a fresh clone: build first with cargo's progress
+            // shown, then run the binary without cargo's own lines around its output.
+            run::cargo(&root, &torch, &["build", "--release", "-p", "reproduce"], &[])?;
             run::cargo(
                 &root,
                 &torch,

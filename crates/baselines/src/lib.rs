@@ -14,6 +14,26 @@
 //!
 //! Every coupling is a [`gumbel_core::Coupling`], so P(x != y), E[C] and Var[h(x) - h(y)] come exact
 //! from its methods.
+//!
+//! # Example
+//!
+//! The maximal coupling reaches P(x != y) = 1 - sum_i min(p_i, q_i), below Gumbel-max's:
+//!
+//! ```
+//! use baselines::maximal_coupling;
+//! use gumbel_core::{exact, Categorical};
+//!
+//! let p = Categorical::from_probs(&[0.5, 0.3, 0.2])?;
+//! let q = Categorical::from_probs(&[0.2, 0.3, 0.5])?;
+//! let maximal = maximal_coupling(&p, &q)?;
+//! maximal.check_marginals(&p, &q, 1e-12)?;
+//! assert!((maximal.p_x_ne_y() - (1.0 - 0.2 - 0.3 - 0.2)).abs() < 1e-12);
+//! let gumbel_max = exact::gumbel_max_coupling(&p, &q)?;
+//! assert!(gumbel_max.p_x_ne_y() > maximal.p_x_ne_y());
+//! # Ok::<(), baselines::BaselineError>(())
+//! ```
+//!
+//! A runnable comparison of every coupling: `cargo run -p baselines --example compare_couplings`.
 
 pub mod cdf;
 pub mod error;

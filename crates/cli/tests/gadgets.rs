@@ -146,3 +146,52 @@ fn trained_gadgets_couple_and_answer_counterfactuals() {
         "missing.ckpt",
     );
 }
+
+/// A configuration shipped in `examples/configs/` (the README's commands use them).
+fn shipped_config(name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs").join(name);
+    root.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_shipped_configurations_train_and_their_gadgets_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = ["--p", "[0.5, 0.2, 0.3]", "--q", "[0.1, 0.3, 0.6]"];
+    for (config, kind) in [("gadget2.json", "gadget-2"), ("gadget1.json", "gadget-1")] {
+        let out = dir.path().join(format!("{kind}.ckpt"));
+        let out = out.to_str().unwrap();
+        let v = json(&["train", "--config", &shipped_config(config), "--out", out]);
+        assert_eq!(v["method"], kind);
+        assert!(v["final_loss"].as_f64().unwrap().is_finite());
+        let v = json(&[&["couple", "--method", kind, "--checkpoint", out][..], &pq].concat());
+        let joint: Vec<Vec<f64>> = serde_json::from_value(v["joint"].clone()).unwrap();
+        assert_eq!(joint.len(), 3);
+        assert_eq!(v["exact"], kind == "gadget-2");
+        let v = json(
+            &[
+                &["counterfactual", "--method", kind, "--checkpoint", out, "--observed", "0"][..],
+                &pq,
+            ]
+            .concat(),
+        );
+        let distribution: Vec<f64> = serde_json::from_value(v["distribution"].clone()).unwrap();
+        assert!((distribution.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{kind}: {distribution:?}");
+    }
+}
+
+#[test]
+fn a_missing_configuration_or_checkpoint_is_named_once_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gadget2.json");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        vec!["train", "--config", missing, "--out", "x.ckpt"],
+        vec!["couple", "--method", "gadget-2", "--checkpoint", missing, "--p", "[1]", "--q", "[1]"],
+    ] {
+        let out = common::run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches("gadget2.json").count(), 1, "{args:?}: {err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{args:?}: {err}");
+    }
+}

@@ -45,17 +45,24 @@ pub enum GadgetError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A file that could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file that could not be read or written. The message names the file and says why; the
+    /// io error is part of it, not a separate source, so that an error chain says it once.
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    /// A failure inside libtorch.
+    /// A failure inside libtorch (its message is part of this one, not a separate source).
     #[error("libtorch: {0}")]
-    Torch(#[from] tch::TchError),
+    Torch(tch::TchError),
+}
+
+impl From<tch::TchError> for GadgetError {
+    fn from(error: tch::TchError) -> Self {
+        GadgetError::Torch(error)
+    }
 }
 
 /// The result type of the gadgets crate.

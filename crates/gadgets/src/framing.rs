@@ -154,8 +154,8 @@ pub(crate) fn corrupt(path: &Path, reason: String) -> GadgetError {
     GadgetError::Checkpoint { path: path.display().to_string(), reason }
 }
 
-fn io(path: &Path, source: std::io::Error) -> GadgetError {
-    GadgetError::Io { path: path.display().to_string(), source }
+fn io(path: &Path, error: std::io::Error) -> GadgetError {
+    GadgetError::Io { path: path.display().to_string(), error }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ impl TrainJob {
     /// Reads and parses a configuration file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| GadgetError::Io { path: path.display().to_string(), source })?;
+            .map_err(|error| GadgetError::Io { path: path.display().to_string(), error })?;
         serde_json::from_str(&text)
             .map_err(|e| GadgetError::InvalidConfig(format!("{}: {e}", path.display())))
     }

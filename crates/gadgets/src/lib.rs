@@ -16,6 +16,29 @@
 //!
 //! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
 //! global one: the same seed gives the same numbers on every device.
+//!
+//! # Example
+//!
+//! Gadget 2's marginals are exact for any weights, so even an untrained gadget's exact coupling
+//! has rows summing to p and columns to q. (`no_run`: a doctest runs from a temporary directory,
+//! where the workspace's relative rpath does not reach libtorch; `examples/train_gadget2.rs`, whose
+//! test `cargo test` runs, makes the same calls and checks the same marginals.)
+//!
+//! ```no_run
+//! use gadgets::{Device, Gadget, GadgetConfig, GadgetKind};
+//! use gumbel_core::Categorical;
+//!
+//! let config = GadgetConfig { hidden: vec![16], latent: 4, ..GadgetConfig::paper(GadgetKind::Gadget2, 3) };
+//! let gadget = Gadget::new(config, Device::Cpu, 0)?;
+//! let p = Categorical::from_probs(&[0.5, 0.2, 0.3])?;
+//! let q = Categorical::from_probs(&[0.1, 0.3, 0.6])?;
+//! let estimate = gadget.coupling(&p, &q, 0, 0)?; // exact: no samples needed
+//! assert!(estimate.exact);
+//! estimate.coupling.check_marginals(&p, &q, 1e-9)?;
+//! # Ok::<(), gadgets::GadgetError>(())
+//! ```
+//!
+//! Training one and using it: `cargo run -p gadgets --example train_gadget2`.
 
 pub mod adam;
 pub mod batch;

@@ -1,5 +1,5 @@
 //! A training run's state between two steps, in one file, so that a run stopped part-way (a killed
-//! process, the end of a session) resumes where it stopped and ends with the weights, losses and
+//! process, a machine taken away) resumes where it stopped and ends with the weights, losses and
 //! generator state of a run that was never stopped, bit for bit on the same device and thread count.
 //!
 //! `GUMBEL-GADGETS-TRAINING-SNAPSHOT\n` and the layout of `framing.rs`; the JSON header holds the

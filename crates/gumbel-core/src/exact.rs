@@ -28,7 +28,7 @@ use crate::error::{CoreError, Result};
 /// microseconds of work, less than the thread wake-up of handing it to the pool, and on busy cores the
 /// hand-off waits for a time slice: scoring a Table 1 Gadget 2 exactly (10,000 pairs x |Z| = 20 joints
 /// of K = 10) took 37.7 s with both cores busy and 17.6 s idle through the pool, 12.6 s and 10.0 s
-/// without it (docs/figure1-table1-sessions.md, eighteenth session).
+/// on the calling thread (2-core Intel Xeon; the same score to the byte either way).
 const PARALLEL_FROM: usize = 32;
 
 /// The exact joint of the Gumbel-max coupling of `p` and `q`.

@@ -11,6 +11,31 @@
 //! - [`rng`]: seeding; every random result derives from an explicit `u64`.
 //!
 //! Invariant: this crate knows nothing of tch, LP solvers or I/O.
+//!
+//! # Example
+//!
+//! The exact Gumbel-max coupling of p = (0.7, 0.3) and q = (0.4, 0.6), and a counterfactual:
+//!
+//! ```
+//! use gumbel_core::{exact, Categorical};
+//!
+//! let p = Categorical::from_probs(&[0.7, 0.3])?;
+//! let q = Categorical::from_probs(&[0.4, 0.6])?;
+//! let coupling = exact::gumbel_max_coupling(&p, &q)?;
+//! // Rows sum to p and columns to q: it is a coupling.
+//! coupling.check_marginals(&p, &q, 1e-12)?;
+//! // q favours outcome 1 over 0 more than p does, so x = 1 never becomes y = 0
+//! // (counterfactual stability), and the joint is [[0.4, 0.3], [0, 0.3]].
+//! assert_eq!(coupling.joint()[[1, 0]], 0.0);
+//! assert!((coupling.p_x_ne_y() - 0.3).abs() < 1e-12);
+//! // x = 0 was seen under p; under q, y would have been 0 with probability 0.4 / 0.7.
+//! let given_0 = exact::counterfactual_distribution(&p, &q, 0)?;
+//! assert!((given_0[0] - 4.0 / 7.0).abs() < 1e-12);
+//! # Ok::<(), gumbel_core::CoreError>(())
+//! ```
+//!
+//! Runnable examples: `cargo run -p gumbel-core --example coupling` (exact and sampled joints) and
+//! `--example counterfactual` (exact and sampled P(y | x)).
 
 pub mod categorical;
 pub mod cost;

@@ -15,6 +15,24 @@
 //! - [`pairs`]: the Section 7.3 (p, q, s'_obs) pairs for the gadget study.
 //!
 //! Invariant: this crate does no I/O; the CLI and the reproduce crate write files.
+//!
+//! # Example
+//!
+//! An action is a = 4 abx + 2 vent + vaso, and every row of the exact transition kernel is a
+//! distribution:
+//!
+//! ```
+//! use sepsis_sim::kernel::SparseKernel;
+//! use sepsis_sim::Action;
+//!
+//! let action = Action::from_bits(true, false, true); // antibiotics and vasopressors
+//! assert_eq!(action.index(), 5);
+//! let kernel = SparseKernel::exact();
+//! let (_successors, probabilities) = kernel.row(false, action, 0);
+//! assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+//! ```
+//!
+//! The off-policy study, runnable: `cargo run -p sepsis-sim --example off_policy`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
