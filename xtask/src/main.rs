@@ -2,13 +2,14 @@
 //!
 //! - `setup`: find or install libtorch 2.11.0 (for tch 0.24) and point `.libtorch` at it.
 //! - `env`: print the environment other shells need to build and run the tch crates.
-//! - `test`: set up, then the tidy checks (`cargo fmt --check`, clippy with warnings denied) and the
-//!   whole test suite (`cargo test --workspace`).
+//! - `test`: set up, then the tidy checks (`cargo fmt --check`, clippy with warnings denied), the
+//!   whole test suite (`cargo test --workspace`) and the Python package's pytest suite ([`python`]).
 //! - `reproduce`: set up, build `crates/reproduce` in release mode (cargo's progress shown), then run
 //!   the paper reproductions into `results/`.
 //! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
 
 mod libtorch;
+mod python;
 mod run;
 
 use std::path::PathBuf;
@@ -31,8 +32,8 @@ enum Command {
     /// `.cargo/config.toml` (use with `eval "$(cargo xtask env)"`).
     Env,
     /// Set up libtorch, check formatting (`cargo fmt --all --check`) and lints (`cargo clippy
-    /// --workspace --all-targets -- -D warnings`), then run `cargo test --workspace` with any extra
-    /// arguments.
+    /// --workspace --all-targets -- -D warnings`), run `cargo test --workspace` with any extra
+    /// arguments, then build the Python package into torch's environment and run its pytest suite.
     Test {
         /// Arguments passed on to `cargo test`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -75,6 +76,11 @@ fn run_command(command: Command) -> Result<()> {
         }
         Command::Test { args } => {
             let torch = libtorch::ensure(&root)?;
+            if let Some(venv) = python::venv_of(&torch) {
+                // pyo3's build script reads the interpreter: the same one for cargo and maturin, so
+                // the Python stage reuses cargo's build of the bindings.
+                std::env::set_var("PYO3_PYTHON", python::python(&venv));
+            }
             run::cargo(&root, &torch, &["fmt", "--all", "--check"], &[])?;
             run::cargo(
                 &root,
@@ -83,6 +89,9 @@ fn run_command(command: Command) -> Result<()> {
                 &[],
             )?;
             run::cargo(&root, &torch, &["test", "--workspace"], &args)?;
+            run::cargo(&root, &torch, &["build", "--quiet", "-p", "gumbel-gadgets-cli"], &[])?;
+            let cli = root.join("target").join("debug").join("gumbel-gadgets");
+            python::test(&root, &torch, &cli)?;
         }
         Command::Reproduce { args } => {
             let torch = libtorch::ensure(&root)?;

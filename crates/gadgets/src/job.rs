@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use gumbel_core::pairs::PairDistribution;
+use gumbel_core::CostMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::config::GadgetConfig;
@@ -43,6 +45,17 @@ impl TrainJob {
 
     /// Builds the gadget (weights from the training seed) and trains it.
     pub fn run(&self) -> Result<(Gadget, TrainingRecord)> {
+        let prepared = self.prepare()?;
+        let record =
+            train(&prepared.gadget, prepared.pairs.as_ref(), &prepared.cost, &self.training)?;
+        Ok((prepared.gadget, record))
+    }
+
+    /// Checks the job and builds what a run needs: the gadget (weights from the training seed), the
+    /// pair distribution and the cost; sets libtorch's CPU threads. [`TrainJob::run`] trains it in
+    /// one go; a caller that steps a [`crate::train::Trainer`] itself (to stop between steps) starts
+    /// here.
+    pub fn prepare(&self) -> Result<Prepared> {
         let outcomes = self.gadget.outcomes;
         if self.pairs.outcomes() != outcomes {
             return Err(GadgetError::OutcomeMismatch {
@@ -60,7 +73,16 @@ impl TrainJob {
         }
         set_cpu_threads(threads);
         let gadget = Gadget::new(self.gadget.clone(), self.device.resolve()?, self.training.seed)?;
-        let record = train(&gadget, pairs.as_ref(), &cost, &self.training)?;
-        Ok((gadget, record))
+        Ok(Prepared { gadget, pairs, cost })
     }
+}
+
+/// What a training run needs, built from a [`TrainJob`] by [`TrainJob::prepare`].
+pub struct Prepared {
+    /// The untrained gadget.
+    pub gadget: Gadget,
+    /// The distribution of logit pairs it trains on.
+    pub pairs: Box<dyn PairDistribution>,
+    /// The cost matrix.
+    pub cost: CostMatrix,
 }
