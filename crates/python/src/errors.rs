@@ -68,7 +68,7 @@ impl From<GadgetError> for Error {
     fn from(e: GadgetError) -> Self {
         let message = e.to_string();
         match e {
-            GadgetError::Io { source, .. } => Error::Io(source, message),
+            GadgetError::Io { error, .. } => Error::Io(error, message),
             GadgetError::UnknownDevice(_)
             | GadgetError::InvalidConfig(_)
             | GadgetError::Core(_)
