@@ -8,12 +8,16 @@
 
 use gumbel_core::exact::{counterfactual_distribution, gumbel_max_coupling};
 use gumbel_core::logspace::logsumexp;
+use gumbel_core::method::{Answer, Computation, Conditional, Joint, Mechanism};
 use gumbel_core::pairs::LogitPair;
-use gumbel_core::{Categorical, CoreError, CostMatrix, Coupling};
+use gumbel_core::{Categorical, CoreError, CostMatrix, Coupling, Result as CoreResult};
 use ndarray::Array2;
+use rayon::prelude::*;
+use tch::Kind;
 
-use crate::error::Result;
-use crate::gadget::{Gadget, Gadget2Parts};
+use crate::batch::PairBatch;
+use crate::error::{GadgetError, Result};
+use crate::gadget::{to_vec, Gadget, Gadget2Parts};
 
 /// A coupling, exact or estimated.
 #[derive(Debug, Clone)]
@@ -47,19 +51,9 @@ impl Gadget {
         samples: u64,
         seed: u64,
     ) -> Result<CouplingEstimate> {
-        if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
-            let k = self.outcomes();
-            let mut joint = Array2::<f64>::zeros((k, k));
-            for (z, log_pi) in prior.iter().enumerate() {
-                let part = gumbel_max_coupling(
-                    &Categorical::from_logits(&cond_p[z])?,
-                    &Categorical::from_logits(&cond_q[z])?,
-                )?;
-                joint.scaled_add(log_pi.exp(), part.joint());
-            }
-            let total = joint.sum();
+        if let Some(parts) = self.gadget2_parts(p, q)? {
             return Ok(CouplingEstimate {
-                coupling: Coupling::new(joint / total)?,
+                coupling: parts.mixture_joint()?,
                 exact: true,
                 samples: None,
             });
@@ -110,6 +104,153 @@ impl Gadget {
         let mut distribution = vec![0.0; self.outcomes()];
         draws.iter().for_each(|&y| distribution[y] += 1.0 / draws.len() as f64);
         Ok(CounterfactualEstimate { distribution, exact: false, samples: Some(samples) })
+    }
+}
+
+impl Gadget2Parts {
+    /// pi(x, y) = sum_z pi(z) GM[pi(. | z, p), pi(. | z, q)](x, y) (module docs).
+    fn mixture_joint(&self) -> Result<Coupling> {
+        let k = self.cond_p.first().map_or(0, Vec::len);
+        let mut joint = Array2::<f64>::zeros((k, k));
+        for (z, log_pi) in self.log_prior.iter().enumerate() {
+            let part = gumbel_max_coupling(
+                &Categorical::from_logits(&self.cond_p[z])?,
+                &Categorical::from_logits(&self.cond_q[z])?,
+            )?;
+            joint.scaled_add(log_pi.exp(), part.joint());
+        }
+        let total = joint.sum();
+        Ok(Coupling::new(joint / total)?)
+    }
+}
+
+/// Pairs per network pass of [`Mechanism::joints`] for Gadget 2.
+const BATCH_PAIRS: usize = 4096;
+
+/// A gadget's error as gumbel-core's: input errors as they are, the rest (libtorch) under its name.
+fn core(gadget: &Gadget, error: GadgetError) -> CoreError {
+    match error {
+        GadgetError::Core(e) => e,
+        other => CoreError::MethodFailed { method: gadget.name(), message: other.to_string() },
+    }
+}
+
+impl Mechanism for Gadget {
+    /// `gadget-1` or `gadget-2`.
+    fn name(&self) -> String {
+        self.config().kind.name().to_owned()
+    }
+
+    /// Gadget 2 has a closed form; Gadget 1 is sampled.
+    fn has_closed_form(&self) -> bool {
+        self.config().kind == crate::GadgetKind::Gadget2
+    }
+
+    fn joint(&self, p: &Categorical, q: &Categorical, how: Computation) -> CoreResult<Joint> {
+        match (how, how.samples()?) {
+            (Computation::Sampled { seed, .. }, Some(samples)) => {
+                let pairs =
+                    self.sample_pairs(p, q, samples as usize, seed).map_err(|e| core(self, e))?;
+                Ok(Answer {
+                    value: Coupling::from_samples(p.len(), pairs)?,
+                    samples: Some(samples),
+                })
+            }
+            _ => {
+                self.check_closed_form()?;
+                let estimate = self.coupling(p, q, 0, 0).map_err(|e| core(self, e))?;
+                Ok(Answer::exact(estimate.coupling))
+            }
+        }
+    }
+
+    fn counterfactual(
+        &self,
+        p: &Categorical,
+        q: &Categorical,
+        observed: usize,
+        how: Computation,
+    ) -> CoreResult<Conditional> {
+        match (how, how.samples()?) {
+            (Computation::Sampled { seed, .. }, Some(samples)) => {
+                let draws = self
+                    .sample_counterfactuals(p, q, observed, samples as usize, seed)
+                    .map_err(|e| core(self, e))?;
+                let mut histogram = vec![0.0; p.len()];
+                draws.iter().for_each(|&y| histogram[y] += 1.0 / draws.len() as f64);
+                Ok(Answer { value: histogram, samples: Some(samples) })
+            }
+            _ => {
+                self.check_closed_form()?;
+                let estimate =
+                    self.counterfactual(p, q, observed, 0, 0).map_err(|e| core(self, e))?;
+                Ok(Answer::exact(estimate.distribution))
+            }
+        }
+    }
+
+    /// Gadget 2 exactly: the conditionals of [`BATCH_PAIRS`] pairs per network pass, their mixtures
+    /// of Gumbel-max joints on rayon's pool; otherwise pair by pair.
+    fn joints(
+        &self,
+        pairs: &[(Categorical, Categorical)],
+        how: Computation,
+    ) -> CoreResult<Vec<Joint>> {
+        if !(self.has_closed_form() && how == Computation::Exact) {
+            return pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (p, q))| Mechanism::joint(self, p, q, how.for_pair(i)))
+                .collect();
+        }
+        let mut out = Vec::with_capacity(pairs.len());
+        for chunk in pairs.chunks(BATCH_PAIRS) {
+            let parts = self.gadget2_parts_batch(chunk).map_err(|e| core(self, e))?;
+            let joints: Result<Vec<Joint>> =
+                parts.par_iter().map(|part| Ok(Answer::exact(part.mixture_joint()?))).collect();
+            out.extend(joints.map_err(|e| core(self, e))?);
+        }
+        Ok(out)
+    }
+}
+
+impl Gadget {
+    /// An error for an exact request of Gadget 1, which has no closed form.
+    fn check_closed_form(&self) -> CoreResult<()> {
+        if self.has_closed_form() {
+            Ok(())
+        } else {
+            Err(CoreError::MethodFailed {
+                method: self.name(),
+                message: "has no closed form: give a number of samples".into(),
+            })
+        }
+    }
+
+    /// [`Gadget::gadget2_parts`] of many pairs from one network pass (Gadget 2 only).
+    fn gadget2_parts_batch(
+        &self,
+        pairs: &[(Categorical, Categorical)],
+    ) -> Result<Vec<Gadget2Parts>> {
+        let k = self.outcomes();
+        let logits: Vec<LogitPair> = pairs
+            .iter()
+            .map(|(p, q)| LogitPair { p: p.log_probs().to_vec(), q: q.log_probs().to_vec() })
+            .collect();
+        let batch = PairBatch::from_pairs(&logits, k, Kind::Double, self.device())?;
+        let (cond_p, cond_q, prior) = self.gadget2_tensors(&batch)?;
+        let (cond_p, cond_q, prior) = (to_vec(&cond_p)?, to_vec(&cond_q)?, to_vec(&prior)?);
+        let per_pair = prior.len() * k;
+        let rows = |v: &[f64], i: usize| -> Vec<Vec<f64>> {
+            v[i * per_pair..(i + 1) * per_pair].chunks(k).map(<[f64]>::to_vec).collect()
+        };
+        Ok((0..pairs.len())
+            .map(|i| Gadget2Parts {
+                log_prior: prior.clone(),
+                cond_p: rows(&cond_p, i),
+                cond_q: rows(&cond_q, i),
+            })
+            .collect())
     }
 }
 
