@@ -1,15 +1,14 @@
 //! The baselines as [`Mechanism`]s (gumbel_core::method): independent, inverse-CDF in any outcome
 //! order, the authors' permuted inverse-CDF, maximal and LP-optimal for a given cost. All are exact
 //! (closed form or LP); sampled answers come from each one's own sampler. The batched forms run
-//! the pairs on rayon's pool.
+//! the pairs on rayon's pool (`as_sync`).
 //!
 //! Independent, maximal and LP-optimal are couplings, not structural mechanisms: their
 //! counterfactual is the conditional pi(x_obs, .) / p(x_obs) of their joint, which is what their
 //! samplers (x first, then y given x) realise.
 
 use gumbel_core::method::{
-    conditional_of, exact_or_drawn, par_counterfactuals, par_joints, Answer, Computation,
-    Conditional, Joint, Mechanism, Query,
+    conditional_of, exact_or_drawn, Computation, Conditional, Joint, Mechanism,
 };
 use gumbel_core::{Categorical, CoreError, CostMatrix, Result};
 
@@ -27,15 +26,11 @@ fn core(method: &str, error: BaselineError) -> CoreError {
 
 /// The joint of an explicit coupling, or `samples` pairs drawn from it.
 fn joint_of(name: &str, coupling: gumbel_core::Coupling, how: Computation) -> Result<Joint> {
-    match (how, how.samples()?) {
-        (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-            value: JointSampler::new(&coupling)
-                .estimate_coupling(samples, seed)
-                .map_err(|e| core(name, e))?,
-            samples: Some(samples),
-        }),
-        _ => Ok(Answer::exact(coupling)),
-    }
+    let sampler = JointSampler::new(&coupling);
+    how.answer(
+        || Ok(coupling.clone()),
+        |samples, seed| sampler.estimate_coupling(samples, seed).map_err(|e| core(name, e)),
+    )
 }
 
 /// x and y independent: pi = p q^T, P(y | x) = q.
@@ -68,12 +63,8 @@ impl Mechanism for Independent {
         exact_or_drawn(q.probs(), how)
     }
 
-    fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        par_joints(self, pairs, how)
-    }
-
-    fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        par_counterfactuals(self, queries, how)
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        Some(self)
     }
 }
 
@@ -121,15 +112,11 @@ impl Mechanism for InverseCdfMethod {
     }
 
     fn joint(&self, p: &Categorical, q: &Categorical, how: Computation) -> Result<Joint> {
-        let m = self.mechanism(p, q)?;
-        let name = self.name();
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-                value: m.estimate_coupling(samples, seed).map_err(|e| core(&name, e))?,
-                samples: Some(samples),
-            }),
-            _ => Ok(Answer::exact(m.coupling().map_err(|e| core(&name, e))?)),
-        }
+        let (m, name) = (self.mechanism(p, q)?, self.name());
+        how.answer(
+            || m.coupling().map_err(|e| core(&name, e)),
+            |samples, seed| m.estimate_coupling(samples, seed).map_err(|e| core(&name, e)),
+        )
     }
 
     fn counterfactual(
@@ -139,27 +126,17 @@ impl Mechanism for InverseCdfMethod {
         observed: usize,
         how: Computation,
     ) -> Result<Conditional> {
-        let m = self.mechanism(p, q)?;
-        let name = self.name();
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-                value: m
-                    .counterfactual_histogram(observed, samples, seed)
-                    .map_err(|e| core(&name, e))?,
-                samples: Some(samples),
-            }),
-            _ => Ok(Answer::exact(
-                m.counterfactual_distribution(observed).map_err(|e| core(&name, e))?,
-            )),
-        }
+        let (m, name) = (self.mechanism(p, q)?, self.name());
+        how.answer(
+            || m.counterfactual_distribution(observed).map_err(|e| core(&name, e)),
+            |samples, seed| {
+                m.counterfactual_histogram(observed, samples, seed).map_err(|e| core(&name, e))
+            },
+        )
     }
 
-    fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        par_joints(self, pairs, how)
-    }
-
-    fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        par_counterfactuals(self, queries, how)
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        Some(self)
     }
 }
 
@@ -178,13 +155,10 @@ impl Mechanism for MaximalMethod {
 
     fn joint(&self, p: &Categorical, q: &Categorical, how: Computation) -> Result<Joint> {
         let m = Maximal::new(p, q).map_err(|e| core("maximal", e))?;
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-                value: m.estimate_coupling(samples, seed).map_err(|e| core("maximal", e))?,
-                samples: Some(samples),
-            }),
-            _ => Ok(Answer::exact(m.coupling().map_err(|e| core("maximal", e))?)),
-        }
+        how.answer(
+            || m.coupling().map_err(|e| core("maximal", e)),
+            |samples, seed| m.estimate_coupling(samples, seed).map_err(|e| core("maximal", e)),
+        )
     }
 
     /// P(y = x_obs | x_obs) = min(1, q/p at x_obs), computed from the logarithms so that it holds
@@ -214,12 +188,8 @@ impl Mechanism for MaximalMethod {
         exact_or_drawn(exact, how)
     }
 
-    fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        par_joints(self, pairs, how)
-    }
-
-    fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        par_counterfactuals(self, queries, how)
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        Some(self)
     }
 }
 
@@ -256,11 +226,7 @@ impl Mechanism for LpOptimal {
         conditional_of(&joint.value, p, observed, how)
     }
 
-    fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        par_joints(self, pairs, how)
-    }
-
-    fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        par_counterfactuals(self, queries, how)
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        Some(self)
     }
 }

@@ -147,21 +147,17 @@ impl Mechanism for Gadget {
     }
 
     fn joint(&self, p: &Categorical, q: &Categorical, how: Computation) -> CoreResult<Joint> {
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => {
+        how.answer(
+            || {
+                self.check_closed_form()?;
+                Ok(self.coupling(p, q, 0, 0).map_err(|e| core(self, e))?.coupling)
+            },
+            |samples, seed| {
                 let pairs =
                     self.sample_pairs(p, q, samples as usize, seed).map_err(|e| core(self, e))?;
-                Ok(Answer {
-                    value: Coupling::from_samples(p.len(), pairs)?,
-                    samples: Some(samples),
-                })
-            }
-            _ => {
-                self.check_closed_form()?;
-                let estimate = self.coupling(p, q, 0, 0).map_err(|e| core(self, e))?;
-                Ok(Answer::exact(estimate.coupling))
-            }
-        }
+                Coupling::from_samples(p.len(), pairs)
+            },
+        )
     }
 
     fn counterfactual(
@@ -171,22 +167,22 @@ impl Mechanism for Gadget {
         observed: usize,
         how: Computation,
     ) -> CoreResult<Conditional> {
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => {
+        how.answer(
+            || {
+                self.check_closed_form()?;
+                let estimate =
+                    self.counterfactual(p, q, observed, 0, 0).map_err(|e| core(self, e))?;
+                Ok(estimate.distribution)
+            },
+            |samples, seed| {
                 let draws = self
                     .sample_counterfactuals(p, q, observed, samples as usize, seed)
                     .map_err(|e| core(self, e))?;
                 let mut histogram = vec![0.0; p.len()];
                 draws.iter().for_each(|&y| histogram[y] += 1.0 / draws.len() as f64);
-                Ok(Answer { value: histogram, samples: Some(samples) })
-            }
-            _ => {
-                self.check_closed_form()?;
-                let estimate =
-                    self.counterfactual(p, q, observed, 0, 0).map_err(|e| core(self, e))?;
-                Ok(Answer::exact(estimate.distribution))
-            }
-        }
+                Ok(histogram)
+            },
+        )
     }
 
     /// Gadget 2 exactly: the conditionals of [`BATCH_PAIRS`] pairs per network pass, their mixtures

@@ -51,6 +51,20 @@ impl Computation {
         }
     }
 
+    /// The answer `how` asks for: `exact()`, or `sampled(samples, seed)` (zero samples is an error).
+    pub fn answer<T>(
+        self,
+        exact: impl FnOnce() -> Result<T>,
+        sampled: impl FnOnce(u64, u64) -> Result<T>,
+    ) -> Result<Answer<T>> {
+        match (self, self.samples()?) {
+            (Computation::Sampled { seed, .. }, Some(samples)) => {
+                Ok(Answer { value: sampled(samples, seed)?, samples: Some(samples) })
+            }
+            _ => Ok(Answer::exact(exact()?)),
+        }
+    }
+
     /// The number of samples of a sampled computation; an error for zero.
     pub fn samples(self) -> Result<Option<u64>> {
         match self {
@@ -152,47 +166,45 @@ pub trait Mechanism: Send {
         how: Computation,
     ) -> Result<Conditional>;
 
-    /// The joints of many pairs, pair i computed by `how.for_pair(i)`; in order. Sequential unless
-    /// the implementation runs them in parallel ([`par_joints`]).
+    /// The mechanism as one that threads can share, for the parallel batches; `None` (the default)
+    /// keeps them sequential (a gadget's libtorch tensors are not `Sync`).
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        None
+    }
+
+    /// The joints of many pairs, pair i computed by `how.for_pair(i)`; in order, on rayon's pool
+    /// when [`Mechanism::as_sync`] allows: the same numbers either way.
     fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        pairs.iter().enumerate().map(|(i, (p, q))| self.joint(p, q, how.for_pair(i))).collect()
+        match self.as_sync() {
+            Some(shared) => pairs
+                .par_iter()
+                .enumerate()
+                .map(|(i, (p, q))| shared.joint(p, q, how.for_pair(i)))
+                .collect(),
+            None => pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (p, q))| self.joint(p, q, how.for_pair(i)))
+                .collect(),
+        }
     }
 
-    /// The counterfactuals of many queries, query i computed by `how.for_pair(i)`; in order.
+    /// The counterfactuals of many queries, query i computed by `how.for_pair(i)`; in order, in
+    /// parallel as [`Mechanism::joints`].
     fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        queries
-            .iter()
-            .enumerate()
-            .map(|(i, query)| {
-                self.counterfactual(&query.p, &query.q, query.observed, how.for_pair(i))
-            })
-            .collect()
+        match self.as_sync() {
+            Some(shared) => queries
+                .par_iter()
+                .enumerate()
+                .map(|(i, x)| shared.counterfactual(&x.p, &x.q, x.observed, how.for_pair(i)))
+                .collect(),
+            None => queries
+                .iter()
+                .enumerate()
+                .map(|(i, x)| self.counterfactual(&x.p, &x.q, x.observed, how.for_pair(i)))
+                .collect(),
+        }
     }
-}
-
-/// [`Mechanism::joints`] on rayon's pool, for mechanisms that can be shared between threads; the
-/// same numbers as the sequential form.
-pub fn par_joints<M: Mechanism + Sync + ?Sized>(
-    mechanism: &M,
-    pairs: &[(Categorical, Categorical)],
-    how: Computation,
-) -> Result<Vec<Joint>> {
-    pairs.par_iter().enumerate().map(|(i, (p, q))| mechanism.joint(p, q, how.for_pair(i))).collect()
-}
-
-/// [`Mechanism::counterfactuals`] on rayon's pool.
-pub fn par_counterfactuals<M: Mechanism + Sync + ?Sized>(
-    mechanism: &M,
-    queries: &[Query],
-    how: Computation,
-) -> Result<Vec<Conditional>> {
-    queries
-        .par_iter()
-        .enumerate()
-        .map(|(i, query)| {
-            mechanism.counterfactual(&query.p, &query.q, query.observed, how.for_pair(i))
-        })
-        .collect()
 }
 
 /// The counterfactual of a coupling: its conditional pi(x_obs, .) / p(x_obs), exact from an exact
@@ -223,18 +235,13 @@ pub fn conditional_of(
 /// An exact counterfactual `distribution` as the answer to `how`: itself, or the histogram of
 /// `samples` draws from it (for a coupling, whose sampler draws y from this conditional given x).
 pub fn exact_or_drawn(distribution: Vec<f64>, how: Computation) -> Result<Conditional> {
-    match (how, how.samples()?) {
-        (Computation::Sampled { seed, .. }, Some(samples)) => {
-            let conditional = Categorical::from_probs(&distribution)?;
-            let counts =
-                montecarlo::count(samples, seed, distribution.len(), |rng| conditional.sample(rng));
-            Ok(Answer {
-                value: counts.into_iter().map(|c| c as f64 / samples as f64).collect(),
-                samples: Some(samples),
-            })
-        }
-        _ => Ok(Answer::exact(distribution)),
-    }
+    let k = distribution.len();
+    let drawn = |samples: u64, seed: u64| {
+        let conditional = Categorical::from_probs(&distribution)?;
+        let counts = montecarlo::count(samples, seed, k, |rng| conditional.sample(rng));
+        Ok(counts.into_iter().map(|c| c as f64 / samples as f64).collect())
+    };
+    how.answer(|| Ok(distribution.clone()), drawn)
 }
 
 /// The Gumbel-max SCM as a [`Mechanism`]: the closed-form joint and counterfactuals of
@@ -248,13 +255,10 @@ impl Mechanism for GumbelMaxMethod {
     }
 
     fn joint(&self, p: &Categorical, q: &Categorical, how: Computation) -> Result<Joint> {
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-                value: GumbelMax::new(p.clone(), q.clone())?.estimate_coupling(samples, seed)?,
-                samples: Some(samples),
-            }),
-            _ => Ok(Answer::exact(exact::gumbel_max_coupling(p, q)?)),
-        }
+        how.answer(
+            || exact::gumbel_max_coupling(p, q),
+            |samples, seed| GumbelMax::new(p.clone(), q.clone())?.estimate_coupling(samples, seed),
+        )
     }
 
     fn counterfactual(
@@ -264,22 +268,17 @@ impl Mechanism for GumbelMaxMethod {
         observed: usize,
         how: Computation,
     ) -> Result<Conditional> {
-        match (how, how.samples()?) {
-            (Computation::Sampled { seed, .. }, Some(samples)) => Ok(Answer {
-                value: GumbelMax::new(p.clone(), q.clone())?
-                    .counterfactual_histogram(observed, samples, seed)?,
-                samples: Some(samples),
-            }),
-            _ => Ok(Answer::exact(exact::counterfactual_distribution(p, q, observed)?)),
-        }
+        how.answer(
+            || exact::counterfactual_distribution(p, q, observed),
+            |samples, seed| {
+                GumbelMax::new(p.clone(), q.clone())?
+                    .counterfactual_histogram(observed, samples, seed)
+            },
+        )
     }
 
-    fn joints(&self, pairs: &[(Categorical, Categorical)], how: Computation) -> Result<Vec<Joint>> {
-        par_joints(self, pairs, how)
-    }
-
-    fn counterfactuals(&self, queries: &[Query], how: Computation) -> Result<Vec<Conditional>> {
-        par_counterfactuals(self, queries, how)
+    fn as_sync(&self) -> Option<&(dyn Mechanism + Sync)> {
+        Some(self)
     }
 }
 
