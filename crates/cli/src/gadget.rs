@@ -22,6 +22,19 @@ pub struct GadgetArgs {
     device: String,
 }
 
+impl GadgetArgs {
+    /// No checkpoint (for callers that name no gadget method).
+    pub fn none() -> Self {
+        Self { checkpoint: None, device: "cpu".to_owned() }
+    }
+}
+
+/// The gadget of any kind in the checkpoint at `path`, on `device` (cpu, cuda or auto).
+pub fn load_any(path: &std::path::Path, device: &str) -> Result<Gadget> {
+    let device = device.parse::<DeviceChoice>()?.resolve()?;
+    Ok(load(path, device)?.gadget)
+}
+
 /// The gadget of `kind` from `--checkpoint`, on `--device`.
 pub fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
     let path = args

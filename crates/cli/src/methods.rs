@@ -54,6 +54,11 @@ pub struct OrderArgs {
 }
 
 impl OrderArgs {
+    /// Index order for inverse-cdf, the paper's permutation seed 1 for permuted-inverse-cdf.
+    pub fn paper() -> Self {
+        Self { order: None, permutation_seed: 1 }
+    }
+
     /// Refuses `--order` for a method that has no outcome order (it would be silently ignored).
     fn check(&self, method: Method) -> Result<()> {
         if self.order.is_some() && method != Method::InverseCdf {
