@@ -37,9 +37,13 @@ const DEFAULT_METHODS: [Method; 6] = [
 /// Arguments of `evaluate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The pairs: JSON lines {"p": [...], "q": [...]} or p_logits / q_logits, optional "observed".
+    /// The pairs: JSON lines {"p": [...], "q": [...]} or p_logits / q_logits, optional "observed";
+    /// or a .npy array [N, 2, K] of float32 or float64 logits (probabilities with --probabilities).
     #[arg(long)]
     pairs: PathBuf,
+    /// The .npy file holds probabilities, not logits.
+    #[arg(long)]
+    probabilities: bool,
     /// A K x K cost matrix C (a JSON array or a path).
     #[arg(long, conflicts_with = "reward")]
     cost: Option<String>,
@@ -131,7 +135,7 @@ pub fn run(args: &Args) -> Result<Value> {
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
     let Some(cost) = cost else { bail!("evaluate needs --cost or --reward") };
     let mut scores = scores(args, &cost)?;
-    let mut reader = PairReader::open(&args.pairs)?;
+    let mut reader = PairReader::open(&args.pairs, args.probabilities)?;
     let mut pairs = 0usize;
     loop {
         let rows = reader.next_rows(CHUNK)?;
