@@ -8,13 +8,13 @@
 //! - sampled answers lie within 5 standard errors of the exact ones (Bernstein's bound, which
 //!   stays valid for rare cells); for Gadget 1, which has no closed form, the sampled joint's
 //!   marginals within 5 standard errors of p and q;
-//! - the batched joints equal the one-pair answers, whatever the thread count.
+//! - the batched joints and counterfactuals equal the one-pair answers, whatever the thread count.
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly.
 
 use baselines::{Independent, InverseCdfMethod, LpOptimal, MaximalMethod, Order, OutcomeOrder};
 use gadgets::{Device, Gadget, GadgetConfig, GadgetKind};
-use gumbel_core::method::{Computation, GumbelMaxMethod, Mechanism};
+use gumbel_core::method::{Computation, GumbelMaxMethod, Mechanism, Query};
 use gumbel_core::{Categorical, CoreError, CostMatrix};
 
 const K: usize = 5;
@@ -148,6 +148,25 @@ fn batched_answers_equal_single_ones_whatever_the_thread_count() {
                 .fold(0.0_f64, |m, v| m.max(v.abs()));
             // Gadget 2's network sees one pair or a batch: the same up to f32 reduction order.
             assert!(difference <= 1e-6, "{name} pair {i}: batch differs by {difference}");
+        }
+        let queries: Vec<Query> =
+            pairs
+                .iter()
+                .flat_map(|(p, q)| {
+                    (0..K)
+                        .filter(|&x| p.is_possible(x) && p.prob(x) > 1e-100)
+                        .map(|observed| Query { p: p.clone(), q: q.clone(), observed })
+                })
+                .collect();
+        let batch = mechanism.counterfactuals(&queries, how).unwrap();
+        for (i, x) in queries.iter().enumerate() {
+            let single = mechanism.counterfactual(&x.p, &x.q, x.observed, how.for_pair(i)).unwrap();
+            let difference = batch[i]
+                .value
+                .iter()
+                .zip(&single.value)
+                .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(difference <= 1e-6, "{name} query {i}: batch differs by {difference}");
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use gumbel_core::exact::{counterfactual_distribution, gumbel_max_coupling};
 use gumbel_core::logspace::logsumexp;
-use gumbel_core::method::{Answer, Computation, Conditional, Joint, Mechanism};
+use gumbel_core::method::{Answer, Computation, Conditional, Joint, Mechanism, Query};
 use gumbel_core::pairs::LogitPair;
 use gumbel_core::{Categorical, CoreError, CostMatrix, Coupling, Result as CoreResult};
 use ndarray::Array2;
@@ -77,24 +77,8 @@ impl Gadget {
         seed: u64,
     ) -> Result<CounterfactualEstimate> {
         p.check_observation(observed)?;
-        if let Some(Gadget2Parts { log_prior: prior, cond_p, cond_q }) = self.gadget2_parts(p, q)? {
-            let log_post: Vec<f64> =
-                prior.iter().zip(&cond_p).map(|(lp, row)| lp + row[observed]).collect();
-            let norm = logsumexp(&log_post);
-            let mut distribution = vec![0.0; self.outcomes()];
-            for (z, lp) in log_post.iter().enumerate() {
-                let weight = (lp - norm).exp();
-                if weight > 0.0 {
-                    let part = counterfactual_distribution(
-                        &Categorical::from_logits(&cond_p[z])?,
-                        &Categorical::from_logits(&cond_q[z])?,
-                        observed,
-                    )?;
-                    distribution.iter_mut().zip(part).for_each(|(d, v)| *d += weight * v);
-                }
-            }
-            let total: f64 = distribution.iter().sum();
-            distribution.iter_mut().for_each(|d| *d /= total);
+        if let Some(parts) = self.gadget2_parts(p, q)? {
+            let distribution = parts.mixture_counterfactual(observed)?;
             return Ok(CounterfactualEstimate { distribution, exact: true, samples: None });
         }
         if samples == 0 {
@@ -121,6 +105,33 @@ impl Gadget2Parts {
         }
         let total = joint.sum();
         Ok(Coupling::new(joint / total)?)
+    }
+}
+
+impl Gadget2Parts {
+    /// P(y | x_obs) = sum_z pi(z | x_obs) GM-counterfactual(y | x_obs) (module docs).
+    fn mixture_counterfactual(&self, observed: usize) -> Result<Vec<f64>> {
+        let log_post: Vec<f64> =
+            self.log_prior.iter().zip(&self.cond_p).map(|(lp, row)| lp + row[observed]).collect();
+        let norm = logsumexp(&log_post);
+        if norm == f64::NEG_INFINITY {
+            return Err(CoreError::ImpossibleObservation { observed }.into());
+        }
+        let mut distribution = vec![0.0; self.cond_p.first().map_or(0, Vec::len)];
+        for (z, lp) in log_post.iter().enumerate() {
+            let weight = (lp - norm).exp();
+            if weight > 0.0 {
+                let part = counterfactual_distribution(
+                    &Categorical::from_logits(&self.cond_p[z])?,
+                    &Categorical::from_logits(&self.cond_q[z])?,
+                    observed,
+                )?;
+                distribution.iter_mut().zip(part).for_each(|(d, v)| *d += weight * v);
+            }
+        }
+        let total: f64 = distribution.iter().sum();
+        distribution.iter_mut().for_each(|d| *d /= total);
+        Ok(distribution)
     }
 }
 
@@ -183,6 +194,35 @@ impl Mechanism for Gadget {
                 Ok(histogram)
             },
         )
+    }
+
+    /// Gadget 2 exactly as [`Mechanism::joints`]; otherwise query by query.
+    fn counterfactuals(&self, queries: &[Query], how: Computation) -> CoreResult<Vec<Conditional>> {
+        if !(self.has_closed_form() && how == Computation::Exact) {
+            return queries
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    Mechanism::counterfactual(self, &x.p, &x.q, x.observed, how.for_pair(i))
+                })
+                .collect();
+        }
+        let mut out = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(BATCH_PAIRS) {
+            let pairs: Vec<(Categorical, Categorical)> =
+                chunk.iter().map(|x| (x.p.clone(), x.q.clone())).collect();
+            let parts = self.gadget2_parts_batch(&pairs).map_err(|e| core(self, e))?;
+            let answers: Result<Vec<Conditional>> = parts
+                .par_iter()
+                .zip(chunk)
+                .map(|(part, x)| {
+                    x.p.check_observation(x.observed)?;
+                    Ok(Answer::exact(part.mixture_counterfactual(x.observed)?))
+                })
+                .collect();
+            out.extend(answers.map_err(|e| core(self, e))?);
+        }
+        Ok(out)
     }
 
     /// Gadget 2 exactly: the conditionals of [`BATCH_PAIRS`] pairs per network pass, their mixtures
