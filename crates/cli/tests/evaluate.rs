@@ -1,6 +1,8 @@
 //! `evaluate` on a file of pairs: the JSON contract, agreement with `couple` pair by pair, the
 //! seeded held-out split, markdown, and bad input as one line with exit code 2.
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly.
+
 mod common;
 
 use common::{assert_bad_input, json, run};
