@@ -97,11 +97,18 @@ impl InverseCdf {
     }
 
     /// The exact P(y | x = observed): the overlap of each q bin with the observed p bin, divided by
-    /// the latter's width.
+    /// the latter's width. A possible outcome whose bin is narrower than f64's resolution at its
+    /// edge (p(x_obs) below ~1e-16 of the edge; any p(x_obs) of logits spread by more than ~37) has
+    /// collapsed to the point u = edge: its counterfactual is the limit of a vanishing bin there,
+    /// y = F_q^-1(u) surely.
     pub fn counterfactual_distribution(&self, observed: usize) -> Result<Vec<f64>> {
         let (lo, hi) = self.observed_bin(observed)?;
-        let eq = self.fq.edges();
         let mut dist = vec![0.0; self.len()];
+        if hi <= lo {
+            dist[self.fq.inverse(collapsed_point(lo))] = 1.0;
+            return Ok(dist);
+        }
+        let eq = self.fq.edges();
         for (b, &o) in self.fq.ranks().iter().enumerate() {
             dist[o] = (eq[b + 1].min(hi) - eq[b].max(lo)).max(0.0) / (hi - lo);
         }
@@ -119,6 +126,9 @@ impl InverseCdf {
     }
 
     fn counterfactual_in<R: Rng + ?Sized>(&self, rng: &mut R, (lo, hi): (f64, f64)) -> usize {
+        if hi <= lo {
+            return self.fq.inverse(collapsed_point(lo));
+        }
         let u = lo + (hi - lo) * rng.random::<f64>();
         // Rounding may land exactly on hi, which belongs to the next bin.
         self.fq.inverse(if u < hi { u } else { hi.next_down() })
@@ -138,6 +148,16 @@ impl InverseCdf {
     }
 }
 
+/// The point in [0, 1) a collapsed bin at edge `lo` stands for: `lo`, or the last number below one
+/// for a bin at the top edge.
+fn collapsed_point(lo: f64) -> f64 {
+    if lo < 1.0 {
+        lo
+    } else {
+        1.0_f64.next_down()
+    }
+}
+
 /// The exact inverse-CDF coupling of p and q in `order` (index order: [`OutcomeOrder::identity`]).
 pub fn inverse_cdf_coupling(
     p: &Categorical,
@@ -145,4 +165,25 @@ pub fn inverse_cdf_coupling(
     order: &OutcomeOrder,
 ) -> Result<Coupling> {
     InverseCdf::new(p, q, order)?.coupling()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gumbel_core::rng::from_seed;
+
+    #[test]
+    fn collapsed_bins_have_point_counterfactuals() {
+        // p(1) = e^-1000 rounds away: bin 1 is the point 0.5 in index order, where q's bin 2 starts.
+        let p = Categorical::from_logits(&[0.0, -1000.0, 0.0]).unwrap();
+        let q = Categorical::from_probs(&[0.25, 0.25, 0.5]).unwrap();
+        let m = InverseCdf::new(&p, &q, &OutcomeOrder::identity(3)).unwrap();
+        assert_eq!(m.counterfactual_distribution(1).unwrap(), vec![0.0, 0.0, 1.0]);
+        assert_eq!(m.sample_counterfactual(&mut from_seed(1), 1).unwrap(), 2);
+        // At the top edge: the last bin of q that is not empty.
+        let top = Categorical::from_logits(&[0.0, -1000.0]).unwrap();
+        let q = Categorical::from_probs(&[0.5, 0.5]).unwrap();
+        let m = InverseCdf::new(&top, &q, &OutcomeOrder::identity(2)).unwrap();
+        assert_eq!(m.counterfactual_distribution(1).unwrap(), vec![0.0, 1.0]);
+    }
 }

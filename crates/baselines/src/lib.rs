@@ -7,6 +7,7 @@
 //! - [`maximal`]: P(x = y) = sum min(p, q): exact joint and sampler.
 //! - [`lp`] and [`network_simplex`]: the optimal coupling for any cost matrix (the transportation
 //!   simplex, or good_lp + microlp).
+//! - [`mechanisms`]: each of them as a `gumbel_core::method::Mechanism`.
 //! - [`order`]: outcome orders, including the authors' "permuted" one (JAX's threefry numbers from
 //!   `gumbel_core::jax_random`).
 //! - [`numpy_legacy`] and [`rewards`]: the authors' reward stream and the fixed pair of Table 1
@@ -41,6 +42,7 @@ pub mod independent;
 pub mod inverse_cdf;
 pub mod lp;
 pub mod maximal;
+pub mod mechanisms;
 pub mod network_simplex;
 pub mod numpy_legacy;
 pub mod order;
@@ -52,4 +54,5 @@ pub use independent::independent_coupling;
 pub use inverse_cdf::{inverse_cdf_coupling, InverseCdf};
 pub use lp::{lp_optimal_coupling, lp_optimal_coupling_with, LpSolver};
 pub use maximal::{maximal_coupling, Maximal};
+pub use mechanisms::{Independent, InverseCdfMethod, LpOptimal, MaximalMethod, Order};
 pub use order::OutcomeOrder;

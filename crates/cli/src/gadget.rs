@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use gadgets::checkpoint::{load, save};
 use gadgets::{DeviceChoice, Gadget, GadgetKind, TrainJob};
-use gumbel_core::{Categorical, Coupling};
 use serde_json::{json, Value};
-
-use crate::methods::{Joint, Sampling};
 
 /// Samples of a Gadget 1 coupling or counterfactual estimate when `--samples` is not given.
 pub const DEFAULT_SAMPLES: u64 = 100_000;
@@ -25,8 +22,21 @@ pub struct GadgetArgs {
     device: String,
 }
 
+impl GadgetArgs {
+    /// No checkpoint (for callers that name no gadget method).
+    pub fn none() -> Self {
+        Self { checkpoint: None, device: "cpu".to_owned() }
+    }
+}
+
+/// The gadget of any kind in the checkpoint at `path`, on `device` (cpu, cuda or auto).
+pub fn load_any(path: &std::path::Path, device: &str) -> Result<Gadget> {
+    let device = device.parse::<DeviceChoice>()?.resolve()?;
+    Ok(load(path, device)?.gadget)
+}
+
 /// The gadget of `kind` from `--checkpoint`, on `--device`.
-fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
+pub fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
     let path = args
         .checkpoint
         .as_ref()
@@ -38,56 +48,6 @@ fn gadget(kind: GadgetKind, args: &GadgetArgs) -> Result<Gadget> {
         bail!("{} holds a {}, not a {}", path.display(), found.name(), kind.name());
     }
     Ok(loaded.gadget)
-}
-
-/// The joint of a gadget: exact for Gadget 2 without `sampling`, otherwise estimated from
-/// `sampling` (Gadget 1 has no closed form: see [`crate::methods::effective_sampling`]).
-pub fn joint(
-    kind: GadgetKind,
-    args: &GadgetArgs,
-    p: &Categorical,
-    q: &Categorical,
-    sampling: Option<Sampling>,
-) -> Result<Joint> {
-    let gadget = gadget(kind, args)?;
-    Ok(match sampling {
-        None => {
-            let estimate = gadget.coupling(p, q, DEFAULT_SAMPLES, 0)?;
-            Joint { coupling: estimate.coupling, exact: estimate.exact }
-        }
-        Some(s) => {
-            let pairs = gadget.sample_pairs(p, q, s.samples as usize, s.seed)?;
-            Joint { coupling: Coupling::from_samples(p.len(), pairs)?, exact: false }
-        }
-    })
-}
-
-/// P(y | x = observed) of a gadget, and a sampled histogram when `sampling` is given. Gadget 2's
-/// distribution is exact; Gadget 1's is the histogram itself (no second copy is returned).
-pub fn counterfactual(
-    kind: GadgetKind,
-    args: &GadgetArgs,
-    p: &Categorical,
-    q: &Categorical,
-    observed: usize,
-    sampling: Option<Sampling>,
-) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
-    let gadget = gadget(kind, args)?;
-    let s = sampling.unwrap_or(Sampling { samples: DEFAULT_SAMPLES, seed: 0 });
-    let estimate = gadget.counterfactual(p, q, observed, s.samples, s.seed)?;
-    if !estimate.exact {
-        return Ok((estimate.distribution, None));
-    }
-    let sampled = sampling
-        .map(|s| -> Result<Vec<f64>> {
-            let draws =
-                gadget.sample_counterfactuals(p, q, observed, s.samples as usize, s.seed)?;
-            let mut histogram = vec![0.0; p.len()];
-            draws.iter().for_each(|&y| histogram[y] += 1.0 / draws.len() as f64);
-            Ok(histogram)
-        })
-        .transpose()?;
-    Ok((estimate.distribution, sampled))
 }
 
 /// Arguments of `train`.

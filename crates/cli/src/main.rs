@@ -5,10 +5,12 @@
 
 mod counterfactual;
 mod couple;
+mod evaluate;
 mod gadget;
 mod input;
 mod methods;
 mod npy;
+mod pair_file;
 mod sepsis;
 
 use std::io::{ErrorKind, Write};
@@ -33,6 +35,8 @@ enum Command {
     Couple(couple::Args),
     /// The distribution of y given an observed x = K under the counterfactual q.
     Counterfactual(counterfactual::Args),
+    /// Every method's mean E[C], Var[h(x) - h(y)] and P(x != y) over a file of pairs.
+    Evaluate(evaluate::Args),
     /// Train a gadget from a JSON configuration and write a checkpoint.
     Train(gadget::TrainArgs),
     /// The sepsis simulator: its kernel, the off-policy evaluation study and the Section 7.3 pairs.
@@ -52,10 +56,13 @@ fn main() {
     let result = match cli.command {
         Command::Couple(args) => couple::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
         Command::Train(args) => gadget::train(&args),
         Command::Sepsis(args) => sepsis::run(&args),
     };
     match result {
+        // A text answer (evaluate --markdown) as it is.
+        Ok(Value::String(text)) => write_stdout(&text),
         Ok(value) => print_json(&value),
         Err(error) => fail(&format!("{error:#}")),
     }

@@ -1,11 +1,12 @@
-//! The coupling methods the CLI offers, and how each computes a joint and a counterfactual.
+//! The coupling methods the CLI offers, and [`mechanism`], the one place that maps each to its
+//! [`Mechanism`].
 
 use anyhow::{bail, Result};
-use baselines::sampling::JointSampler;
-use baselines::{independent_coupling, lp_optimal_coupling, InverseCdf, Maximal, OutcomeOrder};
+use baselines::{Independent, InverseCdfMethod, LpOptimal, MaximalMethod, Order, OutcomeOrder};
 use clap::ValueEnum;
-use gumbel_core::mechanism::GumbelMax;
-use gumbel_core::{Categorical, CostMatrix, Coupling};
+use gadgets::GadgetKind;
+use gumbel_core::method::{Computation, GumbelMaxMethod, Mechanism};
+use gumbel_core::CostMatrix;
 
 use crate::gadget::{self, GadgetArgs, DEFAULT_SAMPLES};
 use crate::input;
@@ -38,24 +39,6 @@ impl Method {
     pub fn name(self) -> String {
         self.to_possible_value().map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
     }
-
-    /// Whether the method has an exact counterfactual distribution.
-    pub fn exact_counterfactual(self) -> bool {
-        self != Method::Gadget1
-    }
-}
-
-/// The sampling a method runs with: Gadget 1 has no closed form, so it is always estimated
-/// (`DEFAULT_SAMPLES` draws from `seed` unless --samples says otherwise).
-pub fn effective_sampling(
-    method: Method,
-    sampling: Option<Sampling>,
-    seed: u64,
-) -> Option<Sampling> {
-    match (method, sampling) {
-        (Method::Gadget1, None) => Some(Sampling { samples: DEFAULT_SAMPLES, seed }),
-        (_, given) => given,
-    }
 }
 
 /// The outcome order of the inverse-CDF methods.
@@ -71,6 +54,11 @@ pub struct OrderArgs {
 }
 
 impl OrderArgs {
+    /// Index order for inverse-cdf, the paper's permutation seed 1 for permuted-inverse-cdf.
+    pub fn paper() -> Self {
+        Self { order: None, permutation_seed: 1 }
+    }
+
     /// Refuses `--order` for a method that has no outcome order (it would be silently ignored).
     fn check(&self, method: Method) -> Result<()> {
         if self.order.is_some() && method != Method::InverseCdf {
@@ -79,154 +67,81 @@ impl OrderArgs {
         Ok(())
     }
 
-    /// The order that `method` uses for `k` outcomes.
-    fn order(&self, method: Method, k: usize) -> Result<OutcomeOrder> {
+    /// The order that `method` uses.
+    fn order(&self, method: Method) -> Result<Order> {
         Ok(match (method, &self.order) {
-            (Method::PermutedInverseCdf, None) => {
-                OutcomeOrder::authors_permutation(k, self.permutation_seed)?
-            }
-            (_, Some(text)) => OutcomeOrder::new(input::json_arg("--order", text)?)?,
-            (_, None) => OutcomeOrder::identity(k),
+            (Method::PermutedInverseCdf, None) => Order::Authors { seed: self.permutation_seed },
+            (_, Some(text)) => Order::Given(OutcomeOrder::new(input::json_arg("--order", text)?)?),
+            (_, None) => Order::Index,
         })
     }
+}
 
-    /// The inverse-CDF mechanism of `method` for (p, q).
-    fn inverse_cdf(&self, method: Method, p: &Categorical, q: &Categorical) -> Result<InverseCdf> {
-        Ok(InverseCdf::new(p, q, &self.order(method, p.len())?)?)
+/// What a method needs beyond (p, q), shared by `couple` and `counterfactual`: the method, its
+/// outcome order, its gadget, and the Monte Carlo settings.
+#[derive(clap::Args)]
+pub struct MethodArgs {
+    /// The coupling method.
+    #[arg(long, value_enum, default_value = "gumbel-max")]
+    pub method: Method,
+    /// The outcome order of the inverse-CDF methods.
+    #[command(flatten)]
+    order: OrderArgs,
+    /// Sample this many draws: an estimated joint (`couple`), or a histogram beside the exact
+    /// distribution (`counterfactual`).
+    #[arg(long)]
+    samples: Option<u64>,
+    /// Seed of the samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The trained gadget of methods gadget-1 and gadget-2.
+    #[command(flatten)]
+    gadget: GadgetArgs,
+}
+
+impl MethodArgs {
+    /// The mechanism of `--method`, with `cost` for lp-optimal.
+    pub fn mechanism(&self, cost: Option<&CostMatrix>) -> Result<Box<dyn Mechanism>> {
+        mechanism(self.method, &self.order, &self.gadget, cost)
+    }
+
+    /// `--samples` and `--seed` as a computation: `None` without --samples, except for a method
+    /// without a closed form (Gadget 1), which samples [`DEFAULT_SAMPLES`] draws from --seed.
+    pub fn sampling(&self, mechanism: &dyn Mechanism) -> Result<Option<Computation>> {
+        Ok(match self.samples {
+            Some(0) => bail!("--samples must be positive"),
+            Some(samples) => Some(Computation::Sampled { samples, seed: self.seed }),
+            None if !mechanism.has_closed_form() => {
+                Some(Computation::Sampled { samples: DEFAULT_SAMPLES, seed: self.seed })
+            }
+            None => None,
+        })
     }
 }
 
-/// Monte Carlo settings: `samples` draws from `seed`.
-#[derive(Debug, Clone, Copy)]
-pub struct Sampling {
-    /// Number of draws.
-    pub samples: u64,
-    /// The seed of every draw.
-    pub seed: u64,
-}
-
-/// A joint and whether it is exact (false: estimated from samples).
-pub struct Joint {
-    /// The coupling.
-    pub coupling: Coupling,
-    /// Exact (closed form) or estimated.
-    pub exact: bool,
-}
-
-/// The joint of `method` for (p, q): exact, or estimated from `sampling` when given. `cost` is what
-/// lp-optimal minimises; `order` is read by the inverse-CDF methods; `gadget` by the gadget methods.
-pub fn joint(
+/// The one place that maps a method to its mechanism: the baselines with their order or `cost`, the
+/// gadgets from their checkpoint.
+pub fn mechanism(
     method: Method,
+    order: &OrderArgs,
     gadget: &GadgetArgs,
-    p: &Categorical,
-    q: &Categorical,
     cost: Option<&CostMatrix>,
-    order: &OrderArgs,
-    sampling: Option<Sampling>,
-) -> Result<Joint> {
+) -> Result<Box<dyn Mechanism>> {
     order.check(method)?;
-    match method {
-        Method::Gadget1 => gadget::joint(gadgets::GadgetKind::Gadget1, gadget, p, q, sampling),
-        Method::Gadget2 => gadget::joint(gadgets::GadgetKind::Gadget2, gadget, p, q, sampling),
-        Method::GumbelMax => {
-            let m = GumbelMax::new(p.clone(), q.clone())?;
-            exact_or_estimated(
-                sampling,
-                || Ok(m.exact_coupling()?),
-                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
-            )
-        }
+    Ok(match method {
+        Method::GumbelMax => Box::new(GumbelMaxMethod),
+        Method::Independent => Box::new(Independent),
         Method::InverseCdf | Method::PermutedInverseCdf => {
-            let m = order.inverse_cdf(method, p, q)?;
-            exact_or_estimated(
-                sampling,
-                || Ok(m.coupling()?),
-                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
-            )
+            Box::new(InverseCdfMethod { order: order.order(method)? })
         }
-        Method::Maximal => {
-            let m = Maximal::new(p, q)?;
-            exact_or_estimated(
-                sampling,
-                || Ok(m.coupling()?),
-                |s| Ok(m.estimate_coupling(s.samples, s.seed)?),
-            )
-        }
-        Method::Independent | Method::LpOptimal => {
-            let coupling = if method == Method::Independent {
-                independent_coupling(p, q)?
-            } else {
-                let Some(cost) = cost else {
-                    bail!("lp-optimal needs a cost: give --cost or --reward")
-                };
-                lp_optimal_coupling(p, q, cost)?
+        Method::Maximal => Box::new(MaximalMethod),
+        Method::LpOptimal => {
+            let Some(cost) = cost else {
+                bail!("lp-optimal needs a cost: give --cost or --reward")
             };
-            let sampler = JointSampler::new(&coupling);
-            exact_or_estimated(
-                sampling,
-                || Ok(coupling),
-                |s| Ok(sampler.estimate_coupling(s.samples, s.seed)?),
-            )
+            Box::new(LpOptimal { cost: cost.clone() })
         }
-    }
-}
-
-/// The exact joint, or the one estimated from `sampling` when given.
-fn exact_or_estimated(
-    sampling: Option<Sampling>,
-    exact: impl FnOnce() -> Result<Coupling>,
-    estimate: impl FnOnce(Sampling) -> Result<Coupling>,
-) -> Result<Joint> {
-    Ok(match sampling {
-        None => Joint { coupling: exact()?, exact: true },
-        Some(s) => Joint { coupling: estimate(s)?, exact: false },
+        Method::Gadget1 => Box::new(gadget::gadget(GadgetKind::Gadget1, gadget)?),
+        Method::Gadget2 => Box::new(gadget::gadget(GadgetKind::Gadget2, gadget)?),
     })
-}
-
-/// P(y | x = observed) of `method` (exact except for Gadget 1, see [`Method::exact_counterfactual`]),
-/// and a sampled histogram when `sampling` is given.
-pub fn counterfactual(
-    method: Method,
-    gadget: &GadgetArgs,
-    p: &Categorical,
-    q: &Categorical,
-    observed: usize,
-    order: &OrderArgs,
-    sampling: Option<Sampling>,
-) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
-    order.check(method)?;
-    match method {
-        Method::Gadget1 => gadget::counterfactual(gadgets::GadgetKind::Gadget1, gadget, p, q, observed, sampling),
-        Method::Gadget2 => gadget::counterfactual(gadgets::GadgetKind::Gadget2, gadget, p, q, observed, sampling),
-        Method::GumbelMax => {
-            let mechanism = GumbelMax::new(p.clone(), q.clone())?;
-            let exact = mechanism.exact_counterfactual(observed)?;
-            let sampled = sampling
-                .map(|s| mechanism.counterfactual_histogram(observed, s.samples, s.seed))
-                .transpose()?;
-            Ok((exact, sampled))
-        }
-        Method::InverseCdf | Method::PermutedInverseCdf => {
-            let mechanism = order.inverse_cdf(method, p, q)?;
-            let exact = mechanism.counterfactual_distribution(observed)?;
-            let sampled = sampling
-                .map(|s| mechanism.counterfactual_histogram(observed, s.samples, s.seed))
-                .transpose()?;
-            Ok((exact, sampled))
-        }
-        Method::Independent | Method::Maximal | Method::LpOptimal => bail!(
-            "counterfactual is defined for mechanisms (gumbel-max, inverse-cdf, permuted-inverse-cdf, gadget-1, gadget-2), not for the \
-             coupling {}",
-            method.name()
-        ),
-    }
-}
-
-/// `--samples` and `--seed` as a [`Sampling`]; zero samples is an error.
-pub fn sampling(samples: Option<u64>, seed: u64) -> Result<Option<Sampling>> {
-    match samples {
-        Some(0) => anyhow::bail!("--samples must be positive"),
-        Some(samples) => Ok(Some(Sampling { samples, seed })),
-        None => Ok(None),
-    }
 }

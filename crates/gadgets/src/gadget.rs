@@ -219,15 +219,29 @@ impl Gadget {
         p: &Categorical,
         q: &Categorical,
     ) -> Result<Option<Gadget2Parts>> {
-        let Body::Two(g) = &self.body else { return Ok(None) };
-        self.check_single()?;
+        if !matches!(self.body, Body::Two(_)) {
+            return Ok(None);
+        }
         let batch = PairBatch::single(p, q, self.outcomes(), Kind::Double, self.device())?;
-        let (cond_p, cond_q) = tch::no_grad(|| g.both_conditionals(&batch));
-        let prior = to_vec(&g.log_prior(Kind::Double))?;
+        let (cond_p, cond_q, prior) = self.gadget2_tensors(&batch)?;
         let rows = |t: &Tensor| -> Result<Vec<Vec<f64>>> {
             Ok(to_vec(t)?.chunks(self.outcomes()).map(<[f64]>::to_vec).collect())
         };
-        Ok(Some(Gadget2Parts { log_prior: prior, cond_p: rows(&cond_p)?, cond_q: rows(&cond_q)? }))
+        let log_prior = to_vec(&prior)?;
+        Ok(Some(Gadget2Parts { log_prior, cond_p: rows(&cond_p)?, cond_q: rows(&cond_q)? }))
+    }
+
+    /// Gadget 2 only: log pi(. | z, p) and log pi(. | z, q) `[B, |Z|, K]` of an f64 `batch`, and
+    /// log pi(z) `[|Z|]`.
+    pub(crate) fn gadget2_tensors(&self, batch: &PairBatch) -> Result<(Tensor, Tensor, Tensor)> {
+        let Body::Two(g) = &self.body else {
+            return Err(GadgetError::InvalidConfig(
+                "only Gadget 2 has conditionals given z".into(),
+            ));
+        };
+        self.check_single()?;
+        let (cond_p, cond_q) = tch::no_grad(|| g.both_conditionals(batch));
+        Ok((cond_p, cond_q, g.log_prior(Kind::Double)))
     }
 
     /// One pair as an f32 batch on the gadget's device, after checking its length.

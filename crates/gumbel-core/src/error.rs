@@ -117,6 +117,14 @@ pub enum CoreError {
         /// The largest count allowed.
         max: usize,
     },
+    /// A coupling method's own machinery failed (an LP solver, libtorch), in its words.
+    #[error("{method}: {message}")]
+    MethodFailed {
+        /// The method's name.
+        method: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A request for zero samples, or another count that must be positive.
     #[error("{what} must be positive")]
     ZeroCount {

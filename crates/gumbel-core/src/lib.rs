@@ -4,6 +4,7 @@
 //! - [`Categorical`]: a validated distribution, held as log-probabilities (`-inf` = impossible).
 //! - [`gumbel`]: Gumbel sampling, truncated Gumbels and the top-down posterior of the noise.
 //! - [`mechanism`]: the Gumbel-max mechanism: shared-noise pairs, Monte Carlo couplings, counterfactuals.
+//! - [`method`]: the [`method::Mechanism`] trait every coupling method implements, exact or sampled.
 //! - [`exact`]: the closed-form joint of a Gumbel-max coupling and the exact counterfactual P(y | x).
 //! - [`Coupling`] and [`CostMatrix`]: a K x K joint with its summaries (P(x != y), E[C], Var[h1(x) - h2(y)]).
 //! - [`pairs`]: the distributions of logit pairs the paper trains and evaluates on.
@@ -46,6 +47,7 @@ pub mod gumbel;
 pub mod jax_random;
 pub mod logspace;
 pub mod mechanism;
+pub mod method;
 pub mod montecarlo;
 pub mod pairs;
 pub mod rng;
