@@ -1,7 +1,7 @@
 //! `cargo xtask bundle`: the release binaries for a machine without Rust (a GPU machine), in one folder.
 //!
-//! The folder holds `bin/reproduce`, `bin/gumbel-gadgets` (debug information stripped) and `run.sh`,
-//! which finds libtorch 2.11.0 in that machine's `python3` torch (or `$LIBTORCH`), puts its `lib/` on
+//! The folder holds `bin/reproduce`, `bin/gumbel-gadgets` (debug information stripped), `REVISION`
+//! (the git revision they were built from, `-dirty` with uncommitted changes) and `run.sh`, which finds libtorch 2.11.0 in that machine's `python3` torch (or `$LIBTORCH`), puts its `lib/` on
 //! the library path and runs the binary it is given (README, "On a GPU machine"). The binaries' own
 //! rpath points at the checkout's `.libtorch` (`.cargo/config.toml`), which a bundle does not have.
 //! The folder is assembled beside its destination and renamed into place, so an interrupted bundle
@@ -36,7 +36,7 @@ pub fn bundle(root: &Path, torch: &Path, out: &Path) -> Result<u64> {
     let release = target_dir(root).join("release");
     let staging = sibling(out, "partial")?;
     let _ = fs::remove_dir_all(&staging);
-    let written = write(&release, &staging);
+    let written = write(&release, &revision(root), &staging);
     let bytes = match written {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -52,8 +52,9 @@ pub fn bundle(root: &Path, torch: &Path, out: &Path) -> Result<u64> {
     Ok(bytes)
 }
 
-/// Writes the bundle of the binaries in `release` to the new folder `folder`; returns its size.
-fn write(release: &Path, folder: &Path) -> Result<u64> {
+/// Writes the bundle of the binaries in `release`, built from `revision`, to the new folder `folder`;
+/// returns its size.
+fn write(release: &Path, revision: &str, folder: &Path) -> Result<u64> {
     let bin = folder.join("bin");
     fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
     for (binary, _) in BINARIES {
@@ -72,12 +73,32 @@ fn write(release: &Path, folder: &Path) -> Result<u64> {
             bail!("`strip --strip-debug {}` failed ({status})", from.display());
         }
     }
+    fs::write(folder.join("REVISION"), format!("{revision}\n")).context("writing REVISION")?;
     let launcher = folder.join("run.sh");
     fs::write(&launcher, RUN_SH).with_context(|| format!("writing {}", launcher.display()))?;
     for file in [launcher, bin.join(BINARIES[0].0), bin.join(BINARIES[1].0)] {
         set_executable(&file)?;
     }
     size(folder)
+}
+
+/// The checkout's `git rev-parse HEAD`, with `-dirty` when tracked files have uncommitted changes, or
+/// "unknown" without git.
+fn revision(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let head = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    match git(&["status", "--porcelain", "--untracked-files=no"]) {
+        Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+        _ => head,
+    }
 }
 
 /// `rwxr-xr-x`.
@@ -125,7 +146,8 @@ fn target_dir(root: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     //! run.sh against fake bundles and fake torch folders: each failure is one line on stderr with
-    //! exit code 2, and a found torch puts its `lib/` first on the library path of the binary.
+    //! exit code 2, and a found torch puts its `lib/` first on the library path of the binary, which
+    //! gets the bundle's revision too.
 
     use std::process::Output;
 
@@ -157,8 +179,9 @@ mod tests {
             script(dir.join("bundle/run.sh"), RUN_SH.to_owned());
             script(
                 dir.join("bundle/bin/echo-env"),
-                "#!/bin/sh\necho \"$LD_LIBRARY_PATH|$*\"\n".into(),
+                "#!/bin/sh\necho \"$LD_LIBRARY_PATH|$GUMBEL_GADGETS_REVISION|$*\"\n".into(),
             );
+            fs::write(dir.join("bundle/REVISION"), "abc123\n").expect("REVISION");
             let good = dir.join("good").display().to_string();
             script(dir.join("python-good/python3"), format!("#!/bin/sh\necho '{good}'\n"));
             script(dir.join("python-none/python3"), "#!/bin/sh\necho\n".into());
@@ -202,9 +225,9 @@ mod tests {
     }
 
     #[test]
-    fn a_found_torch_leads_the_library_path_of_the_binary() {
+    fn a_found_torch_leads_the_library_path_and_the_revision_is_passed_on() {
         let scratch = Scratch::new("found");
-        let expected = format!("{}|--list a b\n", scratch.0.join("good/lib").display());
+        let expected = format!("{}|abc123|--list a b\n", scratch.0.join("good/lib").display());
         for torch in [Torch::Libtorch("good"), Torch::Python("python-good")] {
             let output = scratch.run(torch, &["echo-env", "--list", "a b"]);
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

@@ -40,6 +40,11 @@ case "$found" in
 esac
 
 export LD_LIBRARY_PATH="$torch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The git revision the binaries were built from, which reproduce stamps on its results.
+if [ -f "$here/REVISION" ]; then
+    GUMBEL_GADGETS_REVISION=$(cat "$here/REVISION")
+    export GUMBEL_GADGETS_REVISION
+fi
 # glibc malloc keeps libtorch's per-step buffers instead of returning them to the kernel (as cargo does
 # for the workspace's programs, .cargo/config.toml).
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-268435456}"
