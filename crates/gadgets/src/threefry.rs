@@ -27,8 +27,8 @@ pub enum Generator {
 }
 
 impl Generator {
-    /// The faster one for `device`: on a CPU the scalar generator (about 7x the tensor form on one
-    /// thread, docs/gadgets.md "Noise on the device"), elsewhere the tensor form.
+    /// The faster one for `device`: on a CPU the scalar generator (3 to 8 times the tensor form's
+    /// speed, docs/gadgets.md "Noise on the device"), elsewhere the tensor form.
     pub fn for_device(device: Device) -> Self {
         match device {
             Device::Cpu => Self::Scalar,
