@@ -7,7 +7,10 @@
 //! - `reproduce`: set up, build `crates/reproduce` in release mode (cargo's progress shown), then run
 //!   the paper reproductions into `results/`.
 //! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
+//! - `bundle`: set up, then build the release binaries and write them with a launcher to one folder
+//!   for a machine without Rust (`bundle.rs`).
 
+mod bundle;
 mod libtorch;
 mod python;
 mod run;
@@ -50,6 +53,14 @@ enum Command {
         /// Arguments passed on to `cargo bench -p bench`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Set up libtorch, build `reproduce` and `gumbel-gadgets` in release mode, and write them with a
+    /// launcher (`run.sh`, which finds the machine's torch 2.11.0) to one folder for a GPU machine
+    /// without Rust.
+    Bundle {
+        /// The folder to write, replaced if it exists (default: `target/bundle` in the checkout).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -108,6 +119,20 @@ fn run_command(command: Command) -> Result<()> {
         Command::Bench { args } => {
             let torch = libtorch::ensure(&root)?;
             run::cargo(&root, &torch, &["bench", "-p", "bench"], &args)?;
+        }
+        Command::Bundle { out } => {
+            let torch = libtorch::ensure(&root)?;
+            let out = match out {
+                Some(out) => std::env::current_dir()?.join(out),
+                None => root.join("target").join("bundle"),
+            };
+            let bytes = bundle::bundle(&root, &torch, &out)?;
+            eprintln!(
+                "xtask: bundle written to {} ({:.1} MB); run it with {}/run.sh reproduce --list",
+                out.display(),
+                bytes as f64 / 1e6,
+                out.display()
+            );
         }
     }
     Ok(())

@@ -139,7 +139,8 @@ impl Gadget {
     /// `[B, n]` hard (argmax) or `[B, n, K]` relaxed (Gumbel-softmax at the configured temperature)
     /// samples of (x, y) for every pair of `batch`, with common random numbers for p and q.
     ///
-    /// For a stack, row i of `batch` belongs to gadget i mod R, and `noise` is [`crate::noise::Interleaved`].
+    /// For a stack, row i of `batch` belongs to gadget i mod R, and so does row i of `noise`
+    /// ([`crate::noise::StepNoise`]).
     pub fn sample_batch(
         &self,
         batch: &PairBatch,

@@ -14,8 +14,10 @@
 //!   `Trainer::save_snapshot` / `Trainer::resume`: a run's state part-way, to continue it bit for bit
 //!   after an interruption (both files share one layout, `framing.rs`).
 //!
-//! Randomness (weights, noise, pairs) comes from gumbel-core's seeded generator, never libtorch's
-//! global one: the same seed gives the same numbers on every device.
+//! Randomness (weights, noise, pairs) comes from gumbel-core's generators, never libtorch's global
+//! one: the same seed gives the same numbers on every device. A training step's noise is JAX's
+//! counter-based Threefry keyed by the seed and the step ([`noise::StepNoise`], [`threefry`]), made
+//! on the device that trains.
 //!
 //! # Example
 //!
@@ -58,6 +60,7 @@ pub mod noise;
 mod snapshot;
 pub mod stack;
 pub mod task;
+pub mod threefry;
 pub mod train;
 
 pub use config::{GadgetConfig, GadgetKind};

@@ -1,14 +1,25 @@
-//! Exogenous noise as tensors, drawn from the workspace's seeded generator (so the same seed gives the
-//! same noise on every device), and the top-down posterior of Gumbel noise given an argmax
-//! (Maddison et al. 2014; Oberst & Sontag 2019; official-gadgets.md section 1).
+//! Exogenous noise as tensors, drawn from seeded generators (so the same seed gives the same noise on
+//! every device), and the top-down posterior of Gumbel noise given an argmax (Maddison et al. 2014;
+//! Oberst & Sontag 2019; official-gadgets.md section 1).
 //!
-//! The samplers draw through [`NoiseSource`]: one generator for one gadget, or [`Interleaved`], one
-//! generator per run of a stacked gadget (`crate::stack`), whose batch rows interleave the runs.
+//! The samplers draw through [`NoiseSource`]: training draws from [`StepNoise`], a counter-based
+//! stream (JAX's Threefry, [`crate::threefry`]) keyed by each run's seed and the training step, which
+//! makes its uniforms on the device the gadget trains on; evaluation draws from the workspace's seeded
+//! generator ([`SeededRng`]) on the CPU.
 
+use gumbel_core::jax_random::JaxKey;
 use gumbel_core::rng::SeededRng;
 use rand::RngCore;
-use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
+
+use crate::threefry::Generator;
+
+/// The version of the training noise, recorded with every trained run
+/// ([`crate::train::TrainingRecord::noise`]) and named by every run key and snapshot: 2 is
+/// [`StepNoise`]; 1 (the value of a record that names none) drew the noise from the run's xoshiro
+/// generator after each step's pairs. The same seed gives other noise, hence other weights, under
+/// each version.
+pub const NOISE_VERSION: u32 = 2;
 
 /// Where a batch's uniforms come from.
 pub trait NoiseSource {
@@ -19,42 +30,52 @@ pub trait NoiseSource {
 
 impl NoiseSource for SeededRng {
     fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
-        Tensor::from_slice(&unit_values(self, shape.iter().product()))
-            .reshape(shape)
-            .to_device(device)
+        let values: Vec<f32> =
+            (0..shape.iter().product()).map(|_| open_unit(self.next_u32())).collect();
+        Tensor::from_slice(&values).reshape(shape).to_device(device)
     }
 }
 
-/// The generators of the R runs of a stacked batch, whose row i belongs to run i mod R: run r draws
-/// the rows r, R + r, 2R + r, ... in order from its own generator, exactly the values it would draw
-/// for its B = rows / R rows alone, so a run's noise does not depend on the stack it is trained in.
-/// The runs draw in parallel.
-pub struct Interleaved<'a>(pub &'a mut [SeededRng]);
+/// The noise of one training step of R runs (R = 1 for a run trained alone, R > 1 for a stack,
+/// [`crate::stack`]), whose batch rows interleave the runs: row i belongs to run i mod R.
+///
+/// Draw d of step s (the d-th call of [`NoiseSource::uniforms`], counting from 0) gives run r the n
+/// words `jax.random.bits(fold_in(fold_in(PRNGKey(seed_r), s), d), (n,))`, n its share of the
+/// shape, made uniforms by [`open_unit`]; its rows r, R + r, 2R + r, ... take them in order. So a
+/// run's noise depends on its seed, the step and the draw only, never on the stack it is trained in
+/// or on the device; nothing is kept between steps, and a snapshot needs only the step.
+pub struct StepNoise {
+    /// Per run, PRNGKey(seed) folded with the step.
+    keys: Vec<JaxKey>,
+    draws: u32,
+    generator: Generator,
+}
 
-impl NoiseSource for Interleaved<'_> {
+impl StepNoise {
+    /// The noise of step `step` of the runs seeded `seeds`, made by `generator`.
+    pub fn new(seeds: &[u64], step: u32, generator: Generator) -> Self {
+        let keys = seeds.iter().map(|&seed| JaxKey::from_seed(seed).fold_in(step)).collect();
+        Self { keys, draws: 0, generator }
+    }
+}
+
+impl NoiseSource for StepNoise {
     fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
-        let runs = self.0.len() as i64;
+        let runs = self.keys.len() as i64;
         assert!(
             runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0),
             "rows {shape:?} of a stack of {runs} runs"
         );
-        let per_run: i64 = shape.iter().product::<i64>() / runs;
-        let drawn: Vec<Vec<f32>> =
-            self.0.par_iter_mut().map(|rng| unit_values(rng, per_run)).collect();
-        let rows = Tensor::stack(
-            &drawn
-                .iter()
-                .map(|v| Tensor::from_slice(v).reshape([shape[0] / runs, -1]))
-                .collect::<Vec<_>>(),
-            1,
-        );
-        rows.reshape(shape).to_device(device)
+        let keys: Vec<JaxKey> = self.keys.iter().map(|key| key.fold_in(self.draws)).collect();
+        self.draws += 1;
+        let per_run = shape.iter().product::<i64>() / runs;
+        // [R, rows / R, rest] -> [rows / R, R, rest]: row b R + r is run r's row b.
+        self.generator
+            .uniforms(&keys, per_run as usize, device)
+            .view([runs, shape[0] / runs, -1])
+            .transpose(0, 1)
+            .reshape(shape)
     }
-}
-
-/// `n` uniforms strictly inside (0, 1) from `rng`.
-fn unit_values(rng: &mut SeededRng, n: i64) -> Vec<f32> {
-    (0..n).map(|_| open_unit(rng.next_u32())).collect()
 }
 
 /// Uniforms strictly inside (0, 1), of the given shape, f32 on `device` (see [`open_unit`]).

@@ -30,7 +30,10 @@ use crate::train::{LossLog, TrainOptions};
 pub(crate) const RUN_MAGIC: &[u8] = b"GUMBEL-GADGETS-TRAINING-SNAPSHOT\n";
 /// The first line of a stack's snapshot.
 pub(crate) const STACK_MAGIC: &[u8] = b"GUMBEL-GADGETS-STACK-SNAPSHOT\n";
-const VERSION: u32 = 1;
+/// The format version. Snapshots of version 1 hold runs of noise version 1
+/// ([`crate::noise::NOISE_VERSION`]); continuing them with this build's noise would mix two noises in
+/// one run, so they are refused as any other version is.
+const VERSION: u32 = 2;
 
 /// The run a snapshot belongs to: resuming from another run's snapshot is an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +51,7 @@ pub(crate) struct Identity {
 pub(crate) struct Position {
     /// Steps done.
     pub step: usize,
-    /// The generator of pairs and noise, about to draw step `step + 1`'s.
+    /// The generator of pairs, about to draw step `step + 1`'s (the noise is keyed by the step).
     pub rng: SeededRng,
     /// Adam's update count (its bias corrections depend on it).
     pub adam_updates: i32,
@@ -74,7 +77,7 @@ pub(crate) struct StackIdentity {
 pub(crate) struct StackPosition {
     /// Steps done (by every run).
     pub step: usize,
-    /// Each run's generator.
+    /// Each run's generator of pairs.
     pub rngs: Vec<SeededRng>,
     /// Adam's update count.
     pub adam_updates: i32,

@@ -6,8 +6,8 @@
 //! step than one run alone. On a CPU, which is busy with the arithmetic, stacking gains nothing.
 //!
 //! What each run computes is what it computes alone ([`crate::train::Trainer`]): its own weights
-//! (drawn from its seed), its own pairs and noise (drawn from its own generator, in the same order;
-//! batch row i belongs to run i mod R, [`Interleaved`]), its own loss, the mean over its rows and
+//! (drawn from its seed), its own pairs (drawn from its own generator, in the same order) and noise
+//! (keyed by its seed and the step; batch row i belongs to run i mod R, [`crate::noise::StepNoise`]), its own loss, the mean over its rows and
 //! samples, and Adam's elementwise update of its own weights, at its own learning rate, from the
 //! gradient of the sum of the R losses, which for run r's weights is the gradient of run r's loss.
 //! Only the order of floating-point operations differs (a batched matrix product instead of R
@@ -26,11 +26,11 @@ use crate::adam::Adam;
 use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::Interleaved;
+use crate::noise::NOISE_VERSION;
 use crate::snapshot::{self, StackIdentity, StackPosition};
 use crate::train::{
-    check_run, cost_tensor, sample_losses, state_tensors, training_batch, LossKind, LossLog,
-    TrainOptions, TrainingRecord,
+    check_run, cost_tensor, sample_losses, state_tensors, step_noise, training_batch, LossKind,
+    LossLog, TrainOptions, TrainingRecord,
 };
 
 /// R training runs stepped together.
@@ -41,6 +41,7 @@ pub struct StackedTrainer<'a> {
     observed: Option<usize>,
     options: Vec<TrainOptions>,
     optimiser: Adam,
+    /// Each run's generator of pairs.
     streams: Vec<SeededRng>,
     logs: Vec<LossLog>,
     step: usize,
@@ -119,13 +120,14 @@ impl<'a> StackedTrainer<'a> {
         let rows: Vec<LogitPair> =
             (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
         let batch_tensors = training_batch(self.gadget, &rows, &self.options[0], self.observed)?;
+        let seeds: Vec<u64> = self.options.iter().map(|o| o.seed).collect();
         let per_sample = sample_losses(
             self.gadget,
             &batch_tensors,
             &self.cost,
             &self.options[0],
             self.observed,
-            &mut Interleaved(&mut self.streams),
+            &mut step_noise(&seeds, self.step, self.gadget.device()),
         );
         let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim(
             [0, 2].as_slice(),
@@ -209,6 +211,7 @@ impl<'a> StackedTrainer<'a> {
                 log_every: log.log_every,
                 seconds,
                 steps_per_second: self.step as f64 / seconds.max(1e-9),
+                noise: NOISE_VERSION,
                 stacked: Some(self.pairs.len()),
             })
             .collect()

@@ -3,8 +3,9 @@
 //! counterfactual draws given x_obs (counterfactual loss): x_obs ~ p afresh for every sample, or one
 //! fixed observed outcome for every sample (the sepsis study's s'_obs, [`Trainer::given_observation`]).
 //!
-//! Each step draws B pairs, runs the network once per pair (p and q in one pass), and draws the N_in
-//! inner samples as an extra tensor axis; [`crate::adam::Adam`] updates the weights and stops the run at
+//! Each step draws B pairs (from the run's seeded generator), runs the network once per pair (p and q
+//! in one pass), and draws the N_in inner samples as an extra tensor axis, their noise from
+//! [`StepNoise`] keyed by the seed and the step, made on the gadget's device; [`crate::adam::Adam`] updates the weights and stops the run at
 //! a loss or gradient that is not finite, naming the step.
 
 use std::path::Path;
@@ -23,8 +24,9 @@ use crate::config::GadgetKind;
 use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::{gumbel, NoiseSource};
+use crate::noise::{gumbel, NoiseSource, StepNoise, NOISE_VERSION};
 use crate::snapshot::{self, Identity, Position};
+use crate::threefry::Generator;
 
 /// Which surrogate loss to minimise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -91,6 +93,12 @@ impl TrainOptions {
                 "batch and inner_samples must be positive".into(),
             ));
         }
+        if u32::try_from(self.steps).is_err() {
+            return Err(GadgetError::InvalidConfig(format!(
+                "steps must be below 2^32 (the step counter keys the noise), got {}",
+                self.steps
+            )));
+        }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(GadgetError::InvalidConfig(format!(
                 "learning_rate must be positive, got {}",
@@ -118,10 +126,17 @@ pub struct TrainingRecord {
     pub seconds: f64,
     /// Steps per second.
     pub steps_per_second: f64,
+    /// The version of the training noise ([`NOISE_VERSION`]); 1 for a record that names none.
+    #[serde(default = "first_noise_version")]
+    pub noise: u32,
     /// R when the run was trained in a stack of R runs ([`crate::stack`]; `seconds` are then the
     /// stack's); left out of the JSON for a run trained alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stacked: Option<usize>,
+}
+
+fn first_noise_version() -> u32 {
+    1
 }
 
 /// The mean loss over each block of `log_every` = ceil(steps / 100) steps (the record's `losses`).
@@ -167,6 +182,7 @@ pub struct Trainer<'a> {
     observed: Option<usize>,
     options: TrainOptions,
     optimiser: Adam,
+    /// The generator of the pairs.
     rng: SeededRng,
     step: usize,
     log: LossLog,
@@ -234,13 +250,14 @@ impl<'a> Trainer<'a> {
         let drawn: Vec<LogitPair> =
             (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
         let batch = training_batch(self.gadget, &drawn, &self.options, self.observed)?;
+        let mut noise = step_noise(&[self.options.seed], self.step, self.gadget.device());
         let loss = sample_losses(
             self.gadget,
             &batch,
             &self.cost,
             &self.options,
             self.observed,
-            &mut self.rng,
+            &mut noise,
         )
         .mean(Kind::Float);
         let value = self.optimiser.minimise(&loss, self.step)?;
@@ -265,6 +282,7 @@ impl<'a> Trainer<'a> {
             log_every: self.log.log_every,
             seconds,
             steps_per_second: self.step as f64 / seconds.max(1e-9),
+            noise: NOISE_VERSION,
             stacked: None,
         }
     }
@@ -316,6 +334,13 @@ impl<'a> Trainer<'a> {
     fn state_tensors(&self) -> std::collections::HashMap<String, Tensor> {
         state_tensors(self.gadget, &self.optimiser)
     }
+}
+
+/// The noise of step `step` (counting from 1) of the runs seeded `seeds`, made by the faster
+/// generator for `device` (the same bits either way).
+pub(crate) fn step_noise(seeds: &[u64], step: usize, device: Device) -> StepNoise {
+    // TrainOptions::validate keeps steps below 2^32.
+    StepNoise::new(seeds, step as u32, Generator::for_device(device))
 }
 
 /// The tensors a snapshot holds (`weights/<name>`, `adam/<moment>/<i>`), sharing storage with the

@@ -6,12 +6,13 @@
 mod common;
 
 use common::{devices, small, weights};
-use gadgets::noise::{Interleaved, NoiseSource};
+use gadgets::noise::{open_unit, NoiseSource, StepNoise};
 use gadgets::stack::StackedTrainer;
+use gadgets::threefry::Generator;
 use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{checkpoint, Device, Gadget, GadgetConfig, GadgetError, GadgetKind};
+use gumbel_core::jax_random::JaxKey;
 use gumbel_core::pairs::{PairDistribution, Ramp};
-use gumbel_core::rng::stream;
 use gumbel_core::{Categorical, CostMatrix};
 
 const STEPS: usize = 4;
@@ -175,17 +176,40 @@ fn a_stack_starts_from_each_runs_own_weights() {
 }
 
 #[test]
-fn interleaved_rows_are_each_runs_own_draws() {
-    let (mut a, mut b) = (stream(1, 1), stream(2, 1));
-    let (alone_a, alone_b) =
-        (a.clone().uniforms(&[2, 3], Device::Cpu), b.clone().uniforms(&[2, 3], Device::Cpu));
-    let mut streams = [a.clone(), b.clone()];
-    let both = Interleaved(&mut streams).uniforms(&[4, 3], Device::Cpu);
-    assert!(both.get(0).equal(&alone_a.get(0)) && both.get(2).equal(&alone_a.get(1)));
-    assert!(both.get(1).equal(&alone_b.get(0)) && both.get(3).equal(&alone_b.get(1)));
-    // The generators advanced as if each had drawn alone.
-    let _ = (a.uniforms(&[2, 3], Device::Cpu), b.uniforms(&[2, 3], Device::Cpu));
-    assert_eq!(streams, [a, b]);
+fn stacked_rows_are_each_runs_own_draws() {
+    for generator in [Generator::Tensor, Generator::Scalar] {
+        let alone = |seed: u64| {
+            let mut noise = StepNoise::new(&[seed], 5, generator);
+            [noise.uniforms(&[2, 3], Device::Cpu), noise.uniforms(&[2, 1], Device::Cpu)]
+        };
+        let (a, b) = (alone(1), alone(2));
+        let mut both = StepNoise::new(&[1, 2], 5, generator);
+        for (draw, rest) in [3, 1].into_iter().enumerate() {
+            let rows = both.uniforms(&[4, rest], Device::Cpu);
+            assert!(rows.get(0).equal(&a[draw].get(0)) && rows.get(2).equal(&a[draw].get(1)));
+            assert!(rows.get(1).equal(&b[draw].get(0)) && rows.get(3).equal(&b[draw].get(1)));
+        }
+    }
+}
+
+#[test]
+fn step_noise_is_jax_bits_of_the_seed_the_step_and_the_draw() {
+    let jax = |seed: u64, step: u32, draw: u32| -> Vec<f32> {
+        let key = JaxKey::from_seed(seed).fold_in(step).fold_in(draw);
+        key.bits(6).expect("bits").into_iter().map(open_unit).collect()
+    };
+    for generator in [Generator::Tensor, Generator::Scalar] {
+        let mut noise = StepNoise::new(&[9], 3, generator);
+        for draw in 0..2 {
+            let u = Vec::<f32>::try_from(noise.uniforms(&[2, 3], Device::Cpu).flatten(0, -1));
+            assert_eq!(u.expect("f32"), jax(9, 3, draw), "{generator:?} draw {draw}");
+        }
+    }
+    // Seed, step and draw each change every value.
+    let base = jax(9, 3, 0);
+    for other in [jax(10, 3, 0), jax(9, 4, 0), jax(9, 3, 1)] {
+        assert!(base.iter().zip(&other).all(|(x, y)| x != y));
+    }
 }
 
 #[test]

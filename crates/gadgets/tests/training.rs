@@ -1,13 +1,14 @@
 //! Training: a short run on the Section 7.1 maximality task lowers P(x != y); both losses stay finite
 //! with impossible outcomes; a diverging loss is reported with its step; same seed, same weights;
-//! checkpoints round-trip and reject corrupt files.
+//! checkpoints round-trip (with the noise version of the record) and reject corrupt files.
 
 mod common;
 
 use common::{devices, dist, gadget, small, weights};
 use gadgets::checkpoint::{load, save};
+use gadgets::noise::NOISE_VERSION;
 use gadgets::task::{CostSpec, PairSpec};
-use gadgets::train::{train, LossKind, TrainOptions};
+use gadgets::train::{train, LossKind, TrainOptions, TrainingRecord};
 use gadgets::{Gadget, GadgetError, GadgetKind, TrainJob};
 use gumbel_core::pairs::{FixedPair, LogitPair, Ramp};
 use gumbel_core::CostMatrix;
@@ -118,9 +119,14 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
     // The record survives (JSON floats may differ in the last bit, so compare them loosely).
     let stored = loaded.training.expect("a training record");
     assert_eq!(
-        (&stored.options, &stored.device, stored.log_every),
-        (&record.options, &record.device, record.log_every)
+        (&stored.options, &stored.device, stored.log_every, stored.noise),
+        (&record.options, &record.device, record.log_every, NOISE_VERSION)
     );
+    // A record that names no noise version was trained with the first noise.
+    let mut unnamed = serde_json::to_value(&record).expect("record JSON");
+    unnamed.as_object_mut().expect("object").remove("noise");
+    let old: TrainingRecord = serde_json::from_value(unnamed).expect("record");
+    assert_eq!(old.noise, 1);
     assert!(stored
         .losses
         .iter()
@@ -157,6 +163,11 @@ fn training_configuration_errors_are_typed() {
     });
     let job: TrainJob = serde_json::from_value(base).expect("parses");
     assert!(matches!(job.run(), Err(GadgetError::OutcomeMismatch { .. })));
+    // The step counter that keys the noise is 32 bits.
+    let too_long = TrainOptions { steps: 1 << 32, ..options(1, 1e-3, LossKind::Joint) };
+    assert!(
+        matches!(too_long.validate(), Err(GadgetError::InvalidConfig(m)) if m.contains("2^32"))
+    );
     let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
     let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }

@@ -16,7 +16,7 @@
 //!   halves that enter Threefry-2x32 (20 rounds, Salmon et al. 2011) as the two words of a block; the
 //!   output is the first words of every block followed by the second words (the pad dropped);
 //! - `random_bits(key, n)` = `threefry_2x32(key, 0..n)`; `split(key, m)` = `random_bits(key, 2m)` read
-//!   as m consecutive pairs;
+//!   as m consecutive pairs; `fold_in(key, d)` = the block `[0, d]` encrypted under the key;
 //! - `uniform(key, n)`: the top 23 bits of each word as the mantissa of a float32 in [1, 2), minus 1;
 //! - `gumbel(key, n)` = `-log(-log(u))` with u uniform on [tiny, 1).
 
@@ -28,9 +28,9 @@ use crate::pairs::{log_softmax, LogitPair, PairMode, SoftmaxUniform};
 use crate::Coupling;
 
 /// Threefry's key-schedule parity constant.
-const PARITY: u32 = 0x1BD1_1BDA;
+pub const THREEFRY_PARITY: u32 = 0x1BD1_1BDA;
 /// The rotation distances of Threefry-2x32, in two alternating groups of four rounds.
-const ROTATIONS: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
+pub const THREEFRY_ROTATIONS: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
 /// The seed of the permutation in the authors' `permuted_inverse_cdf_coupling`.
 const PERMUTATION_SEED: u64 = 1;
 /// The seed of the authors' "fixed" pair (`fixed_p_q_seed`).
@@ -64,6 +64,12 @@ impl JaxKey {
         Ok(first)
     }
 
+    /// `jax.random.fold_in(key, data)`: a new key made from this one and 32 bits of data, the Threefry
+    /// block `[0, data]` encrypted under the key (`threefry_2x32(key, threefry_seed(data))` in JAX).
+    pub fn fold_in(self, data: u32) -> Self {
+        Self(threefry2x32(self.0, [0, data]))
+    }
+
     /// `jax.random.split(key, num)`: `num` new keys.
     pub fn split(self, num: usize) -> Result<Vec<JaxKey>> {
         let words =
@@ -89,10 +95,10 @@ impl JaxKey {
 
 /// The Threefry-2x32 block function with 20 rounds: the two-word `block` encrypted under `key`.
 pub fn threefry2x32(key: [u32; 2], block: [u32; 2]) -> [u32; 2] {
-    let schedule = [key[0], key[1], key[0] ^ key[1] ^ PARITY];
+    let schedule = [key[0], key[1], key[0] ^ key[1] ^ THREEFRY_PARITY];
     let [mut x0, mut x1] = [block[0].wrapping_add(schedule[0]), block[1].wrapping_add(schedule[1])];
     for injection in 1..=5u32 {
-        for &r in &ROTATIONS[((injection - 1) % 2) as usize] {
+        for &r in &THREEFRY_ROTATIONS[((injection - 1) % 2) as usize] {
             x0 = x0.wrapping_add(x1);
             x1 = x1.rotate_left(r) ^ x0;
         }

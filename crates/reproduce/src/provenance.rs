@@ -7,7 +7,9 @@ use serde::Serialize;
 /// The provenance stamped on every result file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
-    /// `git rev-parse HEAD`, with `-dirty` when the work tree has uncommitted changes.
+    /// `git rev-parse HEAD`, with `-dirty` when the work tree has uncommitted changes; for a binary run
+    /// from a bundle (`cargo xtask bundle`), the revision it was built from, which its `run.sh` passes
+    /// as `GUMBEL_GADGETS_REVISION`.
     pub git_revision: String,
     /// The host name.
     pub host: String,
@@ -39,13 +41,20 @@ impl Provenance {
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         };
-        let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-        let dirty =
-            git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        let git_revision = std::env::var("GUMBEL_GADGETS_REVISION").unwrap_or_else(|_| {
+            let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{revision}-dirty")
+            } else {
+                revision
+            }
+        });
         let host = std::fs::read_to_string("/etc/hostname")
             .map_or_else(|_| "unknown".to_owned(), |h| h.trim().to_owned());
         Self {
-            git_revision: if dirty { format!("{revision}-dirty") } else { revision },
+            git_revision,
             host,
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
             cpu_model: std::fs::read_to_string("/proc/cpuinfo")

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use gadgets::checkpoint;
+use gadgets::noise::NOISE_VERSION;
 use gadgets::stack::StackedTrainer;
 use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
@@ -42,7 +43,7 @@ pub struct Run {
     pub training: TrainOptions,
     /// The one observed outcome x the counterfactual loss is given in every step (the sepsis study's
     /// s'_obs; `Trainer::given_observation`), or None: x drawn from p each step (`Trainer::new`). Left
-    /// out of the JSON when None, so the keys of runs without one are those of earlier builds.
+    /// out of the JSON when None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<usize>,
 }
@@ -56,11 +57,20 @@ pub struct Trained {
 }
 
 impl Run {
-    /// `label-<hash>`: the label for people, the 64-bit FNV-1a hash of the run's JSON for uniqueness.
+    /// `label-<hash>`: the label for people, the 64-bit FNV-1a hash of the run's JSON and the noise
+    /// version ([`NOISE_VERSION`]: a run trained with other noise is another run) for uniqueness.
     pub fn key(&self, label: &str) -> Result<String> {
+        /// What the key hashes.
+        #[derive(Serialize)]
+        struct Keyed<'a> {
+            #[serde(flatten)]
+            run: &'a Run,
+            noise: u32,
+        }
         let mut canonical = self.clone();
         canonical.training.progress = false;
-        Ok(format!("{label}-{:016x}", fnv1a(&serde_json::to_vec(&canonical)?)))
+        let keyed = Keyed { run: &canonical, noise: NOISE_VERSION };
+        Ok(format!("{label}-{:016x}", fnv1a(&serde_json::to_vec(&keyed)?)))
     }
 
     /// Where its checkpoint lives.
@@ -375,10 +385,12 @@ mod tests {
     }
 
     #[test]
-    fn keys_without_an_observation_are_those_of_earlier_builds() {
-        // The key of `tiny(1)` before `observed` existed: the checkpoints of a long --full run that
-        // an older build started must still be found.
-        assert_eq!(tiny(1).key("a").unwrap(), "a-dcce2d11965d3368");
+    fn keys_name_the_noise_version_and_an_observation() {
+        // `a-dcce2d11965d3368` is the key of `tiny(1)` trained with noise version 1, whose keys hash
+        // no version: such a checkpoint is not taken for this build's run. The key is pinned so that
+        // a change in what keys hash is seen.
+        assert_ne!(tiny(1).key("a").unwrap(), "a-dcce2d11965d3368");
+        assert_eq!(tiny(1).key("a").unwrap(), "a-46e0e2374241a5fe");
         let mut given = tiny(1);
         given.observed = Some(2);
         assert_ne!(given.key("a").unwrap(), tiny(1).key("a").unwrap());

@@ -66,6 +66,18 @@ fn keys_split_and_bits_match_jax_bit_for_bit() {
 }
 
 #[test]
+fn fold_in_matches_jax_bit_for_bit() {
+    // The key chain of the gadgets' training noise (gadgets::noise::StepNoise): seed, step, draw.
+    let g = &golden()["fold_in"];
+    let number = |name: &str| g[name].as_u64().expect("a number");
+    let step = JaxKey::from_seed(number("seed")).fold_in(number("step") as u32);
+    assert_eq!(step.0.to_vec(), u32s(&g["step_key"]));
+    let draw = step.fold_in(number("draw") as u32);
+    assert_eq!(draw.0.to_vec(), u32s(&g["draw_key"]));
+    assert_eq!(draw.bits(7).expect("7 words"), u32s(&g["bits"]));
+}
+
+#[test]
 fn uniforms_permutation_and_gumbels_match_jax() {
     let g = golden();
     let u: Vec<f64> =

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Result;
+use gadgets::noise::NOISE_VERSION;
 use gadgets::GadgetKind;
 use gumbel_core::pairs::{sample_pairs, FixedPair, LogitPair};
 use gumbel_core::rng::splitmix64;
@@ -153,9 +154,10 @@ impl Config {
         }
     }
 
-    /// A short fingerprint of the configuration and master seed, part of every cache key.
+    /// A short fingerprint of the configuration, the master seed and the gadgets' noise version
+    /// (trials of gadgets trained with other noise are other trials), part of every cache key.
     fn fingerprint(&self, seed: u64) -> Result<String> {
-        let text = serde_json::to_string(self)?;
+        let text = format!("{}noise{NOISE_VERSION}", serde_json::to_string(self)?);
         let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
