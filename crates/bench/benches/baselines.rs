@@ -49,7 +49,7 @@ fn exact_joints(c: &mut Criterion) {
     let mut group = c.benchmark_group("exact_joint");
     for k in [10, 146, 500] {
         let (p, q) = pair(k, 2);
-        let order = OutcomeOrder::authors_permutation(k, 1).unwrap();
+        let order = baselines::authors::permutation(k, 1).unwrap();
         group.bench_with_input(BenchmarkId::new("independent", k), &k, |b, _| {
             b.iter(|| independent_coupling(&p, &q).unwrap())
         });

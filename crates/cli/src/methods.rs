@@ -83,7 +83,7 @@ impl OrderArgs {
     fn order(&self, method: Method, k: usize) -> Result<OutcomeOrder> {
         Ok(match (method, &self.order) {
             (Method::PermutedInverseCdf, None) => {
-                OutcomeOrder::authors_permutation(k, self.permutation_seed)?
+                baselines::authors::permutation(k, self.permutation_seed)?
             }
             (_, Some(text)) => OutcomeOrder::new(input::json_arg("--order", text)?)?,
             (_, None) => OutcomeOrder::identity(k),
