@@ -22,7 +22,6 @@ fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
         learning_rate,
         steps,
         seed: 3,
-        progress: false,
         unnormalised_logits: false,
     }
 }
@@ -103,10 +102,10 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
         "device": "cpu"
     }))
     .expect("job");
-    let (first, record) = job.run().expect("run");
-    let (second, _) = job.run().expect("run");
+    let (first, record) = job.run(&mut |_| {}).expect("run");
+    let (second, _) = job.run(&mut |_| {}).expect("run");
     assert_eq!(weights(&first), weights(&second));
-    let fresh = Gadget::new(job.gadget.clone(), Device::Cpu, 7).expect("fresh");
+    let fresh = Gadget::new(job.run.gadget.clone(), Device::Cpu, 7).expect("fresh");
     assert_ne!(weights(&first), weights(&fresh), "training must change the weights");
 
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -156,7 +155,7 @@ fn training_configuration_errors_are_typed() {
         "training": { "steps": 1, "progress": false }
     });
     let job: TrainJob = serde_json::from_value(base).expect("parses");
-    assert!(matches!(job.run(), Err(GadgetError::OutcomeMismatch { .. })));
+    assert!(matches!(job.run(&mut |_| {}), Err(GadgetError::OutcomeMismatch { .. })));
     let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
     let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }
