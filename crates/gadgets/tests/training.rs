@@ -154,10 +154,28 @@ fn training_configuration_errors_are_typed() {
         "cost": { "type": "mismatch" },
         "training": { "steps": 1, "progress": false }
     });
-    let job: TrainJob = serde_json::from_value(base).expect("parses");
+    let job: TrainJob = serde_json::from_value(base.clone()).expect("parses");
     assert!(matches!(job.run(&mut |_| {}), Err(GadgetError::OutcomeMismatch { .. })));
     let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
+    // A key that is neither the run's nor the job's is refused; device and threads are the job's.
+    let with = |key: &str, value: serde_json::Value| {
+        let mut object = base.as_object().expect("an object").clone();
+        object.insert(key.to_owned(), value);
+        serde_json::from_value::<TrainJob>(serde_json::Value::Object(object))
+    };
+    assert!(with("bogus", serde_json::json!(1)).is_err());
+    assert_eq!(with("threads", serde_json::json!(3)).expect("parses").threads().ok(), Some(3));
+    assert!(matches!(
+        with("threads", serde_json::json!(0)).expect("parses").threads(),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    assert!(with("device", serde_json::json!("tpu")).is_err());
+    // `progress`, a key of earlier files, is read and ignored, and written back as false.
+    let quiet: TrainOptions =
+        serde_json::from_value(serde_json::json!({ "steps": 2, "progress": true }))
+            .expect("parses");
+    assert_eq!(serde_json::to_value(&quiet).expect("serialises")["progress"], false);
     let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }
         .build()
         .map(|_| ())
@@ -210,4 +228,26 @@ fn unnormalised_logits_change_gadget_2_training_only_through_the_logits_scale() 
         matches!(refused, Err(GadgetError::InvalidConfig(ref m)) if m.contains("Gadget 2 only")),
         "{refused:?}"
     );
+}
+
+#[test]
+fn the_observer_hears_every_step_and_the_record_is_the_same_without_one() {
+    let job: TrainJob = serde_json::from_value(serde_json::json!({
+        "gadget": { "kind": "gadget-2", "outcomes": 4, "hidden": [8] },
+        "pairs": { "type": "softmax-uniform", "outcomes": 4, "mode": "independent" },
+        "cost": { "type": "squared-index" },
+        "training": { "steps": 3, "batch": 4, "inner_samples": 2, "seed": 5 },
+        "device": "cpu"
+    }))
+    .expect("job");
+    let mut heard = Vec::new();
+    let (observed, record) = job.run(&mut |report| heard.push(report)).expect("run");
+    assert_eq!(
+        heard.iter().map(|r| (r.step, r.steps)).collect::<Vec<_>>(),
+        [(1, 3), (2, 3), (3, 3)]
+    );
+    assert_eq!(heard[2].block_loss, Some(record.final_loss));
+    let (quiet, quiet_record) = job.run(&mut |_| {}).expect("run");
+    assert_eq!(weights(&observed), weights(&quiet));
+    assert_eq!(record.losses, quiet_record.losses);
 }

@@ -6,7 +6,7 @@
 //! redoing anything finished. `--check` exits non-zero when a reproduced number falls outside its
 //! stated tolerance of the paper's; `--verify` applies the same checks to the JSON already in the
 //! folder, running nothing.
-
+//!
 //! Layers, each importing only those below it: leaves (`checks`, `markdown`, `paper`, `plot`,
 //! `progress`, `provenance`, `stats`, `store`) import nothing of the crate; `context` (mode, seed,
 //! cache); `sharing` and `training` (units of work and resumable gadget training); `part` (the part

@@ -283,10 +283,11 @@ fn coupling_pictures(ctx: &Context) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// A column of `result` by name: its rows by method.
+type Column<'a, Row> = (&'a str, &'a BTreeMap<String, Row>);
+
 /// The columns of logit pairs and of rewards in `result`, in the order of the paper.
-fn columns(
-    result: &Table1Result,
-) -> ([(&str, &BTreeMap<String, PairRow>); 2], [(&str, &BTreeMap<String, RewardRow>); 2]) {
+fn columns(result: &Table1Result) -> ([Column<'_, PairRow>; 2], [Column<'_, RewardRow>; 2]) {
     (
         [(PAIR_COLUMNS[0].0, &result.independent), (PAIR_COLUMNS[1].0, &result.mirrored)],
         [(REWARD_COLUMNS[0], &result.monotone), (REWARD_COLUMNS[1], &result.non_monotone)],
