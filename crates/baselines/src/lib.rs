@@ -8,10 +8,10 @@
 //! - [`lp`] and [`network_simplex`]: the optimal coupling for any cost matrix (the transportation
 //!   simplex, or good_lp + microlp).
 //! - [`mechanisms`]: each of them as a `gumbel_core::method::Mechanism`.
-//! - [`order`]: outcome orders, including the authors' "permuted" one (JAX's threefry numbers from
-//!   `gumbel_core::jax_random`).
-//! - [`numpy_legacy`] and [`rewards`]: the authors' reward stream and the fixed pair of Table 1
-//!   columns 3-4.
+//! - [`order`]: outcome orders for the inverse-CDF coupling.
+//! - [`authors`]: the authors' own streams, so that Table 1 is computed on their rewards: numpy's
+//!   legacy MT19937, the rewards and fixed pair of Table 1 columns 3-4, and their "permuted" order
+//!   (JAX's threefry numbers from `gumbel_core::jax_random`).
 //!
 //! Every coupling is a [`gumbel_core::Coupling`], so P(x != y), E[C] and Var[h(x) - h(y)] come exact
 //! from its methods.
@@ -36,6 +36,7 @@
 //!
 //! A runnable comparison of every coupling: `cargo run -p baselines --example compare_couplings`.
 
+pub mod authors;
 pub mod cdf;
 pub mod error;
 pub mod independent;
@@ -44,9 +45,7 @@ pub mod lp;
 pub mod maximal;
 pub mod mechanisms;
 pub mod network_simplex;
-pub mod numpy_legacy;
 pub mod order;
-pub mod rewards;
 pub mod sampling;
 
 pub use error::{BaselineError, Result};

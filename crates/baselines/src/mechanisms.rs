@@ -96,7 +96,7 @@ impl InverseCdfMethod {
             Order::Index => OutcomeOrder::identity(p.len()),
             Order::Given(order) => order.clone(),
             Order::Authors { seed } => {
-                OutcomeOrder::authors_permutation(p.len(), *seed).map_err(|e| core("order", e))?
+                crate::authors::permutation(p.len(), *seed).map_err(|e| core("order", e))?
             }
         };
         InverseCdf::new(p, q, &order).map_err(|e| core(&self.name(), e))

@@ -1,8 +1,7 @@
 //! Outcome orders for the inverse-CDF coupling: the identity, any permutation, the order of sorted
-//! rewards (comonotone), and the authors' fixed "permuted" order.
+//! rewards (comonotone); the authors' fixed "permuted" order is [`crate::authors::permutation`].
 
 use crate::error::{BaselineError, Result};
-use gumbel_core::jax_random::JaxKey;
 
 /// A permutation of the outcomes `0..K`: `ranks()[r]` is the outcome placed r-th on the unit
 /// interval by the inverse-CDF mechanism (the authors' `p[perm]`, official-gadgets.md section 1).
@@ -46,16 +45,6 @@ impl OutcomeOrder {
         }
         let mut ranks: Vec<usize> = (0..h.len()).collect();
         ranks.sort_by(|&a, &b| h[a].total_cmp(&h[b]));
-        Self::new(ranks)
-    }
-
-    /// The authors' "permuted" order: the stable `argsort(jax.random.uniform(PRNGKey(seed), [k]))`,
-    /// bit for bit through [`gumbel_core::jax_random`]. The paper's permuted CDF^-1 rows use seed 1,
-    /// which for K = 10 is (2, 5, 1, 8, 4, 3, 9, 0, 6, 7) (`jax_random::permuted_icdf_permutation`).
-    pub fn authors_permutation(k: usize, seed: u64) -> Result<Self> {
-        let u = JaxKey::from_seed(seed).uniform(k)?;
-        let mut ranks: Vec<usize> = (0..k).collect();
-        ranks.sort_by(|&a, &b| u[a].total_cmp(&u[b]));
         Self::new(ranks)
     }
 
@@ -103,23 +92,5 @@ mod tests {
         assert!(OutcomeOrder::new(vec![]).is_err());
         assert_eq!(OutcomeOrder::sorted_by(&[0.3, -1.0, 0.3, 2.0]).unwrap().ranks(), &[1, 0, 2, 3]);
         assert!(OutcomeOrder::sorted_by(&[0.0, f64::NAN]).is_err());
-        // Printed by jax 0.4.30: argsort(jax.random.uniform(PRNGKey(seed), [k])).
-        assert_eq!(
-            OutcomeOrder::authors_permutation(10, 1).unwrap().ranks(),
-            &[2, 5, 1, 8, 4, 3, 9, 0, 6, 7]
-        );
-        assert_eq!(
-            OutcomeOrder::authors_permutation(10, 0).unwrap().ranks(),
-            &[3, 6, 7, 4, 0, 2, 5, 1, 9, 8]
-        );
-        assert_eq!(OutcomeOrder::authors_permutation(5, 3).unwrap().ranks(), &[0, 1, 4, 3, 2]);
-        assert_eq!(
-            OutcomeOrder::authors_permutation(12, 42).unwrap().ranks(),
-            &[4, 1, 8, 5, 11, 10, 2, 9, 7, 0, 6, 3]
-        );
-        assert_eq!(
-            OutcomeOrder::authors_permutation(10, 1).unwrap().ranks(),
-            gumbel_core::jax_random::permuted_icdf_permutation(10).unwrap()
-        );
     }
 }

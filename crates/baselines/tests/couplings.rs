@@ -1,7 +1,7 @@
 //! The couplings against their defining properties, each other and the authors' printed numbers.
 #![allow(clippy::unwrap_used)] // helpers of tests, where a panic is the failure report
 
-use baselines::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
+use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
 use baselines::sampling::JointSampler;
 use baselines::{
     independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, lp_optimal_coupling_with,
@@ -44,7 +44,7 @@ fn all_couplings(
         ("inverse-cdf", inverse_cdf_coupling(p, q, &OutcomeOrder::identity(k)).unwrap()),
         (
             "permuted",
-            inverse_cdf_coupling(p, q, &OutcomeOrder::authors_permutation(k, 1).unwrap()).unwrap(),
+            inverse_cdf_coupling(p, q, &baselines::authors::permutation(k, 1).unwrap()).unwrap(),
         ),
         ("maximal", maximal_coupling(p, q).unwrap()),
         ("gumbel-max", gumbel_max_coupling(p, q).unwrap()),
@@ -181,7 +181,7 @@ fn lp_on_squared_rewards_is_the_comonotone_inverse_cdf() {
 fn inverse_cdf_counterfactual_is_exact_and_its_sampler_agrees() {
     let mut rng = from_seed(14);
     let (p, q) = (random_categorical(&mut rng, 9), random_categorical(&mut rng, 9));
-    let order = OutcomeOrder::authors_permutation(9, 1).unwrap();
+    let order = baselines::authors::permutation(9, 1).unwrap();
     let mech = InverseCdf::new(&p, &q, &order).unwrap();
     let joint = mech.coupling().unwrap();
     let samples = 400_000;
@@ -275,7 +275,7 @@ fn section_7_1_baselines_match_the_authors() {
     let close = |v: f64, printed: f64| assert!((v - printed).abs() < 1e-4, "{v} vs {printed}");
     close(independent_coupling(&p, &q).unwrap().p_x_ne_y(), 0.9078);
     close(inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(10)).unwrap().p_x_ne_y(), 0.8776);
-    let permuted = OutcomeOrder::authors_permutation(10, 1).unwrap();
+    let permuted = baselines::authors::permutation(10, 1).unwrap();
     close(inverse_cdf_coupling(&p, &q, &permuted).unwrap().p_x_ne_y(), 0.4975);
     assert!((maximal_coupling(&p, &q).unwrap().p_x_ne_y() - 0.24343).abs() < 5.0 * 0.0014);
 }

@@ -7,7 +7,7 @@
 
 use baselines::{
     independent_coupling, inverse_cdf_coupling, lp_optimal_coupling_with, maximal_coupling,
-    LpSolver, OutcomeOrder,
+    LpSolver,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gumbel_core::pairs::{PairDistribution, PairMode, SoftmaxUniform};
@@ -49,7 +49,7 @@ fn exact_joints(c: &mut Criterion) {
     let mut group = c.benchmark_group("exact_joint");
     for k in [10, 146, 500] {
         let (p, q) = pair(k, 2);
-        let order = OutcomeOrder::authors_permutation(k, 1).unwrap();
+        let order = baselines::authors::permutation(k, 1).unwrap();
         group.bench_with_input(BenchmarkId::new("independent", k), &k, |b, _| {
             b.iter(|| independent_coupling(&p, &q).unwrap())
         });

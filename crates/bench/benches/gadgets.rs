@@ -58,7 +58,6 @@ fn training_steps(c: &mut Criterion) {
                 learning_rate: 1e-4,
                 steps: 1,
                 seed: 0,
-                progress: false,
                 unnormalised_logits: false,
             };
             let Ok(mut trainer) = Trainer::new(&gadget, &pairs, &cost, &options) else { continue };
@@ -102,7 +101,6 @@ fn sepsis_size_steps(c: &mut Criterion) {
                 learning_rate: 1e-5,
                 steps: 1,
                 seed: 0,
-                progress: false,
                 unnormalised_logits: false,
             };
             let Ok(mut trainer) = Trainer::given_observation(&gadget, &pairs, &cost, 0, &options)

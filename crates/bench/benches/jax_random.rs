@@ -1,13 +1,12 @@
-//! Benchmarks of gumbel_core::jax_random: the Threefry-2x32 block, one evaluation seed of Table 1
+//! Benchmarks of gumbel_core::jax_random and gumbel_core::authors: the Threefry-2x32 block, one evaluation seed of Table 1
 //! (10,000 of the authors' pairs), and the authors' per-pair Gumbel-max estimate (1,000 samples).
 
 #![allow(clippy::unwrap_used)] // Benchmarks, like tests, fail loudly on bad fixtures.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gumbel_core::jax_random::{
-    evaluation_pairs, evaluation_sample_keys, gumbel_max_estimate, threefry2x32,
-};
+use gumbel_core::authors::{evaluation_pairs, evaluation_sample_keys, gumbel_max_estimate};
+use gumbel_core::jax_random::threefry2x32;
 use gumbel_core::pairs::{PairMode, SoftmaxUniform};
 use std::hint::black_box;
 

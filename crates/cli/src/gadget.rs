@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use gadgets::checkpoint::{load, save};
 use gadgets::{DeviceChoice, Gadget, GadgetKind, TrainJob};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
 /// Samples of a Gadget 1 coupling or counterfactual estimate when `--samples` is not given.
@@ -61,10 +62,19 @@ pub struct TrainArgs {
     out: PathBuf,
 }
 
-/// Runs `train`: trains, writes the checkpoint, and reports the run.
+/// Runs `train`: trains (with libtorch's threads as the job asks, a progress bar on a terminal),
+/// writes the checkpoint, and reports the run.
 pub fn train(args: &TrainArgs) -> Result<Value> {
     let job = TrainJob::from_file(&args.config)?;
-    let (gadget, record) = job.run()?;
+    gadgets::device::set_cpu_threads(job.threads()?);
+    let bar = training_bar(job.run.training.steps);
+    let (gadget, record) = job.run(&mut |report| {
+        if let Some(loss) = report.block_loss {
+            bar.set_message(format!("loss {loss:.4}"));
+        }
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
     save(&gadget, Some(&record), &args.out)?;
     Ok(json!({
         "checkpoint": args.out.display().to_string(),
@@ -75,4 +85,14 @@ pub fn train(args: &TrainArgs) -> Result<Value> {
         "seconds": record.seconds,
         "steps_per_second": record.steps_per_second,
     }))
+}
+
+/// A bar of training steps with the loss and steps/s, drawn on stderr when it is a terminal.
+fn training_bar(steps: usize) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }

@@ -40,8 +40,10 @@ impl PairBatch {
             q.extend(normalised(&pair.q, outcomes, "q")?);
         }
         let shape = [pairs.len() as i64, outcomes as i64];
-        let to = |v: &[f64]| Tensor::from_slice(v).reshape(shape).to_kind(kind).to_device(device);
-        Ok(Self { log_p: to(&p), log_q: to(&q), log_scales: None })
+        let to = |v: &[f64]| {
+            Tensor::from_slice(v).f_reshape(shape)?.f_to_kind(kind)?.f_to_device(device)
+        };
+        Ok(Self { log_p: to(&p)?, log_q: to(&q)?, log_scales: None })
     }
 
     /// As [`PairBatch::from_pairs`], remembering each logit vector's logsumexp L: the authors' Gadget 2

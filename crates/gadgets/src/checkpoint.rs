@@ -48,7 +48,7 @@ pub fn save(gadget: &Gadget, training: Option<&TrainingRecord>, path: &Path) -> 
         config: gadget.config().clone(),
         training: training.cloned(),
         tensors,
-        checksum: framing::fnv1a(&payload),
+        checksum: gumbel_core::hash::fnv1a(&payload),
     };
     framing::write(path, MAGIC, &header, &payload)
 }

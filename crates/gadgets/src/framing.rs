@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use gumbel_core::hash::fnv1a;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -28,7 +29,7 @@ pub(crate) fn encode(tensors: HashMap<String, Tensor>) -> Result<(Vec<TensorEntr
     let mut entries = Vec::with_capacity(tensors.len());
     for (name, tensor) in tensors {
         let values = Vec::<f32>::try_from(
-            tensor.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1),
+            tensor.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_flatten(0, -1)?,
         )?;
         values.iter().for_each(|v| payload.extend_from_slice(&v.to_le_bytes()));
         entries.push(TensorEntry { name, shape: tensor.size() });
@@ -125,8 +126,10 @@ pub(crate) fn copy_into(
         offset += 4 * count;
         let values: Vec<f32> =
             chunk.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        sources
-            .push((entry.name.as_str(), Tensor::from_slice(&values).view(entry.shape.as_slice())));
+        sources.push((
+            entry.name.as_str(),
+            Tensor::from_slice(&values).f_view(entry.shape.as_slice())?,
+        ));
     }
     if offset != payload.len() {
         return Err(corrupt(
@@ -136,17 +139,10 @@ pub(crate) fn copy_into(
     }
     for (name, source) in sources {
         let target = targets.get_mut(name).expect("checked above");
-        let source = source.to_device(target.device());
+        let source = source.f_to_device(target.device())?;
         tch::no_grad(|| target.f_copy_(&source))?;
     }
     Ok(())
-}
-
-/// 64-bit FNV-1a.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// The error for a file that is not what it should be.

@@ -78,17 +78,18 @@ impl Gadget {
         (0..self.runs)
             .map(|run| {
                 let single = Gadget::new(self.config.clone(), self.device(), 0)?;
-                tch::no_grad(|| {
+                tch::no_grad(|| -> Result<()> {
                     for (name, mut variable) in single.store.variables() {
                         let source = &stacked[&name];
                         let value = if source.dim() == variable.dim() {
                             source.shallow_clone()
                         } else {
-                            source.get(run as i64)
+                            source.f_get(run as i64)?
                         };
-                        variable.copy_(&value);
+                        variable.f_copy_(&value)?;
                     }
-                });
+                    Ok(())
+                })?;
                 Ok(single)
             })
             .collect()
@@ -291,11 +292,13 @@ pub(crate) struct Gadget2Parts {
 
 /// All entries of a tensor as f64, on the CPU.
 pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f64>> {
-    Ok(Vec::<f64>::try_from(t.to_device(Device::Cpu).to_kind(Kind::Double).flatten(0, -1))?)
+    Ok(Vec::<f64>::try_from(
+        t.f_to_device(Device::Cpu)?.f_to_kind(Kind::Double)?.f_flatten(0, -1)?,
+    )?)
 }
 
 /// All entries of an index tensor, on the CPU.
 fn to_indices(t: &Tensor) -> Result<Vec<usize>> {
-    let values = Vec::<i64>::try_from(t.to_device(Device::Cpu).flatten(0, -1))?;
+    let values = Vec::<i64>::try_from(t.f_to_device(Device::Cpu)?.f_flatten(0, -1)?)?;
     Ok(values.into_iter().map(|v| v as usize).collect())
 }

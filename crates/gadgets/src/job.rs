@@ -1,37 +1,115 @@
-//! A training job as written in the JSON file of `gumbel-gadgets train --config FILE.json`:
-//! the architecture, the pairs, the cost, the optimisation settings and the device.
+//! A training run as data ([`TrainRun`]: everything that determines a gadget's weights), and a
+//! training job as written in the JSON file of `gumbel-gadgets train --config FILE.json`
+//! ([`TrainJob`]: a run, the device and libtorch's thread count).
 
 use std::path::Path;
 
-use gumbel_core::pairs::PairDistribution;
-use gumbel_core::CostMatrix;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use crate::config::GadgetConfig;
-use crate::device::{set_cpu_threads, DeviceChoice, DEFAULT_CPU_THREADS};
+use crate::device::{DeviceChoice, DEFAULT_CPU_THREADS};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::task::{CostSpec, PairSpec};
-use crate::train::{train, TrainOptions, TrainingRecord};
+use crate::train::{StepReport, TrainOptions, Trainer, TrainingRecord};
 
-/// The contents of a training configuration file (format in docs/gadgets.md).
+/// One training run: what a gadget is, what it learns from, and how. Two runs with equal JSON train
+/// to the same weights on the same device and thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TrainJob {
+pub struct TrainRun {
     /// The architecture.
     pub gadget: GadgetConfig,
     /// The distribution of logit pairs.
     pub pairs: PairSpec,
-    /// The cost matrix.
+    /// The cost matrix the surrogate loss weighs.
     pub cost: CostSpec,
-    /// Loss, batch, inner samples, learning rate, steps, seed.
+    /// Loss, batch, inner samples, learning rate, steps, seed (also the weights' seed).
     pub training: TrainOptions,
+    /// The one observed outcome x the counterfactual loss is given in every step
+    /// ([`Trainer::given_observation`]), or None: x drawn from p each step ([`Trainer::new`]). Left
+    /// out of the JSON when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<usize>,
+}
+
+impl TrainRun {
+    /// The gadget with its initial weights (from the training seed) on `device`, after checking that
+    /// the pairs agree with it on K.
+    pub fn initial_gadget(&self, device: tch::Device) -> Result<Gadget> {
+        let outcomes = self.gadget.outcomes;
+        if self.pairs.outcomes() != outcomes {
+            return Err(GadgetError::OutcomeMismatch {
+                what: "pairs",
+                expected: outcomes,
+                found: self.pairs.outcomes(),
+            });
+        }
+        self.training.validate()?;
+        Gadget::new(self.gadget.clone(), device, self.training.seed)
+    }
+
+    /// Trains the run from the start on `device`, telling `observer` about every step.
+    pub fn train(
+        &self,
+        device: tch::Device,
+        observer: &mut dyn FnMut(StepReport),
+    ) -> Result<(Gadget, TrainingRecord)> {
+        let gadget = self.initial_gadget(device)?;
+        let pairs = self.pairs.build()?;
+        let cost = self.cost.build(self.gadget.outcomes)?;
+        let mut trainer = match self.observed {
+            Some(observed) => Trainer::given_observation(
+                &gadget,
+                pairs.as_ref(),
+                &cost,
+                observed,
+                &self.training,
+            )?,
+            None => Trainer::new(&gadget, pairs.as_ref(), &cost, &self.training)?,
+        };
+        while trainer.steps_done() < self.training.steps {
+            let loss = trainer.step()?;
+            observer(trainer.report(loss));
+        }
+        let record = trainer.record();
+        drop(trainer);
+        Ok((gadget, record))
+    }
+}
+
+/// The contents of a training configuration file (format in docs/gadgets.md): a [`TrainRun`]'s keys
+/// beside `device` and `threads`; any other key is an error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainJob {
+    /// The run.
+    #[serde(flatten)]
+    pub run: TrainRun,
     /// `cpu`, `cuda` or `auto` (the default).
-    #[serde(default)]
     pub device: DeviceChoice,
-    /// libtorch's intra-op threads ([`crate::device::DEFAULT_CPU_THREADS`] when absent).
-    #[serde(default)]
+    /// libtorch's intra-op threads ([`crate::device::DEFAULT_CPU_THREADS`] when absent), for the
+    /// binary that runs the job to set ([`TrainJob::threads`]); the library never sets them.
     pub threads: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for TrainJob {
+    /// `device` and `threads` are taken out of the object, and the rest must be a [`TrainRun`], so
+    /// that an unknown key is refused as the run's own fields refuse one.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let mut object = Map::deserialize(deserializer)?;
+        let device = match object.remove("device") {
+            Some(value) => DeviceChoice::deserialize(value).map_err(D::Error::custom)?,
+            None => DeviceChoice::default(),
+        };
+        let threads = match object.remove("threads") {
+            Some(value) => Option::<usize>::deserialize(value).map_err(D::Error::custom)?,
+            None => None,
+        };
+        let run = TrainRun::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
+        Ok(Self { run, device, threads })
+    }
 }
 
 impl TrainJob {
@@ -43,46 +121,17 @@ impl TrainJob {
             .map_err(|e| GadgetError::InvalidConfig(format!("{}: {e}", path.display())))
     }
 
-    /// Builds the gadget (weights from the training seed) and trains it.
-    pub fn run(&self) -> Result<(Gadget, TrainingRecord)> {
-        let prepared = self.prepare()?;
-        let record =
-            train(&prepared.gadget, prepared.pairs.as_ref(), &prepared.cost, &self.training)?;
-        Ok((prepared.gadget, record))
+    /// libtorch's intra-op threads the job asks for (the default when absent); an error for 0.
+    pub fn threads(&self) -> Result<usize> {
+        match self.threads.unwrap_or(DEFAULT_CPU_THREADS) {
+            0 => Err(GadgetError::InvalidConfig("threads must be positive".into())),
+            threads => Ok(threads),
+        }
     }
 
-    /// Checks the job and builds what a run needs: the gadget (weights from the training seed), the
-    /// pair distribution and the cost; sets libtorch's CPU threads. [`TrainJob::run`] trains it in
-    /// one go; a caller that steps a [`crate::train::Trainer`] itself (to stop between steps) starts
-    /// here.
-    pub fn prepare(&self) -> Result<Prepared> {
-        let outcomes = self.gadget.outcomes;
-        if self.pairs.outcomes() != outcomes {
-            return Err(GadgetError::OutcomeMismatch {
-                what: "pairs",
-                expected: outcomes,
-                found: self.pairs.outcomes(),
-            });
-        }
-        let pairs = self.pairs.build()?;
-        let cost = self.cost.build(outcomes)?;
-        self.training.validate()?;
-        let threads = self.threads.unwrap_or(DEFAULT_CPU_THREADS);
-        if threads == 0 {
-            return Err(GadgetError::InvalidConfig("threads must be positive".into()));
-        }
-        set_cpu_threads(threads);
-        let gadget = Gadget::new(self.gadget.clone(), self.device.resolve()?, self.training.seed)?;
-        Ok(Prepared { gadget, pairs, cost })
+    /// Trains the run on the job's device, telling `observer` about every step.
+    pub fn run(&self, observer: &mut dyn FnMut(StepReport)) -> Result<(Gadget, TrainingRecord)> {
+        self.threads()?;
+        self.run.train(self.device.resolve()?, observer)
     }
-}
-
-/// What a training run needs, built from a [`TrainJob`] by [`TrainJob::prepare`].
-pub struct Prepared {
-    /// The untrained gadget.
-    pub gadget: Gadget,
-    /// The distribution of logit pairs it trains on.
-    pub pairs: Box<dyn PairDistribution>,
-    /// The cost matrix.
-    pub cost: CostMatrix,
 }

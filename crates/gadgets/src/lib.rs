@@ -67,5 +67,5 @@ pub use config::{GadgetConfig, GadgetKind};
 pub use device::DeviceChoice;
 pub use error::{GadgetError, Result};
 pub use gadget::Gadget;
-pub use job::TrainJob;
+pub use job::{TrainJob, TrainRun};
 pub use tch::Device;

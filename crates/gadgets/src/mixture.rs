@@ -69,6 +69,6 @@ pub fn mixture_samples(
 
 /// All entries of a `[B, n]` index tensor, row-major, on the CPU.
 fn indices(t: &Tensor) -> Result<Vec<usize>> {
-    let values = Vec::<i64>::try_from(t.to_device(tch::Device::Cpu).flatten(0, -1))?;
+    let values = Vec::<i64>::try_from(t.f_to_device(tch::Device::Cpu)?.f_flatten(0, -1)?)?;
     Ok(values.into_iter().map(|v| v as usize).collect())
 }

@@ -40,7 +40,7 @@ const VERSION: u32 = 2;
 #[serde(deny_unknown_fields)]
 pub(crate) struct Identity {
     pub config: GadgetConfig,
-    /// The optimisation settings, with `progress` off (whether a bar is drawn is not the run's).
+    /// The optimisation settings.
     pub options: TrainOptions,
     pub observed: Option<usize>,
 }
@@ -66,7 +66,7 @@ pub(crate) struct Position {
 #[serde(deny_unknown_fields)]
 pub(crate) struct StackIdentity {
     pub config: GadgetConfig,
-    /// Each run's settings, with `progress` off.
+    /// Each run's settings.
     pub options: Vec<TrainOptions>,
     pub observed: Option<usize>,
 }
@@ -112,7 +112,7 @@ pub(crate) fn save<I: Serialize + Clone, P: Serialize + Clone>(
         run: run.clone(),
         position: position.clone(),
         tensors: entries,
-        checksum: framing::fnv1a(&payload),
+        checksum: gumbel_core::hash::fnv1a(&payload),
     };
     framing::write(path, magic, &header, &payload)
 }

@@ -69,12 +69,7 @@ impl<'a> StackedTrainer<'a> {
                 options.len()
             )));
         }
-        let shared = |o: &TrainOptions| TrainOptions {
-            seed: 0,
-            learning_rate: 0.0,
-            progress: false,
-            ..o.clone()
-        };
+        let shared = |o: &TrainOptions| TrainOptions { seed: 0, learning_rate: 0.0, ..o.clone() };
         if options.iter().any(|o| shared(o) != shared(&options[0])) {
             return Err(GadgetError::InvalidConfig(
                 "the runs of a stack may differ only in their seeds and learning rates".into(),
@@ -187,9 +182,11 @@ impl<'a> StackedTrainer<'a> {
 
     /// What a snapshot must match.
     fn identity(&self) -> StackIdentity {
-        let options =
-            self.options.iter().map(|o| TrainOptions { progress: false, ..o.clone() }).collect();
-        StackIdentity { config: self.gadget.config().clone(), options, observed: self.observed }
+        StackIdentity {
+            config: self.gadget.config().clone(),
+            options: self.options.clone(),
+            observed: self.observed,
+        }
     }
 
     /// Wall-clock seconds of training, over every process that trained the stack.

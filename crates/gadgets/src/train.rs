@@ -14,7 +14,6 @@ use std::time::Instant;
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
 use gumbel_core::{Categorical, CostMatrix};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -39,37 +38,95 @@ pub enum LossKind {
     Counterfactual,
 }
 
-/// The optimisation settings; defaults are the paper's (B = 64, N_in = 16, Adam 1e-3).
+/// The optimisation settings; defaults are the paper's (B = 64, N_in = 16, Adam 1e-3). Pure data:
+/// how a run is watched is the caller's ([`train_observed`]).
+///
+/// The JSON form ([`TrainOptionsFile`]) keeps a `progress` key, written false and ignored on reading,
+/// so that files and the checkpoint keys hashed from them stay those of earlier builds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "TrainOptionsFile", into = "TrainOptionsFile")]
 pub struct TrainOptions {
     /// Which loss.
-    #[serde(default)]
     pub loss: LossKind,
     /// B, logit pairs per step.
-    #[serde(default = "default_batch")]
     pub batch: usize,
     /// N_in, noise samples per pair and step.
-    #[serde(default = "default_inner")]
     pub inner_samples: usize,
     /// Adam's learning rate.
-    #[serde(default = "default_learning_rate")]
     pub learning_rate: f64,
     /// Optimisation steps.
     pub steps: usize,
     /// Seed of the pairs and the noise (the weights' seed is the gadget's).
-    #[serde(default)]
     pub seed: u64,
-    /// Show a progress bar on a terminal.
-    #[serde(default = "default_true")]
-    pub progress: bool,
     /// Train Gadget 2 on the logits as drawn, unnormalised, as the authors' code did: its rejection
     /// step then weighs the fallback by e^L, L the logsumexp of the logits, and the marginals seen in
     /// training are not exact ([`crate::gadget2::sinkhorn_correct`]). For reproducing their Figure 1a
-    /// only; evaluation always normalises. Off (the default): the logits are normalised first. Left
-    /// out of the JSON when off.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// only; evaluation always normalises. Off (the default): the logits are normalised first.
     pub unnormalised_logits: bool,
+}
+
+/// [`TrainOptions`] as JSON (in training configurations, checkpoints and snapshots), with its
+/// defaults. `progress` is a key of earlier builds' files: written false and ignored on reading, so
+/// that the JSON, and every key hashed from it, is unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainOptionsFile {
+    #[serde(default)]
+    loss: LossKind,
+    #[serde(default = "default_batch")]
+    batch: usize,
+    #[serde(default = "default_inner")]
+    inner_samples: usize,
+    #[serde(default = "default_learning_rate")]
+    learning_rate: f64,
+    steps: usize,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    progress: bool,
+    /// Left out of the JSON when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unnormalised_logits: bool,
+}
+
+impl From<TrainOptionsFile> for TrainOptions {
+    fn from(file: TrainOptionsFile) -> Self {
+        let TrainOptionsFile {
+            loss,
+            batch,
+            inner_samples,
+            learning_rate,
+            steps,
+            seed,
+            progress: _,
+            unnormalised_logits,
+        } = file;
+        Self { loss, batch, inner_samples, learning_rate, steps, seed, unnormalised_logits }
+    }
+}
+
+impl From<TrainOptions> for TrainOptionsFile {
+    fn from(options: TrainOptions) -> Self {
+        let TrainOptions {
+            loss,
+            batch,
+            inner_samples,
+            learning_rate,
+            steps,
+            seed,
+            unnormalised_logits,
+        } = options;
+        Self {
+            loss,
+            batch,
+            inner_samples,
+            learning_rate,
+            steps,
+            seed,
+            progress: false,
+            unnormalised_logits,
+        }
+    }
 }
 
 fn default_batch() -> usize {
@@ -80,9 +137,6 @@ fn default_inner() -> usize {
 }
 fn default_learning_rate() -> f64 {
     1e-3
-}
-fn default_true() -> bool {
-    true
 }
 
 impl TrainOptions {
@@ -270,6 +324,16 @@ impl<'a> Trainer<'a> {
         self.step
     }
 
+    /// What an observer hears after the step that returned `loss`.
+    pub fn report(&self, loss: f64) -> StepReport {
+        StepReport {
+            step: self.step,
+            steps: self.options.steps,
+            loss,
+            block_loss: self.log.losses.last().copied(),
+        }
+    }
+
     /// The record of the run so far: settings, device, block losses, wall time (summed over the
     /// processes that trained it when it was resumed from a snapshot).
     pub fn record(&self) -> TrainingRecord {
@@ -325,7 +389,7 @@ impl<'a> Trainer<'a> {
     fn identity(&self) -> Identity {
         Identity {
             config: self.gadget.config().clone(),
-            options: TrainOptions { progress: false, ..self.options.clone() },
+            options: self.options.clone(),
             observed: self.observed,
         }
     }
@@ -427,6 +491,19 @@ pub(crate) fn sample_losses(
     per_sample.sum_dim_intlist(-1, false, Kind::Float)
 }
 
+/// What an observer of a training run hears after each step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Steps done (counting this one).
+    pub step: usize,
+    /// Steps of the run.
+    pub steps: usize,
+    /// This step's loss.
+    pub loss: f64,
+    /// The mean loss of the last finished block of the loss log, if any.
+    pub block_loss: Option<f64>,
+}
+
 /// Trains `gadget` for `options.steps` steps on pairs from `pairs` with cost `cost`.
 pub fn train(
     gadget: &Gadget,
@@ -434,16 +511,22 @@ pub fn train(
     cost: &CostMatrix,
     options: &TrainOptions,
 ) -> Result<TrainingRecord> {
+    train_observed(gadget, pairs, cost, options, &mut |_| {})
+}
+
+/// [`train`], telling `observer` about every step (a binary draws its progress with it).
+pub fn train_observed(
+    gadget: &Gadget,
+    pairs: &dyn PairDistribution,
+    cost: &CostMatrix,
+    options: &TrainOptions,
+    observer: &mut dyn FnMut(StepReport),
+) -> Result<TrainingRecord> {
     let mut trainer = Trainer::new(gadget, pairs, cost, options)?;
-    let bar = progress_bar(options);
     for _ in 0..options.steps {
-        trainer.step()?;
-        if let Some(loss) = trainer.log.losses.last() {
-            bar.set_message(format!("loss {loss:.4}"));
-        }
-        bar.inc(1);
+        let loss = trainer.step()?;
+        observer(trainer.report(loss));
     }
-    bar.finish_and_clear();
     Ok(trainer.record())
 }
 
@@ -452,18 +535,4 @@ pub(crate) fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
     let k = cost.len() as i64;
     let values: Vec<f32> = cost.matrix().iter().map(|&c| c as f32).collect();
     Tensor::from_slice(&values).view([k, k]).to_device(device)
-}
-
-/// A progress bar with the loss and steps/s, drawn on stderr when it is a terminal and asked for.
-fn progress_bar(options: &TrainOptions) -> ProgressBar {
-    let bar =
-        ProgressBar::with_draw_target(Some(options.steps as u64), ProgressDrawTarget::stderr());
-    if !options.progress {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let style =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }

@@ -25,7 +25,6 @@ fn observed_training_refuses_impossible_observations_and_the_joint_loss() {
         learning_rate: 1e-3,
         steps: 1,
         seed: 0,
-        progress: false,
         unnormalised_logits: false,
     };
     let mut trainer =

@@ -22,7 +22,6 @@ fn options(loss: LossKind) -> TrainOptions {
         learning_rate: 1e-2,
         steps: STEPS,
         seed: 5,
-        progress: false,
         unnormalised_logits: false,
     }
 }

@@ -25,7 +25,6 @@ fn options(loss: LossKind, seed: u64, unnormalised_logits: bool) -> TrainOptions
         learning_rate: 1e-2,
         steps: STEPS,
         seed,
-        progress: false,
         unnormalised_logits,
     }
 }

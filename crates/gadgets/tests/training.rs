@@ -23,7 +23,6 @@ fn options(steps: usize, learning_rate: f64, loss: LossKind) -> TrainOptions {
         learning_rate,
         steps,
         seed: 3,
-        progress: false,
         unnormalised_logits: false,
     }
 }
@@ -104,10 +103,10 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
         "device": "cpu"
     }))
     .expect("job");
-    let (first, record) = job.run().expect("run");
-    let (second, _) = job.run().expect("run");
+    let (first, record) = job.run(&mut |_| {}).expect("run");
+    let (second, _) = job.run(&mut |_| {}).expect("run");
     assert_eq!(weights(&first), weights(&second));
-    let fresh = Gadget::new(job.gadget.clone(), Device::Cpu, 7).expect("fresh");
+    let fresh = Gadget::new(job.run.gadget.clone(), Device::Cpu, 7).expect("fresh");
     assert_ne!(weights(&first), weights(&fresh), "training must change the weights");
 
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -161,8 +160,8 @@ fn training_configuration_errors_are_typed() {
         "cost": { "type": "mismatch" },
         "training": { "steps": 1, "progress": false }
     });
-    let job: TrainJob = serde_json::from_value(base).expect("parses");
-    assert!(matches!(job.run(), Err(GadgetError::OutcomeMismatch { .. })));
+    let job: TrainJob = serde_json::from_value(base.clone()).expect("parses");
+    assert!(matches!(job.run(&mut |_| {}), Err(GadgetError::OutcomeMismatch { .. })));
     // The step counter that keys the noise is 32 bits.
     let too_long = TrainOptions { steps: 1 << 32, ..options(1, 1e-3, LossKind::Joint) };
     assert!(
@@ -170,6 +169,24 @@ fn training_configuration_errors_are_typed() {
     );
     let unknown = serde_json::json!({ "gadget": { "kind": "gadget-3", "outcomes": 4 } });
     assert!(serde_json::from_value::<TrainJob>(unknown).is_err());
+    // A key that is neither the run's nor the job's is refused; device and threads are the job's.
+    let with = |key: &str, value: serde_json::Value| {
+        let mut object = base.as_object().expect("an object").clone();
+        object.insert(key.to_owned(), value);
+        serde_json::from_value::<TrainJob>(serde_json::Value::Object(object))
+    };
+    assert!(with("bogus", serde_json::json!(1)).is_err());
+    assert_eq!(with("threads", serde_json::json!(3)).expect("parses").threads().ok(), Some(3));
+    assert!(matches!(
+        with("threads", serde_json::json!(0)).expect("parses").threads(),
+        Err(GadgetError::InvalidConfig(_))
+    ));
+    assert!(with("device", serde_json::json!("tpu")).is_err());
+    // `progress`, a key of earlier files, is read and ignored, and written back as false.
+    let quiet: TrainOptions =
+        serde_json::from_value(serde_json::json!({ "steps": 2, "progress": true }))
+            .expect("parses");
+    assert_eq!(serde_json::to_value(&quiet).expect("serialises")["progress"], false);
     let _ = PairSpec::Ramp { outcomes: 4, base_scale: 0.1, noise: -1.0 }
         .build()
         .map(|_| ())
@@ -222,4 +239,26 @@ fn unnormalised_logits_change_gadget_2_training_only_through_the_logits_scale() 
         matches!(refused, Err(GadgetError::InvalidConfig(ref m)) if m.contains("Gadget 2 only")),
         "{refused:?}"
     );
+}
+
+#[test]
+fn the_observer_hears_every_step_and_the_record_is_the_same_without_one() {
+    let job: TrainJob = serde_json::from_value(serde_json::json!({
+        "gadget": { "kind": "gadget-2", "outcomes": 4, "hidden": [8] },
+        "pairs": { "type": "softmax-uniform", "outcomes": 4, "mode": "independent" },
+        "cost": { "type": "squared-index" },
+        "training": { "steps": 3, "batch": 4, "inner_samples": 2, "seed": 5 },
+        "device": "cpu"
+    }))
+    .expect("job");
+    let mut heard = Vec::new();
+    let (observed, record) = job.run(&mut |report| heard.push(report)).expect("run");
+    assert_eq!(
+        heard.iter().map(|r| (r.step, r.steps)).collect::<Vec<_>>(),
+        [(1, 3), (2, 3), (3, 3)]
+    );
+    assert_eq!(heard[2].block_loss, Some(record.final_loss));
+    let (quiet, quiet_record) = job.run(&mut |_| {}).expect("run");
+    assert_eq!(weights(&observed), weights(&quiet));
+    assert_eq!(record.losses, quiet_record.losses);
 }

@@ -51,14 +51,23 @@ fn train(
     job: &TrainJob,
     snapshot: Option<&Path>,
 ) -> std::result::Result<(gadgets::Gadget, TrainingRecord), Stop> {
-    let prepared = job.prepare()?;
-    let mut trainer =
-        Trainer::new(&prepared.gadget, prepared.pairs.as_ref(), &prepared.cost, &job.training)?;
+    let run = &job.run;
+    // A binary's choice (the library never sets it): the job's thread count, as the CLI does.
+    gadgets::device::set_cpu_threads(job.threads()?);
+    let gadget = run.initial_gadget(job.device.resolve()?)?;
+    let pairs = run.pairs.build()?;
+    let cost = run.cost.build(run.gadget.outcomes)?;
+    let mut trainer = match run.observed {
+        Some(observed) => {
+            Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &run.training)?
+        }
+        None => Trainer::new(&gadget, pairs.as_ref(), &cost, &run.training)?,
+    };
     if let Some(path) = snapshot.filter(|p| p.exists()) {
         trainer.resume(path)?;
     }
     let mut last_snapshot = Instant::now();
-    while trainer.steps_done() < job.training.steps {
+    while trainer.steps_done() < run.training.steps {
         trainer.step()?;
         if let Err(error) = Python::attach(|py| py.check_signals()) {
             if let Some(path) = snapshot {
@@ -73,7 +82,7 @@ fn train(
     }
     let record = trainer.record();
     drop(trainer);
-    Ok((prepared.gadget, record))
+    Ok((gadget, record))
 }
 
 #[pymethods]
@@ -91,10 +100,8 @@ impl PyGadget {
         snapshot: Option<PathBuf>,
     ) -> PyResult<Self> {
         let value = convert::python_to_json(config, "config")?;
-        let mut job: TrainJob = serde_json::from_value(value)
+        let job: TrainJob = serde_json::from_value(value)
             .map_err(|e| Error::value(format!("invalid configuration: {e}")))?;
-        // Python reports progress itself; the terminal bar would write over the notebook's output.
-        job.training.progress = false;
         match py.detach(|| train(&job, snapshot.as_deref())) {
             Ok((gadget, record)) => Ok(Self { gadget: Mutex::new(gadget), training: Some(record) }),
             Err(Stop::Failed(e)) => Err(e.into()),

@@ -144,7 +144,7 @@ impl Options<'_> {
     fn inverse_cdf(&self, method: Method, p: &Categorical, q: &Categorical) -> Result<InverseCdf> {
         let order = match (method, &self.order) {
             (Method::PermutedInverseCdf, None) => {
-                OutcomeOrder::authors_permutation(p.len(), self.permutation_seed)?
+                baselines::authors::permutation(p.len(), self.permutation_seed)?
             }
             (_, Some(ranks)) => OutcomeOrder::new(ranks.clone())?,
             (_, None) => OutcomeOrder::identity(p.len()),

@@ -23,8 +23,8 @@ pub struct Check {
     pub spread: Option<f64>,
 }
 
-/// A number, or NaN where the JSON holds null.
-fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+/// A number, or NaN where the JSON holds null (serde_json writes a NaN as null).
+pub fn null_as_nan<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 

@@ -1,17 +1,17 @@
 //! What every part is given: the output folder, the mode, the seed, provenance, and a cache of
-//! finished units of work.
+//! finished units of work. Options of one part are the part's own (e.g. `parts::Table1`), not here.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::provenance::Provenance;
 use crate::store;
 
 /// Quick (minutes on 2 cores) or the papers' full protocols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Reduced sizes, clearly labelled.
@@ -40,9 +40,6 @@ pub struct Context {
     pub seed: u64,
     /// Where and from what this run was made.
     pub provenance: Provenance,
-    /// Whether full mode runs Table 1's phase-1 learning-rate sweep (on by default); without it, phase 2
-    /// trains at the rates the authors' sweep chose (`reproduce --no-sweep`).
-    pub table1_sweep: bool,
     /// Whether runs that differ only in seed, pairs and learning rate are trained together as stacks
     /// (`reproduce --stack`; [`crate::training::train_stacks`]).
     pub stack: bool,
@@ -53,14 +50,7 @@ impl Context {
     pub fn new(out: PathBuf, mode: Mode, seed: u64) -> Result<Self> {
         std::fs::create_dir_all(out.join("cache"))
             .with_context(|| format!("creating {}", out.display()))?;
-        Ok(Self {
-            out,
-            mode,
-            seed,
-            provenance: Provenance::gather(),
-            table1_sweep: true,
-            stack: false,
-        })
+        Ok(Self { out, mode, seed, provenance: Provenance::gather(), stack: false })
     }
 
     /// The result of a unit of work named `key` within `part` (and mode): read from

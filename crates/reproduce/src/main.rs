@@ -6,10 +6,19 @@
 //! redoing anything finished. `--check` exits non-zero when a reproduced number falls outside its
 //! stated tolerance of the paper's; `--verify` applies the same checks to the JSON already in the
 //! folder, running nothing.
+//!
+//! Layers, each importing only those below it: leaves (`checks`, `markdown`, `paper`, `plot`,
+//! `progress`, `provenance`, `stats`, `store`) import nothing of the crate; `context` (mode, seed,
+//! cache); `sharing` and `training` (units of work and resumable gadget training); `part` (the part
+//! type); `experiments` (pieces several parts share); `parts` (one module per part, never importing
+//! another); `report` and `verify` (writing and re-checking a part's files); this binary.
 
 mod checks;
 mod context;
+mod experiments;
+mod markdown;
 mod paper;
+mod part;
 mod parts;
 mod plot;
 mod progress;
@@ -28,6 +37,7 @@ use anyhow::{bail, Result};
 use clap::Parser;
 
 use crate::context::{Context, Mode};
+use crate::part::AnyPart;
 
 #[derive(Parser)]
 #[command(
@@ -94,23 +104,24 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<()> {
-    let all = parts::all();
+    let all = parts::all(parts::Table1 { sweep: !args.no_sweep });
     if args.list {
         for part in &all {
-            println!("{:<12} {}", part.name, part.about);
+            println!("{:<12} {}", part.name(), part.about());
         }
         return Ok(());
     }
     if let Some(unknown) =
-        args.only.iter().find(|name| !all.iter().any(|p| p.name == name.as_str()))
+        args.only.iter().find(|name| !all.iter().any(|p| p.name() == name.as_str()))
     {
-        let names: Vec<_> = all.iter().map(|p| p.name).collect();
+        let names: Vec<_> = all.iter().map(|p| p.name()).collect();
         bail!("unknown part '{unknown}'; the parts are {}", names.join(", "));
     }
     let mode = if args.full { Mode::Full } else { Mode::Quick };
-    let selected: Vec<&parts::Part> = all
+    let selected: Vec<&dyn AnyPart> = all
         .iter()
-        .filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name))
+        .filter(|p| args.only.is_empty() || args.only.iter().any(|n| n == p.name()))
+        .map(AsRef::as_ref)
         .collect();
     if args.verify {
         return verify::verify(&args.out, mode, &selected);
@@ -120,7 +131,6 @@ fn run(args: Args) -> Result<()> {
     }
     tch::set_num_threads(args.threads as i32);
     let mut ctx = Context::new(args.out, mode, args.seed)?;
-    ctx.table1_sweep = !args.no_sweep;
     ctx.stack = match args.stack {
         Stacking::Auto => gadgets::DeviceChoice::Auto.resolve()?.is_cuda(),
         Stacking::On => true,
@@ -128,14 +138,18 @@ fn run(args: Args) -> Result<()> {
     };
     let mut failed_checks = Vec::new();
     for part in selected {
-        eprintln!("reproduce: {} ({} mode) ...", part.name, mode.label());
+        eprintln!("reproduce: {} ({} mode) ...", part.name(), mode.label());
         let start = Instant::now();
-        let outcome = (part.run)(&ctx)?;
+        let outcome = part.run(&ctx)?;
         let seconds = start.elapsed().as_secs_f64();
-        store::write_part(&ctx, part, &outcome, seconds)?;
-        eprintln!("reproduce: {} done in {seconds:.1} s", part.name);
+        report::write_part(&ctx, part, &outcome, seconds)?;
+        eprintln!("reproduce: {} done in {seconds:.1} s", part.name());
         failed_checks.extend(
-            outcome.checks.iter().filter(|c| !c.passed()).map(|c| format!("{}: {}", part.name, c)),
+            outcome
+                .checks
+                .iter()
+                .filter(|c| !c.passed())
+                .map(|c| format!("{}: {}", part.name(), c)),
         );
     }
     report::write(&ctx, &all)?;

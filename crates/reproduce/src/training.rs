@@ -14,10 +14,10 @@ use anyhow::{Context as _, Result};
 use gadgets::checkpoint;
 use gadgets::noise::NOISE_VERSION;
 use gadgets::stack::StackedTrainer;
-use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
-use gadgets::{DeviceChoice, Gadget, GadgetConfig};
-use serde::Serialize;
+use gadgets::{DeviceChoice, Gadget, TrainRun};
+use gumbel_core::hash::fnv1a;
+use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::progress::Progress;
@@ -30,24 +30,6 @@ pub const SNAPSHOT_SECS: u64 = 300;
 /// Seconds between two notes of a stack's step count in the progress output.
 const STACK_NOTE_SECS: u64 = 60;
 
-/// One training run: what a gadget is, what it learns from, and how.
-#[derive(Debug, Clone, Serialize)]
-pub struct Run {
-    /// The architecture.
-    pub gadget: GadgetConfig,
-    /// The distribution of training pairs.
-    pub pairs: PairSpec,
-    /// The cost the surrogate loss weighs.
-    pub cost: CostSpec,
-    /// Loss, batch, inner samples, learning rate, steps, seed (also the weights' seed).
-    pub training: TrainOptions,
-    /// The one observed outcome x the counterfactual loss is given in every step (the sepsis study's
-    /// s'_obs; `Trainer::given_observation`), or None: x drawn from p each step (`Trainer::new`). Left
-    /// out of the JSON when None.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observed: Option<usize>,
-}
-
 /// A gadget with the record of its training.
 pub struct Trained {
     /// The gadget.
@@ -56,50 +38,47 @@ pub struct Trained {
     pub record: TrainingRecord,
 }
 
-impl Run {
+/// A [`TrainRun`] kept in the results folder: trained once, resumably, and read back after.
+pub trait Resumable {
     /// `label-<hash>`: the label for people, the 64-bit FNV-1a hash of the run's JSON and the noise
-    /// version ([`NOISE_VERSION`]: a run trained with other noise is another run) for uniqueness.
-    pub fn key(&self, label: &str) -> Result<String> {
-        /// What the key hashes.
+    /// version for uniqueness.
+    fn key(&self, label: &str) -> Result<String>;
+    /// Training steps still to do: 0 when a checkpoint exists.
+    fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64>;
+    /// The run as a unit of shared work ([`share`](crate::sharing::share)): locked by its key, done
+    /// when its checkpoint exists.
+    fn plan(&self, ctx: &Context, label: &str) -> Result<Plan>;
+    /// The trained gadget: loaded from its checkpoint, or trained (advancing `progress` by one per
+    /// step, resuming from the run's snapshot when there is one) and saved there.
+    fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained>;
+}
+
+impl Resumable for TrainRun {
+    fn key(&self, label: &str) -> Result<String> {
+        /// What the key hashes: the run and the noise version ([`NOISE_VERSION`]: a run trained
+        /// with other noise is another run).
         #[derive(Serialize)]
         struct Keyed<'a> {
             #[serde(flatten)]
-            run: &'a Run,
+            run: &'a TrainRun,
             noise: u32,
         }
-        let mut canonical = self.clone();
-        canonical.training.progress = false;
-        let keyed = Keyed { run: &canonical, noise: NOISE_VERSION };
+        let keyed = Keyed { run: self, noise: NOISE_VERSION };
         Ok(format!("{label}-{:016x}", fnv1a(&serde_json::to_vec(&keyed)?)))
     }
 
-    /// Where its checkpoint lives.
-    fn path(&self, ctx: &Context, label: &str) -> Result<PathBuf> {
-        Ok(ctx.path(format!("checkpoints/{}/{}.ckpt", ctx.mode.label(), self.key(label)?)))
+    fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
+        Ok(if path(self, ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
     }
 
-    /// Where the snapshot of its training lives while it is under way.
-    fn snapshot_path(&self, ctx: &Context, label: &str) -> Result<PathBuf> {
-        Ok(self.path(ctx, label)?.with_extension("snapshot"))
-    }
-
-    /// Training steps still to do: 0 when a checkpoint exists.
-    pub fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
-        Ok(if self.path(ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
-    }
-
-    /// The run as a unit of shared work ([`share`](crate::sharing::share)): locked by its key, done
-    /// when its checkpoint exists.
-    pub fn plan(&self, ctx: &Context, label: &str) -> Result<Plan> {
+    fn plan(&self, ctx: &Context, label: &str) -> Result<Plan> {
         let steps = self.remaining_steps(ctx, label)?;
         Ok(Plan { lock: self.key(label)?, done: steps == 0, steps })
     }
 
-    /// The trained gadget: loaded from its checkpoint, or trained (advancing `progress` by one per
-    /// step, resuming from the run's snapshot when there is one) and saved there.
-    pub fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained> {
+    fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained> {
         let device = DeviceChoice::Auto.resolve()?;
-        let path = self.path(ctx, label)?;
+        let path = path(self, ctx, label)?;
         if path.exists() {
             match checkpoint::load(&path, device) {
                 Ok(loaded) => {
@@ -110,17 +89,17 @@ impl Run {
                 Err(error) => progress.note(&format!("retraining {label}: {error}")),
             }
         }
-        let gadget = Gadget::new(self.gadget.clone(), device, self.training.seed)?;
+        let gadget = self.initial_gadget(device)?;
         let pairs = self.pairs.build()?;
         let cost = self.cost.build(self.gadget.outcomes)?;
-        let options = TrainOptions { progress: false, ..self.training.clone() };
+        let options = &self.training;
         let mut trainer = match self.observed {
             Some(observed) => {
-                Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &options)?
+                Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, options)?
             }
-            None => Trainer::new(&gadget, pairs.as_ref(), &cost, &options)?,
+            None => Trainer::new(&gadget, pairs.as_ref(), &cost, options)?,
         };
-        let snapshot = self.snapshot_path(ctx, label)?;
+        let snapshot = snapshot_path(self, ctx, label)?;
         if snapshot.exists() {
             match trainer.resume(&snapshot) {
                 Ok(()) => {
@@ -149,35 +128,44 @@ impl Run {
         }
         let record = trainer.record();
         drop(trainer);
-        self.save(ctx, label, &gadget, &record)?;
+        save(self, ctx, label, &gadget, &record)?;
         progress.note(&format!(
             "{label}: {} steps in {:.0} s, final loss {:.4}",
             options.steps, record.seconds, record.final_loss
         ));
         Ok(Trained { gadget, record })
     }
+}
 
-    /// Puts the trained `gadget` in place as the run's checkpoint and removes the run's snapshot.
-    fn save(
-        &self,
-        ctx: &Context,
-        label: &str,
-        gadget: &Gadget,
-        record: &TrainingRecord,
-    ) -> Result<()> {
-        write_in_place(&self.path(ctx, label)?, |partial| {
-            Ok(checkpoint::save(gadget, Some(record), partial)?)
-        })?;
-        remove_if_present(&self.snapshot_path(ctx, label)?)
-    }
+/// Where the checkpoint of `run` lives.
+fn path(run: &TrainRun, ctx: &Context, label: &str) -> Result<PathBuf> {
+    Ok(ctx.path(format!("checkpoints/{}/{}.ckpt", ctx.mode.label(), run.key(label)?)))
+}
 
-    /// What a run shares with the runs it can be stacked with: everything but its seed, pairs and
-    /// learning rate.
-    fn stack_key(&self) -> Result<String> {
-        let options =
-            TrainOptions { seed: 0, learning_rate: 0.0, progress: false, ..self.training.clone() };
-        Ok(serde_json::to_string(&(&self.gadget, &self.cost, &options, self.observed))?)
-    }
+/// Where the snapshot of the training of `run` lives while it is under way.
+fn snapshot_path(run: &TrainRun, ctx: &Context, label: &str) -> Result<PathBuf> {
+    Ok(path(run, ctx, label)?.with_extension("snapshot"))
+}
+
+/// Puts the trained `gadget` in place as the checkpoint of `run` and removes the run's snapshot.
+fn save(
+    run: &TrainRun,
+    ctx: &Context,
+    label: &str,
+    gadget: &Gadget,
+    record: &TrainingRecord,
+) -> Result<()> {
+    write_in_place(&path(run, ctx, label)?, |partial| {
+        Ok(checkpoint::save(gadget, Some(record), partial)?)
+    })?;
+    remove_if_present(&snapshot_path(run, ctx, label)?)
+}
+
+/// What a run shares with the runs it can be stacked with: everything but its seed, pairs and
+/// learning rate.
+fn stack_key(run: &TrainRun) -> Result<String> {
+    let options = TrainOptions { seed: 0, learning_rate: 0.0, ..run.training.clone() };
+    Ok(serde_json::to_string(&(&run.gadget, &run.cost, &options, run.observed))?)
 }
 
 /// Writes `path` through `write` to a private temporary beside it, then renames it into place, so that
@@ -208,27 +196,24 @@ fn stack_snapshot_path(ctx: &Context, keys: &[String]) -> PathBuf {
     ))
 }
 
-/// The 64-bit FNV-1a hash of `bytes`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Trains the unfinished runs of `runs` (labelled) in stacks ([`gadgets::stack`]): the runs that
 /// differ only in seed, pairs and learning rate, as one stacked gadget on the training device, each
-/// run's checkpoint then saved under its own key as [`Run::trained`] would have. Runs another process holds, runs with
+/// run's checkpoint then saved under its own key as [`Resumable::trained`] would have. Runs another process holds, runs with
 /// a snapshot (they resume alone) and runs that would stand alone in their stack are left to
-/// [`Run::trained`]. A stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
+/// [`Resumable::trained`]. A stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
 /// `checkpoints/<mode>/stack-<hash of its runs' keys>.snapshot`, from which the same stack resumes.
 /// The progress advances by the stack's size per step.
-pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress) -> Result<()> {
-    let mut stacks: Vec<(String, Vec<(&str, &Run)>)> = Vec::new();
+pub fn train_stacks(
+    ctx: &Context,
+    runs: &[(String, &TrainRun)],
+    progress: &Progress,
+) -> Result<()> {
+    let mut stacks: Vec<(String, Vec<(&str, &TrainRun)>)> = Vec::new();
     for (label, run) in runs {
-        if run.remaining_steps(ctx, label)? == 0 || run.snapshot_path(ctx, label)?.exists() {
+        if run.remaining_steps(ctx, label)? == 0 || snapshot_path(run, ctx, label)?.exists() {
             continue;
         }
-        let key = run.stack_key()?;
+        let key = stack_key(run)?;
         match stacks.iter_mut().find(|(k, _)| *k == key) {
             Some((_, members)) => members.push((label, run)),
             None => stacks.push((key, vec![(label, run)])),
@@ -254,10 +239,8 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
         let built =
             members.iter().map(|(_, run, _)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
         let cost = first.cost.build(first.gadget.outcomes)?;
-        let options: Vec<TrainOptions> = members
-            .iter()
-            .map(|(_, run, _)| TrainOptions { progress: false, ..run.training.clone() })
-            .collect();
+        let options: Vec<TrainOptions> =
+            members.iter().map(|(_, run, _)| run.training.clone()).collect();
         let mut trainer = StackedTrainer::new(
             &stack,
             built.iter().map(AsRef::as_ref).collect(),
@@ -313,7 +296,7 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
         for ((label, run, _lock), (gadget, record)) in
             members.iter().zip(stack.unstack()?.iter().zip(&records))
         {
-            run.save(ctx, label, gadget, record)?;
+            save(run, ctx, label, gadget, record)?;
         }
         remove_if_present(&snapshot)?;
         progress.note(&format!(
@@ -328,7 +311,7 @@ pub fn train_stacks(ctx: &Context, runs: &[(String, &Run)], progress: &Progress)
 }
 
 /// Training throughput over a part's runs, as measured when each was trained.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Throughput {
     /// Steps trained.
     pub steps: u64,
@@ -355,14 +338,15 @@ impl Throughput {
 
 #[cfg(test)]
 mod tests {
+    use gadgets::task::{CostSpec, PairSpec};
     use gadgets::train::LossKind;
-    use gadgets::GadgetKind;
+    use gadgets::{GadgetConfig, GadgetKind};
 
     use super::*;
     use crate::context::Mode;
 
-    fn tiny(seed: u64) -> Run {
-        Run {
+    fn tiny(seed: u64) -> TrainRun {
+        TrainRun {
             gadget: GadgetConfig {
                 hidden: vec![8],
                 latent: 3,
@@ -377,7 +361,6 @@ mod tests {
                 learning_rate: 1e-3,
                 steps: 3,
                 seed,
-                progress: true,
                 unnormalised_logits: false,
             },
             observed: None,
@@ -397,11 +380,8 @@ mod tests {
     }
 
     #[test]
-    fn keys_name_every_setting_and_ignore_the_progress_flag() {
+    fn keys_name_every_setting() {
         let run = tiny(1);
-        let mut quiet = run.clone();
-        quiet.training.progress = false;
-        assert_eq!(run.key("a").unwrap(), quiet.key("a").unwrap());
         assert_ne!(run.key("a").unwrap(), tiny(2).key("a").unwrap());
         let mut slower = run.clone();
         slower.training.learning_rate = 1e-4;
@@ -442,10 +422,13 @@ mod tests {
         let (first, second, slower) = (
             tiny(4),
             other_pairs,
-            Run { training: TrainOptions { learning_rate: 1e-2, ..tiny(6).training }, ..tiny(6) },
+            TrainRun {
+                training: TrainOptions { learning_rate: 1e-2, ..tiny(6).training },
+                ..tiny(6)
+            },
         );
         let wider =
-            Run { training: TrainOptions { inner_samples: 3, ..tiny(8).training }, ..tiny(8) };
+            TrainRun { training: TrainOptions { inner_samples: 3, ..tiny(8).training }, ..tiny(8) };
         let runs = [
             ("a".to_owned(), &first),
             ("b".to_owned(), &second),
@@ -494,10 +477,7 @@ mod tests {
         // took the snapshot's time over is told from one trained afresh) and wrote its snapshot.
         let stack = Gadget::stacked(first.gadget.clone(), gadgets::Device::Cpu, &[21, 22]).unwrap();
         let pairs = [first.pairs.build().unwrap(), second.pairs.build().unwrap()];
-        let options = [
-            TrainOptions { progress: false, ..first.training.clone() },
-            TrainOptions { progress: false, ..second.training.clone() },
-        ];
+        let options = [first.training.clone(), second.training.clone()];
         let mut trainer = StackedTrainer::new(
             &stack,
             pairs.iter().map(AsRef::as_ref).collect(),
@@ -550,15 +530,9 @@ mod tests {
         let gadget =
             Gadget::new(run.gadget.clone(), gadgets::Device::Cpu, run.training.seed).unwrap();
         let (pairs, cost) = (run.pairs.build().unwrap(), run.cost.build(3).unwrap());
-        let mut trainer = Trainer::new(
-            &gadget,
-            pairs.as_ref(),
-            &cost,
-            &TrainOptions { progress: false, ..run.training.clone() },
-        )
-        .unwrap();
+        let mut trainer = Trainer::new(&gadget, pairs.as_ref(), &cost, &run.training).unwrap();
         trainer.step().unwrap();
-        let snapshot = run.snapshot_path(&stopped, "tiny").unwrap();
+        let snapshot = snapshot_path(&run, &stopped, "tiny").unwrap();
         trainer.save_snapshot(&snapshot).unwrap();
         let resumed = run.trained(&stopped, "tiny", &progress).unwrap();
         assert_eq!(resumed.record.losses, uninterrupted.record.losses);
@@ -572,7 +546,7 @@ mod tests {
         assert_eq!(weights(&resumed), weights(&uninterrupted));
         assert!(!snapshot.exists(), "the snapshot is removed once the checkpoint is in place");
         // A corrupt snapshot is reported and the run trained from the start, to the same weights.
-        std::fs::remove_file(run.path(&stopped, "tiny").unwrap()).unwrap();
+        std::fs::remove_file(path(&run, &stopped, "tiny").unwrap()).unwrap();
         std::fs::write(&snapshot, b"GUMBEL-GADGETS-TRAINING-SNAPSHOT\ngarbage").unwrap();
         let retrained = run.trained(&stopped, "tiny", &progress).unwrap();
         assert_eq!(weights(&retrained), weights(&uninterrupted));

@@ -3,12 +3,12 @@
 //! quantiles (numpy's default linear interpolation).
 
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SepsisError};
 
 /// A bootstrap estimate: mean over resamples and the 95% range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     /// The mean of the bootstrap statistics.
     pub value: f64,

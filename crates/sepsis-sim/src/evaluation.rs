@@ -4,7 +4,7 @@
 //!
 //! The return is undiscounted (the paper's DISCOUNT = 1), so E[return] = P(discharge) - P(death).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
 use crate::error::{Result, SepsisError};
@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use crate::state::{full_index, outcome_table, Outcome, State, N_FULL, N_OBS};
 
 /// The exact outcome distribution of a policy over a finite horizon.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExactOutcomes {
     /// E[return] = P(discharge) - P(death).
     pub expected_return: f64,

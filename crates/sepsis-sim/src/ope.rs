@@ -9,7 +9,7 @@
 use gumbel_core::rng::stream;
 use rand::Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::action::N_ACTIONS;
 use crate::bootstrap::{bootstrap_mean, resample, summarize, Estimate};
@@ -58,7 +58,7 @@ impl OpeConfig {
 }
 
 /// The six estimates of the paper's table.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OpeEstimates {
     /// The physician's observed return.
     pub observed: Estimate,

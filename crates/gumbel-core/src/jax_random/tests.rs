@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use super::*;
+use crate::authors::*;
+use crate::pairs::{LogitPair, PairMode, SoftmaxUniform};
 use crate::CostMatrix;
 
 fn golden() -> Value {

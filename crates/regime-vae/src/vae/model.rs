@@ -105,7 +105,6 @@ impl RegimeVae {
     /// Trains `config.restarts` models on the rows of `x` and keeps the one with the best exact training ELBO.
     pub fn fit(dag: &Dag, x: &Array2<f64>, config: &VaeConfig) -> Result<Self> {
         config.validate()?;
-        tch::set_num_threads(config.threads as i32);
         let start = Instant::now();
         let mut best: Option<(f64, Self)> = None;
         let mut elbos = Vec::with_capacity(config.restarts);

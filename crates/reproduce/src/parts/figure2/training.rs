@@ -8,7 +8,7 @@ use gadgets::{GadgetConfig, GadgetKind};
 use gumbel_core::pairs::LogitPair;
 use serde::{Deserialize, Serialize};
 
-use crate::training::Run;
+use gadgets::TrainRun;
 
 /// The inner samples per pair in the generalized setting (the paper's N_in).
 pub const GENERALIZED_INNER: usize = 16;
@@ -66,13 +66,13 @@ pub fn gadget_run(
     rewards: &[f64],
     observed: Option<usize>,
     seed: u64,
-) -> Run {
+) -> TrainRun {
     let (batch, inner_samples) = if noise > 0.0 {
         ((schedule.samples_per_step / GENERALIZED_INNER).max(1), GENERALIZED_INNER)
     } else {
         (1, schedule.samples_per_step)
     };
-    Run {
+    TrainRun {
         gadget: config,
         pairs: PairSpec::Fixed { p: pair.p.clone(), q: pair.q.clone(), noise },
         cost: CostSpec::SquaredReward { h: rewards.to_vec() },
@@ -83,7 +83,6 @@ pub fn gadget_run(
             learning_rate: schedule.learning_rate,
             steps: schedule.steps,
             seed,
-            progress: false,
             unnormalised_logits: false,
         },
         observed,

@@ -18,33 +18,28 @@ use std::time::Instant;
 
 use anyhow::Result;
 use gadgets::noise::NOISE_VERSION;
-use gadgets::GadgetKind;
+use gadgets::{GadgetKind, TrainRun};
 use gumbel_core::pairs::{sample_pairs, FixedPair, LogitPair};
 use gumbel_core::rng::splitmix64;
 use sepsis_sim::kernel::SparseKernel;
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::plan_physician;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 
 use self::laws::{exact_mixture, sampled_mixture, Exact};
 use self::rewards::RewardModel;
 use self::training::{architecture, gadget_run, Schedule, TrainSummary};
-use super::{Outcome, Part};
+use crate::checks::{null_as_nan, Check};
 use crate::context::{Context, Mode};
+use crate::markdown::table;
+use crate::part::{names, Part};
 use crate::plot::{bar_chart, BarGroup};
 use crate::progress::Progress;
-use crate::report::table;
 use crate::sharing::{share, Plan};
-use crate::training::Run;
+use crate::training::Resumable;
 
 /// The part.
-pub const PART: Part = Part {
-    name: "figure2",
-    title: "Figure 2: counterfactual treatment effects on the sepsis simulator (Section 7.3)",
-    about: "Var[r(x) - r(y)] of Gumbel-max, inverse-CDF and both gadgets in four settings, exact where possible",
-    run,
-};
+pub struct Figure2;
 
 /// The methods, in the order of the bars.
 const METHODS: [&str; 4] = ["gumbel-max", "inverse-cdf", "gadget-1", "gadget-2"];
@@ -100,7 +95,7 @@ const AUTHORS_POPULATION: [(&str, &str, f64); 4] = [
 
 /// Everything that determines the study's numbers.
 #[derive(Debug, Clone, Serialize)]
-struct Config {
+pub struct Config {
     /// (p, q) pairs used (the paper: 6).
     pairs: usize,
     /// Reward draws per pair (the paper: 5).
@@ -158,16 +153,14 @@ impl Config {
     /// (trials of gadgets trained with other noise are other trials), part of every cache key.
     fn fingerprint(&self, seed: u64) -> Result<String> {
         let text = format!("{}noise{NOISE_VERSION}", serde_json::to_string(self)?);
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = gumbel_core::hash::fnv1a(text.as_bytes());
         Ok(format!("{:016x}", splitmix64(hash ^ seed)))
     }
 }
 
 /// A selected pair, as cached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct StudyPair {
+pub struct StudyPair {
     p: Vec<f64>,
     q: Vec<f64>,
     observed_next: usize,
@@ -186,7 +179,7 @@ impl StudyPair {
 
 /// One trial's result.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Trial {
+pub struct Trial {
     pair: usize,
     reward: usize,
     /// Var[r(x) - r(y)] per method.
@@ -197,11 +190,11 @@ struct Trial {
     evaluation_seconds: f64,
 }
 
-fn run(ctx: &Context) -> Result<Outcome> {
-    let config = Config::new(ctx.mode, ctx.seed);
+/// Selects the pairs, runs (or reads back) every trial and computes the population references.
+fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
     let fingerprint = config.fingerprint(ctx.seed)?;
     let selection: (Vec<StudyPair>, usize) =
-        ctx.cached("figure2", &format!("pairs-{}", config.pair_seed), || {
+        ctx.cached(names::FIGURE2, &format!("pairs-{}", config.pair_seed), || {
             let physician = plan_physician(&SparseKernel::exact())?;
             let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
             let pairs = selection
@@ -243,35 +236,36 @@ fn run(ctx: &Context) -> Result<Outcome> {
     }
     // The progress bar counts the training steps of the trials not yet cached.
     let plans =
-        trials.iter().map(|t| t.plan(ctx, &config, &fingerprint)).collect::<Result<Vec<_>>>()?;
+        trials.iter().map(|t| t.plan(ctx, config, &fingerprint)).collect::<Result<Vec<_>>>()?;
     let progress =
         Progress::new("figure2", plans.iter().filter(|p| !p.done).map(|p| p.steps).sum(), "steps");
     let cached_trial = |spec: &TrialSpec| {
-        ctx.cached("figure2", &spec.key(&fingerprint), || {
+        ctx.cached(names::FIGURE2, &spec.key(&fingerprint), || {
             progress.note(&format!(
                 "{} pair {} reward {}",
                 spec.setting.name, spec.pair_index, spec.reward_index
             ));
-            run_trial(ctx, &progress, &config, spec)
+            run_trial(ctx, &progress, config, spec)
         })
     };
     share(
         ctx,
         &progress,
         &trials,
-        |t| t.plan(ctx, &config, &fingerprint),
+        |t| t.plan(ctx, config, &fingerprint),
         |t| cached_trial(t).map(drop),
     )?;
-    let mut results: BTreeMap<&str, Vec<Trial>> = BTreeMap::new();
+    let mut results: BTreeMap<String, Vec<Trial>> = BTreeMap::new();
     for spec in &trials {
-        results.entry(spec.setting.name).or_default().push(cached_trial(spec)?);
+        results.entry(spec.setting.name.to_owned()).or_default().push(cached_trial(spec)?);
     }
     progress.finish();
     for trials in results.values_mut() {
         trials.sort_by_key(|t| (t.pair, t.reward));
     }
-    let population = population_references(&model, &pairs[..config.pairs.min(pairs.len())])?;
-    summarise(ctx, &config, &pairs, candidates, &results, &population)
+    let pairs: Vec<StudyPair> = pairs.into_iter().take(config.pairs).collect();
+    let population = population_references(&model, &pairs)?;
+    Ok((summarise(pairs, results, population), candidates))
 }
 
 /// One trial: a setting, a pair and a reward draw.
@@ -303,7 +297,11 @@ impl TrialSpec<'_> {
         for (_, label, run) in self.gadget_runs(config) {
             steps += run.remaining_steps(ctx, &label)?;
         }
-        Ok(Plan { done: ctx.is_cached("figure2", &key), steps, lock: format!("figure2-{key}") })
+        Ok(Plan {
+            done: ctx.is_cached(names::FIGURE2, &key),
+            steps,
+            lock: format!("figure2-{key}"),
+        })
     }
 
     /// The perturbation scale of (p, q): N(0, scale^2) when generalized, else none.
@@ -321,7 +319,7 @@ impl TrialSpec<'_> {
     }
 
     /// The training runs of both gadgets, with their checkpoint labels.
-    fn gadget_runs(&self, config: &Config) -> [(GadgetKind, String, Run); 2] {
+    fn gadget_runs(&self, config: &Config) -> [(GadgetKind, String, TrainRun); 2] {
         let logits = self.pair.logits();
         [(GadgetKind::Gadget1, &config.gadget1, 10), (GadgetKind::Gadget2, &config.gadget2, 11)]
             .map(|(kind, schedule, stream)| {
@@ -432,34 +430,98 @@ fn mean_se(values: &[f64]) -> (f64, f64) {
     (mean, (var / n).sqrt())
 }
 
-/// figure2.json, the bar chart and the markdown section.
+/// One method in one setting: Var[r(x) - r(y)] over trials.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MethodSummary {
+    /// Mean over trials.
+    pub mean: f64,
+    /// Standard error (ddof 1) over trials; NaN (null) for fewer than two.
+    #[serde(deserialize_with = "null_as_nan")]
+    pub se: f64,
+    /// By trial.
+    pub trials: Vec<f64>,
+}
+
+/// One of the authors' population references.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuthorsReference {
+    /// The setting.
+    pub setting: String,
+    /// The method.
+    pub method: String,
+    /// Their value.
+    pub value: f64,
+}
+
+/// figure2.json.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Figure2Result {
+    /// By setting name, then by method.
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, BTreeMap<String, MethodSummary>>,
+    /// Our population references, by "setting/method".
+    pub population: BTreeMap<String, f64>,
+    /// The authors' population references.
+    pub authors_population: Vec<AuthorsReference>,
+    /// The pairs used.
+    pub pairs: Vec<StudyPair>,
+    /// Every trial, by setting.
+    pub trials: BTreeMap<String, Vec<Trial>>,
+}
+
+/// figure2.json from the trials.
 fn summarise(
+    pairs: Vec<StudyPair>,
+    trials: BTreeMap<String, Vec<Trial>>,
+    population: BTreeMap<String, f64>,
+) -> Figure2Result {
+    let settings = SETTINGS
+        .iter()
+        .map(|setting| {
+            let of_setting = trials.get(setting.name).map_or(&[][..], Vec::as_slice);
+            let methods = METHODS
+                .iter()
+                .map(|method| {
+                    let values: Vec<f64> = of_setting
+                        .iter()
+                        .map(|t| t.variances.get(*method).copied().unwrap_or(f64::NAN))
+                        .collect();
+                    let (mean, se) = mean_se(&values);
+                    ((*method).to_owned(), MethodSummary { mean, se, trials: values })
+                })
+                .collect();
+            (setting.name.to_owned(), methods)
+        })
+        .collect();
+    let authors_population = AUTHORS_POPULATION
+        .iter()
+        .map(|(setting, method, value)| AuthorsReference {
+            setting: (*setting).to_owned(),
+            method: (*method).to_owned(),
+            value: *value,
+        })
+        .collect();
+    Figure2Result { settings, population, authors_population, pairs, trials }
+}
+
+/// The bar chart and the markdown section; `candidates`: the distinct pairs the selection found.
+fn render(
     ctx: &Context,
     config: &Config,
-    pairs: &[StudyPair],
+    result: &Figure2Result,
     candidates: usize,
-    results: &BTreeMap<&str, Vec<Trial>>,
-    population: &BTreeMap<String, f64>,
-) -> Result<Outcome> {
-    let mut data = Map::new();
+) -> Result<String> {
     let mut groups = Vec::new();
     let mut rows = Vec::new();
     for setting in SETTINGS {
-        let trials = results.get(setting.name).map_or(&[][..], Vec::as_slice);
-        let mut methods = Map::new();
         let mut bars = Vec::new();
         let mut row = vec![setting.label.to_owned()];
         for method in METHODS {
-            let values: Vec<f64> = trials
-                .iter()
-                .map(|t| t.variances.get(method).copied().unwrap_or(f64::NAN))
-                .collect();
-            let (mean, se) = mean_se(&values);
-            methods.insert(method.to_owned(), json!({"mean": mean, "se": se, "trials": values}));
+            let summary = &result.settings[setting.name][method];
+            let (mean, se) = (summary.mean, summary.se);
             bars.push((method.to_owned(), mean, if se.is_finite() { se } else { 0.0 }));
             row.push(format!("{mean:.3} ± {se:.3}"));
         }
-        data.insert(setting.name.to_owned(), Value::Object(methods));
         groups.push(BarGroup { name: setting.label.to_owned(), bars });
         rows.push(row);
     }
@@ -476,8 +538,9 @@ fn summarise(
     let population_rows: Vec<Vec<String>> = AUTHORS_POPULATION
         .iter()
         .map(|(setting, method, authors)| {
-            let ours = population.get(&format!("{setting}/{method}")).copied().unwrap_or(f64::NAN);
-            let trials = data[*setting][*method]["mean"].as_f64().unwrap_or(f64::NAN);
+            let key = format!("{setting}/{method}");
+            let ours = result.population.get(&key).copied().unwrap_or(f64::NAN);
+            let trials = result.settings[*setting][*method].mean;
             vec![
                 format!("{setting} / {method}"),
                 format!("{ours:.3}"),
@@ -486,10 +549,10 @@ fn summarise(
             ]
         })
         .collect();
-    let timing = timing_summary(results);
-    let pair_rows: Vec<Vec<String>> = pairs
+    let timing = timing_summary(&result.trials);
+    let pair_rows: Vec<Vec<String>> = result
+        .pairs
         .iter()
-        .take(config.pairs)
         .enumerate()
         .map(|(i, p)| {
             let support = |v: &[f64]| v.iter().filter(|&&x| x > 0.0).count();
@@ -505,7 +568,7 @@ fn summarise(
         })
         .collect();
     let trials = config.pairs * config.rewards_per_pair;
-    let markdown = format!(
+    Ok(format!(
         "Var[r(x) - r(y)] per trial ({} pairs x {} reward draws = {trials} trials; gadgets retrained per trial), \
          mean ± s.e. over trials. Gumbel-max, inverse-CDF (index order) and Gadget 2 are exact (Gadget 2 through its \
          mixture over z); Gadget 1 is a Monte Carlo estimate from {} samples per trial. The generalized settings average \
@@ -532,22 +595,52 @@ fn summarise(
         candidates,
         config.pair_seed,
         table(&["pair", "state s", "a_obs", "a_RL", "s'_obs", "support p", "support q"], &pair_rows),
-    );
-    data.insert("population".to_owned(), json!(population));
-    data.insert(
-        "authors_population".to_owned(),
-        json!(AUTHORS_POPULATION
-            .iter()
-            .map(|(s, m, v)| json!({"setting": s, "method": m, "value": v}))
-            .collect::<Vec<_>>()),
-    );
-    data.insert("pairs".to_owned(), json!(pairs.iter().take(config.pairs).collect::<Vec<_>>()));
-    data.insert("trials".to_owned(), json!(results));
-    Ok(Outcome { data: Value::Object(data), config: json!(config), markdown, checks: Vec::new() })
+    ))
+}
+
+impl Part for Figure2 {
+    type Result = Figure2Result;
+    /// The number of distinct candidate pairs the selection found.
+    type Details = usize;
+    type Config = Config;
+
+    fn name(&self) -> &'static str {
+        names::FIGURE2
+    }
+
+    fn title(&self) -> &'static str {
+        "Figure 2: counterfactual treatment effects on the sepsis simulator (Section 7.3)"
+    }
+
+    fn about(&self) -> &'static str {
+        "Var[r(x) - r(y)] of Gumbel-max, inverse-CDF and both gadgets in four settings, exact where possible"
+    }
+
+    fn config(&self, ctx: &Context) -> Result<Config> {
+        Ok(Config::new(ctx.mode, ctx.seed))
+    }
+
+    fn compute(&self, ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
+        compute(ctx, config)
+    }
+
+    fn render(
+        &self,
+        ctx: &Context,
+        config: &Config,
+        result: &Figure2Result,
+        candidates: usize,
+    ) -> Result<String> {
+        render(ctx, config, result, candidates)
+    }
+
+    fn checks(&self, _mode: Mode, _result: &Figure2Result) -> Vec<Check> {
+        Vec::new()
+    }
 }
 
 /// Where the time went: mean training seconds per gadget and evaluation seconds per trial.
-fn timing_summary(results: &BTreeMap<&str, Vec<Trial>>) -> String {
+fn timing_summary(results: &BTreeMap<String, Vec<Trial>>) -> String {
     let all: Vec<&Trial> = results.values().flatten().collect();
     if all.is_empty() {
         return String::new();

@@ -9,7 +9,7 @@
 //! - Phase 2: at the chosen rate, 50,000 steps for training seeds 1..5, run s scored on the pairs of
 //!   evaluation seed 1000 + s (a fresh test set per seed, as the authors); mean +- std (ddof 0) over seeds.
 //!
-//! The evaluation pairs are the authors' own (gumbel-core's `jax_random`). The score of a pair is
+//! The evaluation pairs are the authors' own (`gumbel_core::authors`). The score of a pair is
 //! E[(x - y)^2] under the gadget's coupling: exact for Gadget 2, and for Gadget 1 (no closed form) a
 //! Monte Carlo estimate from the authors' number of samples per pair (1,000; fixed mode 100,000).
 //! The quick mode skips the sweep and trains briefly on one seed at rate 1e-3; `--no-sweep` skips the
@@ -18,24 +18,24 @@
 use anyhow::Result;
 use gadgets::task::{CostSpec, Mode as SpecMode, PairSpec};
 use gadgets::train::{LossKind, TrainOptions};
-use gadgets::{Gadget, GadgetConfig, GadgetKind};
-use gumbel_core::jax_random::{evaluation_pairs, fixed_pair};
+use gadgets::{Gadget, GadgetConfig, GadgetKind, TrainRun};
+use gumbel_core::authors::{evaluation_pairs, fixed_pair};
 use gumbel_core::pairs::{LogitPair, PairMode, SoftmaxUniform};
 use gumbel_core::rng::splitmix64;
 use gumbel_core::{Categorical, CostMatrix};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::checks::Check;
 use crate::context::{Context, Mode};
+use crate::markdown::table;
+use crate::part::names;
 use crate::progress::Progress;
-use crate::report::table;
 use crate::sharing::{share, Plan};
 use crate::stats::{mean, spread_units, std_ddof0};
-use crate::training::{train_stacks, Run, Throughput};
+use crate::training::{train_stacks, Resumable, Throughput};
 
-/// The cache folder of these runs (inside table1's).
-const PART: &str = "table1";
+/// The cache folder of these runs (table1's).
+const PART: &str = names::TABLE1;
 /// K.
 const OUTCOMES: usize = 10;
 /// The learning rates of the authors' sweep.
@@ -148,7 +148,7 @@ impl Authors {
 }
 
 /// The sizes of the protocol.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Protocol {
     /// Run the phase-1 sweep (quick mode or `--no-sweep`: no; phase 2 takes the authors' rates).
     pub sweep: bool,
@@ -227,8 +227,8 @@ impl Protocol {
         rate: f64,
         steps: usize,
         seed: u64,
-    ) -> Result<Run> {
-        Ok(Run {
+    ) -> Result<TrainRun> {
+        Ok(TrainRun {
             gadget: GadgetConfig {
                 hidden: self.hidden.clone(),
                 ..GadgetConfig::paper(kind, OUTCOMES)
@@ -242,7 +242,6 @@ impl Protocol {
                 learning_rate: rate,
                 steps,
                 seed: splitmix64(master ^ splitmix64(0x7ab1_e100 + seed)),
-                progress: false,
                 unnormalised_logits: false,
             },
             observed: None,
@@ -275,29 +274,59 @@ fn evaluate(gadget: &Gadget, pairs: &[LogitPair], samples: u64, seed: u64) -> Re
     Ok(Score { mean: mean(&scores), between_pairs_std: std_ddof0(&scores), exact })
 }
 
-/// One gadget and mode: its sweep, its chosen rate and its phase-2 scores.
-struct Combination {
-    kind: GadgetKind,
-    mode: PairsMode,
-    sweep: Vec<Option<Score>>,
-    rate: f64,
-    seeds: Vec<Score>,
+/// One gadget and column of the protocol, as written in table1.json.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    /// The gadget's name.
+    pub gadget: String,
+    /// The column (mode of pairs).
+    pub mode: String,
+    /// The phase-2 learning rate.
+    pub rate: f64,
+    /// The rate the authors' sweep chose.
+    pub authors_rate: f64,
+    /// Our sweep's score per rate of [`RATES`] (None: not run).
+    pub sweep: Vec<Option<Score>>,
+    /// The authors' sweep scores.
+    pub authors_sweep: [f64; 6],
+    /// Phase 2's score per training seed.
+    pub per_seed: Vec<Score>,
+    /// Mean of the per-seed means.
+    pub mean: f64,
+    /// Their std (ddof 0).
+    pub std: f64,
+    /// The authors' phase-2 scores.
+    pub authors_per_seed: [f64; 5],
 }
 
-/// What the protocol adds to Table 1: its JSON, markdown and checks.
-pub struct GadgetRows {
-    /// Everything measured, for table1.json.
-    pub data: Value,
-    /// The section of table1.md.
-    pub markdown: String,
-    /// Phase-2 means against the paper's (full mode only).
-    pub checks: Vec<Check>,
+/// The protocol's training throughput.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Training {
+    /// Steps trained.
+    pub steps: u64,
+    /// Seconds spent in them.
+    pub seconds: f64,
+    /// Steps per second (None when nothing was trained).
+    pub steps_per_second: Option<f64>,
+    /// Steps of the full protocol.
+    pub full_protocol_steps: f64,
 }
 
-/// Runs the protocol (resuming from table1's cache) and formats its tables.
-pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
+/// What the protocol adds to table1.json.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProtocolRows {
+    /// The protocol it ran.
+    pub protocol: Protocol,
+    /// A row per gadget and column.
+    pub rows: Vec<Row>,
+    /// Its training.
+    pub training: Training,
+}
+
+/// Runs the protocol (resuming from table1's cache), with phase 1 when `sweep` allows it.
+pub fn gadget_rows(ctx: &Context, sweep: bool) -> Result<ProtocolRows> {
     let mut protocol = Protocol::new(ctx.mode);
-    protocol.sweep &= ctx.table1_sweep;
+    protocol.sweep &= sweep;
     let mut throughput = Throughput::default();
     let combos: Vec<(GadgetKind, PairsMode)> =
         MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect();
@@ -344,27 +373,45 @@ pub fn gadget_rows(ctx: &Context) -> Result<GadgetRows> {
         }
     }
     let scores = score_all(ctx, "table1 phase 2", &protocol, &units, &mut throughput)?;
-    let results = combos
+    let rows = combos
         .iter()
         .zip(&rates)
         .zip(sweeps)
         .zip(scores.chunks(protocol.seeds as usize))
-        .map(|(((&(kind, mode), &rate), sweep), seeds)| Combination {
-            kind,
-            mode,
-            sweep,
-            rate,
-            seeds: seeds.to_vec(),
+        .map(|(((&(kind, mode), &rate), sweep), seeds)| {
+            let authors = authors(kind, mode);
+            let ours: Vec<f64> = seeds.iter().map(|s| s.mean).collect();
+            Row {
+                gadget: kind.name().to_owned(),
+                mode: mode.name().to_owned(),
+                rate,
+                authors_rate: authors.chosen_rate(),
+                sweep,
+                authors_sweep: authors.sweep,
+                per_seed: seeds.to_vec(),
+                mean: mean(&ours),
+                std: std_ddof0(&ours),
+                authors_per_seed: authors.seeds,
+            }
         })
-        .collect::<Vec<_>>();
-    Ok(format_rows(ctx, &protocol, &results, throughput))
+        .collect();
+    Ok(ProtocolRows {
+        training: Training {
+            steps: throughput.steps,
+            seconds: throughput.seconds,
+            steps_per_second: throughput.steps_per_second(),
+            full_protocol_steps: Protocol::new(Mode::Full).total_steps() as f64,
+        },
+        protocol,
+        rows,
+    })
 }
 
 /// A training run of the protocol and the evaluation that scores it: one unit of work.
 struct Scoring {
     /// The run's checkpoint label.
     name: String,
-    run: Run,
+    run: TrainRun,
     mode: PairsMode,
     /// The seed of the evaluation pairs.
     evaluation_seed: u64,
@@ -439,7 +486,7 @@ fn score_all(
         units.iter().map(|u| u.run.remaining_steps(ctx, &u.name)).sum::<Result<u64>>()?;
     let progress = Progress::new(label, remaining, "steps");
     if ctx.stack {
-        let labelled: Vec<(String, &Run)> =
+        let labelled: Vec<(String, &TrainRun)> =
             units.iter().map(|u| (u.name.clone(), &u.run)).collect();
         train_stacks(ctx, &labelled, &progress)?;
     }
@@ -455,57 +502,53 @@ fn score_all(
     scores
 }
 
-fn format_rows(
-    ctx: &Context,
-    protocol: &Protocol,
-    results: &[Combination],
-    throughput: Throughput,
-) -> GadgetRows {
+/// The protocol's rows against the paper's (full mode only).
+pub fn checks(mode: Mode, rows: &ProtocolRows) -> Vec<Check> {
+    if mode != Mode::Full {
+        return Vec::new();
+    }
+    rows.rows
+        .iter()
+        .map(|row| {
+            let (am, asd) = (mean(&row.authors_per_seed), std_ddof0(&row.authors_per_seed));
+            Check::new(
+                format!("{} / {} (trained)", row.mode, row.gadget),
+                am,
+                row.mean,
+                0.05 + 3.0 * asd,
+            )
+            .with_spread(asd)
+        })
+        .collect()
+}
+
+/// The protocol's markdown section.
+pub fn render(mode: Mode, rows: &ProtocolRows) -> String {
+    let protocol = &rows.protocol;
     let mut sweep_rows = Vec::new();
-    let mut rows = Vec::new();
-    let mut checks = Vec::new();
-    let mut data = Vec::new();
-    for c in results {
-        let authors = authors(c.kind, c.mode);
-        let ours: Vec<f64> = c.seeds.iter().map(|s| s.mean).collect();
-        let (m, sd) = (mean(&ours), std_ddof0(&ours));
-        let (am, asd) = (mean(&authors.seeds), std_ddof0(&authors.seeds));
+    let mut table_rows = Vec::new();
+    for row in &rows.rows {
+        let (m, sd) = (row.mean, row.std);
+        let (am, asd) = (mean(&row.authors_per_seed), std_ddof0(&row.authors_per_seed));
         if protocol.sweep {
-            let mut row = vec![c.kind.name().to_owned(), c.mode.name().to_owned()];
-            row.extend(c.sweep.iter().zip(authors.sweep).map(|(s, a)| {
+            let mut cells = vec![row.gadget.clone(), row.mode.clone()];
+            cells.extend(row.sweep.iter().zip(row.authors_sweep).map(|(s, a)| {
                 format!("{} / {a:.2}", s.map_or("–".to_owned(), |s| format!("{:.2}", s.mean)))
             }));
-            row.push(format!("{:e} / {:e}", c.rate, authors.chosen_rate()));
-            sweep_rows.push(row);
+            cells.push(format!("{:e} / {:e}", row.rate, row.authors_rate));
+            sweep_rows.push(cells);
         }
-        rows.push(vec![
-            c.mode.name().to_owned(),
-            c.kind.name().to_owned(),
-            format!("{:e}", c.rate),
+        table_rows.push(vec![
+            row.mode.clone(),
+            row.gadget.clone(),
+            format!("{:e}", row.rate),
             format!("{m:.2} ± {sd:.2}"),
             format!("{am:.2} ± {asd:.2}"),
             format!("{:+.2}", m - am),
             spread_units(m - am, asd),
         ]);
-        if ctx.mode == Mode::Full {
-            checks.push(
-                Check::new(
-                    format!("{} / {} (trained)", c.mode.name(), c.kind.name()),
-                    am,
-                    m,
-                    0.05 + 3.0 * asd,
-                )
-                .with_spread(asd),
-            );
-        }
-        data.push(json!({
-            "gadget": c.kind.name(), "mode": c.mode.name(), "rate": c.rate, "authors_rate": authors.chosen_rate(),
-            "sweep": c.sweep, "authors_sweep": authors.sweep, "per_seed": c.seeds, "mean": m, "std": sd,
-            "authors_per_seed": authors.seeds,
-        }));
     }
-    let steps_per_second = throughput.steps_per_second();
-    let full_steps = Protocol::new(Mode::Full).total_steps() as f64;
+    let training = &rows.training;
     let mut markdown = format!(
         "\n### Gadget rows: the authors' training protocol ({} mode)\n\n\
          Each gadget (hidden {:?}) trained on the column's distribution of pairs with cost (i - j)^2, batch 64, 16 inner samples, \
@@ -513,14 +556,14 @@ fn format_rows(
          pairs of seed 1000 + s ({} pairs; fixed: its one pair). Gadget 2 exact per pair; Gadget 1 {} Monte Carlo \
          samples per pair ({} for the fixed pair). The fixed column was computed by the authors but left out of \
          their table.{}\n\n{}",
-        ctx.mode.label(),
+        mode.label(),
         protocol.hidden,
         protocol.steps,
         protocol.seeds,
         protocol.evaluation_pairs,
         protocol.samples_per_pair,
         protocol.fixed_samples,
-        match (ctx.mode, protocol.sweep) {
+        match (mode, protocol.sweep) {
             (Mode::Quick, _) => {
                 " **Quick mode**: no learning-rate sweep, a smaller network (hidden [128, 128]) at rate 1e-3, one \
                  seed, a few steps: the gadgets are barely trained, so their rows are not the paper's values."
@@ -531,7 +574,7 @@ fn format_rows(
             }
             (Mode::Full, true) => "",
         },
-        table(&["column", "gadget", "rate", "ours", "paper", "ours − paper", "in paper's std"], &rows),
+        table(&["column", "gadget", "rate", "ours", "paper", "ours − paper", "in paper's std"], &table_rows),
     );
     if protocol.sweep {
         markdown.push_str(&format!(
@@ -542,18 +585,14 @@ fn format_rows(
         ));
     }
     markdown.push_str(&format!(
-        "\nTraining: {} steps in {:.0} s ({} steps/s); the full protocol is {full_steps:.0} steps{}.\n",
-        throughput.steps,
-        throughput.seconds,
-        steps_per_second.map_or("–".to_owned(), |s| format!("{s:.1}")),
-        if ctx.mode == Mode::Full { String::new() } else { " (quick-mode rates do not extrapolate to the paper's network: see docs/figure1-table1.md)".to_owned() },
+        "\nTraining: {} steps in {:.0} s ({} steps/s); the full protocol is {:.0} steps{}.\n",
+        training.steps,
+        training.seconds,
+        training.steps_per_second.map_or("–".to_owned(), |s| format!("{s:.1}")),
+        training.full_protocol_steps,
+        if mode == Mode::Full { String::new() } else { " (quick-mode rates do not extrapolate to the paper's network: see docs/figure1-table1.md)".to_owned() },
     ));
-    GadgetRows {
-        data: json!({"protocol": protocol, "rows": data, "training": {"steps": throughput.steps, "seconds": throughput.seconds,
-                     "steps_per_second": steps_per_second, "full_protocol_steps": full_steps}}),
-        markdown,
-        checks,
-    }
+    markdown
 }
 
 /// The index of the smallest value (the first on ties; NaN never wins).

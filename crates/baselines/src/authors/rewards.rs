@@ -8,8 +8,8 @@ use gumbel_core::Categorical;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::numpy_legacy::RandomState;
 use crate::error::Result;
-use crate::numpy_legacy::RandomState;
 
 /// Where the rewards of a trial come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,118 @@
+//! Figure 1b and supplement Figure 5: the coupling of every method (independent, Gumbel-max,
+//! inverse-CDF, LP-optimal, maximal, Gadget 1, Gadget 2) of the fixed pair of Table 1 columns 3-4
+//! (p logits (10..1)/4 decreasing, q logits (0..9)/4 increasing) under the monotone and the
+//! non-monotone reward of the authors' trial 0, each with its Var[h(x) - h(y)], exact for every method
+//! but Gadget 1 (a Monte Carlo estimate). The gadgets are those of reward trial 0 of Table 1's columns
+//! 3-4 ([`crate::experiments::fixed_pair`]: the same runs and checkpoints).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
+use baselines::{
+    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder,
+};
+use gadgets::GadgetKind;
+use gumbel_core::exact::gumbel_max_coupling;
+use gumbel_core::{CostMatrix, Coupling};
+use serde::{Deserialize, Serialize};
+
+use crate::context::Context;
+use crate::experiments::fixed_pair::{self, OUTCOMES};
+use crate::markdown::table;
+use crate::plot::Heatmap;
+use crate::progress::Progress;
+use crate::sharing::share;
+use crate::training::{Resumable, Throughput};
+
+/// The methods, in the order of the panels and the table's rows.
+pub const METHODS: [&str; 7] =
+    ["independent", "Gumbel-max", "CDF^-1", "LP-optimal", "maximal", "Gadget 1", "Gadget 2"];
+
+/// One reward of Figure 1b: the reward and every method's variance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RewardVariances {
+    /// h, the reward of each outcome.
+    pub reward: Vec<f64>,
+    /// Var[h(x) - h(y)] by method ([`METHODS`]).
+    pub variance: BTreeMap<String, f64>,
+}
+
+/// Figure 1b's numbers: by reward ("monotone", "non-monotone").
+pub type Figure1b = BTreeMap<String, RewardVariances>;
+
+/// The rewards, in the order of the figure's rows.
+const REWARDS: [&str; 2] = ["monotone", "non-monotone"];
+
+/// Trains (resumably) trial 0's gadgets and computes every method's coupling and variance; returns
+/// the numbers, the heatmap panels (row by row) and the training throughput.
+pub fn compute(ctx: &Context) -> Result<(Figure1b, Vec<Heatmap>, Throughput)> {
+    let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
+    let rewards = trial_rewards(RewardStream::NumpyLegacy, 0, OUTCOMES);
+    let settings = [rewards.monotone, rewards.non_monotone];
+    let mut runs = Vec::new();
+    for (name, h) in REWARDS.iter().zip(&settings) {
+        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+            runs.push((
+                fixed_pair::label(kind, name, 0),
+                fixed_pair::gadget_run(kind, (&p, &q), h, ctx.mode, ctx.seed, 0),
+            ));
+        }
+    }
+    let remaining: u64 =
+        runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
+    let progress = Progress::new("figure1b", remaining, "steps");
+    share(
+        ctx,
+        &progress,
+        &runs,
+        |(label, run)| run.plan(ctx, label),
+        |(label, run)| run.trained(ctx, label, &progress).map(drop),
+    )?;
+    let mut throughput = Throughput::default();
+    let mut panels = Vec::new();
+    let mut data = Figure1b::new();
+    for (index, (name, h)) in REWARDS.iter().zip(&settings).enumerate() {
+        let cost = CostMatrix::squared_reward(h)?;
+        let mut couplings: Vec<Coupling> = vec![
+            independent_coupling(&p, &q)?,
+            gumbel_max_coupling(&p, &q)?,
+            inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(OUTCOMES))?,
+            lp_optimal_coupling(&p, &q, &cost)?,
+            maximal_coupling(&p, &q)?,
+        ];
+        for (label, run) in &runs[2 * index..2 * index + 2] {
+            let trained = run.trained(ctx, label, &progress)?;
+            throughput.add(&trained);
+            couplings.push(fixed_pair::coupling(ctx.seed, &trained.gadget, &p, &q)?);
+        }
+        let mut variance = BTreeMap::new();
+        for (method, coupling) in METHODS.iter().zip(couplings) {
+            let v = coupling.variance(h, h)?;
+            variance.insert((*method).to_owned(), v);
+            panels.push(Heatmap {
+                title: format!("{method}: Var {v:.3}"),
+                matrix: coupling.to_rows(),
+            });
+        }
+        data.insert((*name).to_owned(), RewardVariances { reward: h.clone(), variance });
+    }
+    progress.finish();
+    Ok((data, panels, throughput))
+}
+
+/// The variances as a markdown table: a row per method, a column per reward.
+pub fn variance_table(data: &Figure1b) -> String {
+    let rows: Vec<Vec<String>> = METHODS
+        .iter()
+        .map(|method| {
+            let mut row = vec![(*method).to_owned()];
+            row.extend(REWARDS.iter().map(|reward| {
+                let v = data.get(*reward).and_then(|r| r.variance.get(*method));
+                v.map_or("–".to_owned(), |v| format!("{v:.4}"))
+            }));
+            row
+        })
+        .collect();
+    table(&["method", "Var, monotone reward", "Var, non-monotone reward"], &rows)
+}
