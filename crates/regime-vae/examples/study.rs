@@ -1,6 +1,6 @@
 //! Runs the study and prints it as JSON. Arguments: `quick` or `full`, then optional `key=value`
 //! overrides: `parts=table,ablation,sweep` (which sections run), `scms=K` (SCMs per table setting),
-//! `settings=linear:5,mlp:10` (the table's settings), `sweep_scms=K`, `sweep_shifts=0.5,1`,
+//! `settings=linear:5,mlp:10` (the table's settings), `ablation_settings=linear:5`, `sweep_scms=K`, `sweep_shifts=0.5,1`,
 //! `sweep_families=linear,mlp`, `ablation_scms=K`, `steps=S`, `train=T`, and `cache=DIR`: each job's
 //! record is kept in `DIR/<job>.json` and read back on a rerun, so a long study can run in pieces.
 
@@ -15,6 +15,17 @@ fn family(name: &str) -> anyhow::Result<MechanismFamily> {
         "mlp" => Ok(MLP),
         _ => anyhow::bail!("unknown family {name}"),
     }
+}
+
+/// `linear:5,mlp:10` as settings.
+fn settings(value: &str) -> anyhow::Result<Vec<Setting>> {
+    value
+        .split(',')
+        .map(|s| {
+            let (f, shift) = s.split_once(':').unwrap_or((s, "10"));
+            Ok(Setting { family: family(f)?, shift: shift.parse()? })
+        })
+        .collect()
 }
 
 fn list<T: std::str::FromStr>(value: &str) -> anyhow::Result<Vec<T>>
@@ -45,15 +56,8 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             "scms" => config.scms = value.parse()?,
-            "settings" => {
-                config.settings = value
-                    .split(',')
-                    .map(|s| {
-                        let (f, shift) = s.split_once(':').unwrap_or((s, "10"));
-                        Ok(Setting { family: family(f)?, shift: shift.parse()? })
-                    })
-                    .collect::<anyhow::Result<_>>()?
-            }
+            "settings" => config.settings = settings(value)?,
+            "ablation_settings" => config.ablation_settings = settings(value)?,
             "sweep_scms" => config.sweep_scms = value.parse()?,
             "sweep_shifts" => config.sweep_shifts = list(value)?,
             "sweep_families" => {

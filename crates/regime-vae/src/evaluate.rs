@@ -35,14 +35,11 @@ pub(crate) fn check_columns(x: &Array2<f64>, n: usize) -> Result<()> {
 
 /// Checks that every entry of `x` is finite.
 pub(crate) fn check_finite(x: &Array2<f64>) -> Result<()> {
-    match x.iter().position(|v| !v.is_finite()) {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         None => Ok(()),
-        Some(p) => Err(RegimeVaeError::NonFinite(format!(
-            "data entry ({}, {}) is {}",
-            p / x.ncols().max(1),
-            p % x.ncols().max(1),
-            x.iter().nth(p).copied().unwrap_or(f64::NAN)
-        ))),
+        Some(((r, c), v)) => {
+            Err(RegimeVaeError::NonFinite(format!("data entry ({r}, {c}) is {v}")))
+        }
     }
 }
 
