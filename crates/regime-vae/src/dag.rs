@@ -14,9 +14,13 @@ pub struct Dag {
 }
 
 impl Dag {
-    /// Builds a DAG from parent lists; fails if an index is out of range, a parent repeats, or there is a cycle.
+    /// Builds a DAG from parent lists; fails if there is no node, an index is out of range, a parent
+    /// repeats, or there is a cycle.
     pub fn from_parents(mut parents: Vec<Vec<usize>>) -> Result<Self> {
         let n = parents.len();
+        if n == 0 {
+            return Err(RegimeVaeError::NoNodes);
+        }
         for (i, pa) in parents.iter_mut().enumerate() {
             pa.sort_unstable();
             ensure(pa.iter().all(|&p| p < n && p != i), || {
@@ -26,15 +30,16 @@ impl Dag {
                 format!("node {i} lists a parent twice")
             })?;
         }
-        let order = topological_order(&parents)
-            .ok_or_else(|| RegimeVaeError::InvalidConfig("the graph has a cycle".into()))?;
+        let order = topological_order(&parents).ok_or(RegimeVaeError::Cyclic)?;
         Ok(Self { parents, order })
     }
 
     /// Erdos-Renyi DAG as in the seed's Section 4.1: in a uniformly random order of the nodes, each of the
     /// `n (n - 1) / 2` forward pairs gets an edge with probability `edge_prob`.
     pub fn erdos_renyi<R: Rng + ?Sized>(n: usize, edge_prob: f64, rng: &mut R) -> Result<Self> {
-        ensure(n >= 1, || "a DAG needs at least one node".into())?;
+        if n == 0 {
+            return Err(RegimeVaeError::NoNodes);
+        }
         ensure((0.0..=1.0).contains(&edge_prob), || {
             format!("edge probability {edge_prob} not in [0, 1]")
         })?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dag::Dag;
 use crate::error::{ensure, RegimeVaeError, Result};
-use crate::evaluate::{check_columns, row_argmax, RegimeModel};
+use crate::evaluate::{check_columns, check_finite, row_argmax, RegimeModel};
 use crate::kmeans::kmeans_labels;
 use crate::linalg::solve;
 
@@ -54,32 +54,18 @@ pub struct LinearGaussianMixture {
 }
 
 impl LinearGaussianMixture {
-    /// Fits `clusters` regimes to the rows of `x` by EM.
+    /// Fits `clusters` regimes (at most `N + 1`, the single-target assumption's count) to the rows of `x`
+    /// by EM.
     pub fn fit(dag: &Dag, x: &Array2<f64>, clusters: usize, config: &EmConfig) -> Result<Self> {
-        let (s, n) = x.dim();
-        ensure(n == dag.n(), || format!("{n} columns for a DAG of {} nodes", dag.n()))?;
-        ensure(s >= clusters && clusters >= 1, || format!("{s} samples for {clusters} clusters"))?;
+        check_input(dag, x, clusters)?;
         ensure(config.restarts >= 1 && config.var_floor > 0.0, || {
             "EM needs a restart and a positive variance floor".into()
         })?;
-        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
         let mut best: Option<Self> = None;
         for restart in 0..config.restarts {
             let mut rng = stream(config.seed, restart as u64);
             let labels = kmeans_labels(x, clusters, &mut rng);
-            let resp = Array2::from_shape_fn(
-                (s, clusters),
-                |(r, c)| if labels[r] == c { 1.0 } else { 0.0 },
-            );
-            let mut model = Self {
-                dag: dag.clone(),
-                log_weights: vec![-(clusters as f64).ln(); clusters],
-                coef: vec![dag_zero_coef(dag); clusters],
-                var: Array2::ones((clusters, n)),
-                log_likelihood: f64::NEG_INFINITY,
-                iterations: 0,
-            };
-            model.m_step(x, &resp, config.var_floor)?;
+            let mut model = Self::from_labels_floored(dag, x, &labels, clusters, config.var_floor)?;
             let mut previous = f64::NEG_INFINITY;
             for iter in 1..=config.max_iter {
                 let (resp, ll) = model.e_step(x);
@@ -97,6 +83,43 @@ impl LinearGaussianMixture {
             }
         }
         best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))
+    }
+
+    /// The M-step on hard labels (`labels[r] < clusters`): per cluster, least-squares mechanisms and
+    /// residual variances of its rows, with the default variance floor. No EM iteration is run.
+    pub fn from_labels(
+        dag: &Dag,
+        x: &Array2<f64>,
+        labels: &[usize],
+        clusters: usize,
+    ) -> Result<Self> {
+        check_input(dag, x, clusters)?;
+        Self::from_labels_floored(dag, x, labels, clusters, EmConfig::default().var_floor)
+    }
+
+    fn from_labels_floored(
+        dag: &Dag,
+        x: &Array2<f64>,
+        labels: &[usize],
+        clusters: usize,
+        var_floor: f64,
+    ) -> Result<Self> {
+        let s = x.nrows();
+        ensure(labels.len() == s && labels.iter().all(|&l| l < clusters), || {
+            format!("{} labels in 0..{clusters} for {s} rows", labels.len())
+        })?;
+        let resp =
+            Array2::from_shape_fn((s, clusters), |(r, c)| if labels[r] == c { 1.0 } else { 0.0 });
+        let mut model = Self {
+            dag: dag.clone(),
+            log_weights: vec![-(clusters as f64).ln(); clusters],
+            coef: vec![dag_zero_coef(dag); clusters],
+            var: Array2::ones((clusters, dag.n())),
+            log_likelihood: f64::NEG_INFINITY,
+            iterations: 0,
+        };
+        model.m_step(x, &resp, var_floor)?;
+        Ok(model)
     }
 
     fn node_mean(&self, c: usize, i: usize, row: ndarray::ArrayView1<f64>) -> f64 {
@@ -179,6 +202,19 @@ impl LinearGaussianMixture {
         }
         Ok(())
     }
+}
+
+/// Checks data against the DAG and the number of clusters against the single-target assumption.
+fn check_input(dag: &Dag, x: &Array2<f64>, clusters: usize) -> Result<()> {
+    check_columns(x, dag.n())?;
+    check_finite(x)?;
+    let allowed = dag.n() + 1;
+    if clusters > allowed {
+        return Err(RegimeVaeError::TooManyRegimes { requested: clusters, allowed });
+    }
+    ensure(x.nrows() >= clusters && clusters >= 1, || {
+        format!("{} samples for {clusters} clusters", x.nrows())
+    })
 }
 
 fn dag_zero_coef(dag: &Dag) -> Vec<Vec<f64>> {

@@ -14,6 +14,22 @@ pub enum RegimeVaeError {
     /// A value that must be finite is not.
     #[error("non-finite value: {0}")]
     NonFinite(String),
+    /// A graph without nodes.
+    #[error("a graph needs at least one node")]
+    NoNodes,
+    /// A graph with a directed cycle.
+    #[error("the graph has a cycle")]
+    Cyclic,
+    /// More regimes asked for than the single-target assumption allows (`N + 1` for `N` nodes).
+    #[error(
+        "{requested} regimes asked for; the single-target assumption allows at most {allowed}"
+    )]
+    TooManyRegimes {
+        /// Regimes asked for.
+        requested: usize,
+        /// `N + 1`.
+        allowed: usize,
+    },
     /// A linear system is singular.
     #[error("singular linear system: {0}")]
     Singular(String),

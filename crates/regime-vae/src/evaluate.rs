@@ -5,7 +5,7 @@ use gumbel_core::rng::stream;
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ensure, Result};
+use crate::error::{ensure, RegimeVaeError, Result};
 use crate::identify::identify;
 use crate::metrics::{
     adjusted_rand_index, contingency, matched_accuracy, normalized_mutual_information,
@@ -26,7 +26,21 @@ pub trait RegimeModel {
 
 /// Checks that `x` has one column per node of an `n`-node DAG.
 pub(crate) fn check_columns(x: &Array2<f64>, n: usize) -> Result<()> {
-    ensure(x.ncols() == n, || format!("{} columns for {n} nodes", x.ncols()))
+    if x.ncols() == n {
+        Ok(())
+    } else {
+        Err(RegimeVaeError::Shape(format!("{} columns for {n} nodes", x.ncols())))
+    }
+}
+
+/// Checks that every entry of `x` is finite.
+pub(crate) fn check_finite(x: &Array2<f64>) -> Result<()> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), v)) => {
+            Err(RegimeVaeError::NonFinite(format!("data entry ({r}, {c}) is {v}")))
+        }
+    }
 }
 
 /// The index of the largest entry of each row (the posterior-argmax cluster of a log-posterior matrix).

@@ -18,6 +18,16 @@ pub enum MechanismFamily {
     },
 }
 
+impl MechanismFamily {
+    /// A short name: `linear` or `mlp<hidden>`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Linear => "linear".into(),
+            Self::Mlp { hidden } => format!("mlp{hidden}"),
+        }
+    }
+}
+
 /// The noise-free part of one node's mechanism.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Mechanism {

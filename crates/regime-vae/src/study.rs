@@ -1,24 +1,97 @@
-//! The study of issue 6: several random SCMs at the reference setting (N = 10, edge probability 0.1,
-//! shift 10), the VAE beside the EM reference and the public code's numbers, and a sweep over shift
-//! sizes that shows where the latent collapses (the seed's Section 4.3).
+//! The regime-VAE study: random SCMs (N = 10, edge probability 0.1) of two mechanism families (linear, as
+//! the seed's Section 4.1, and random tanh MLPs, where the linear EM reference is misspecified) at several
+//! shift sizes; the VAE beside the EM reference and the public code's numbers; an ablation of the VAE's
+//! latent, estimator and initialisation; and a sweep over shift sizes that shows where the latent
+//! collapses (the seed's Section 4.3).
+//!
+//! SCM `k` of every setting is drawn from the same seed, so settings differ only in family and shift, and
+//! a fit needed by several tables (the main table, the sweep, the ablation's default row) runs once.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use gumbel_core::rng::stream;
 use serde::{Deserialize, Serialize};
 
 use crate::em::{EmConfig, LinearGaussianMixture};
-use crate::error::{ensure, Result};
+use crate::error::{ensure, RegimeVaeError, Result};
 use crate::evaluate::{evaluate, Evaluation};
+use crate::mechanism::MechanismFamily;
 use crate::scm::{Scm, ScmConfig};
-use crate::vae::{RegimeVae, VaeConfig};
+use crate::vae::{Estimator, LatentKind, RegimeVae, VaeConfig};
+
+/// One setting of the data: a mechanism family and a shift size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Setting {
+    /// Mechanism family.
+    pub family: MechanismFamily,
+    /// Size of each intervention's mean shift.
+    pub shift: f64,
+}
+
+/// A VAE configuration compared in the ablation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    /// What it is.
+    pub name: String,
+    /// Its latent.
+    pub latent: LatentKind,
+    /// Its estimator.
+    pub estimator: Estimator,
+    /// Whether it starts from the k-means warm start (else from the random initialisation).
+    pub warm_start: bool,
+}
+
+impl Variant {
+    fn new(latent: LatentKind, estimator: Estimator, warm_start: bool) -> Self {
+        let name = format!(
+            "{}, {}, {}",
+            match latent {
+                LatentKind::PerMechanism => "per-mechanism",
+                LatentKind::Categorical => "categorical",
+            },
+            match estimator {
+                Estimator::Exact => "exact",
+                Estimator::StraightThrough => "straight-through",
+            },
+            if warm_start { "k-means warm start" } else { "random start" }
+        );
+        Self { name, latent, estimator, warm_start }
+    }
+
+    /// The VAE settings of this variant on top of `base`.
+    pub fn apply(&self, base: &VaeConfig) -> VaeConfig {
+        VaeConfig {
+            latent: self.latent,
+            estimator: self.estimator,
+            kmeans_init_steps: if self.warm_start { base.kmeans_init_steps.max(1) } else { 0 },
+            ..*base
+        }
+    }
+
+    /// The default and the variants the ablation compares it with.
+    pub fn ablation() -> Vec<Self> {
+        use Estimator::{Exact, StraightThrough};
+        use LatentKind::{Categorical, PerMechanism};
+        vec![
+            Self::new(PerMechanism, Exact, true),
+            Self::new(PerMechanism, Exact, false),
+            Self::new(PerMechanism, StraightThrough, true),
+            Self::new(PerMechanism, StraightThrough, false),
+            Self::new(Categorical, Exact, true),
+            Self::new(Categorical, StraightThrough, true),
+        ]
+    }
+}
+
+/// The tanh-MLP family of the study (hidden units per mechanism).
+pub const MLP: MechanismFamily = MechanismFamily::Mlp { hidden: 8 };
 
 /// Settings of a study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudyConfig {
-    /// Random SCMs at the main setting.
-    pub scms: usize,
-    /// The SCM family of the main setting (its `shift` is the main shift).
+    /// The SCM family's shared settings (nodes, edge probability, regime frequencies); family and shift
+    /// come from each [`Setting`].
     pub scm: ScmConfig,
     /// Training samples per SCM.
     pub train: usize,
@@ -28,6 +101,18 @@ pub struct StudyConfig {
     pub vae: VaeConfig,
     /// EM settings (its seed is replaced per SCM).
     pub em: EmConfig,
+    /// The settings of the main table.
+    pub settings: Vec<Setting>,
+    /// Random SCMs per setting of the main table.
+    pub scms: usize,
+    /// VAE variants of the ablation (the first is `vae` itself).
+    pub variants: Vec<Variant>,
+    /// The settings of the ablation.
+    pub ablation_settings: Vec<Setting>,
+    /// Random SCMs per ablation setting.
+    pub ablation_scms: usize,
+    /// Families of the shift sweep.
+    pub sweep_families: Vec<MechanismFamily>,
     /// Shift sizes of the sweep.
     pub sweep_shifts: Vec<f64>,
     /// Random SCMs per sweep point.
@@ -36,48 +121,62 @@ pub struct StudyConfig {
     pub seed: u64,
 }
 
+fn settings(families: &[(MechanismFamily, &[f64])]) -> Vec<Setting> {
+    families
+        .iter()
+        .flat_map(|&(family, shifts)| shifts.iter().map(move |&shift| Setting { family, shift }))
+        .collect()
+}
+
 impl StudyConfig {
-    /// The issue's protocol: 10 SCMs, 10,000 training and 2,000 held-out samples, 300 + 1500 VAE steps,
-    /// a sweep of 5 more shifts x 3 SCMs
-    /// (shift 10 is the main setting).
+    /// The full protocol: 10 SCMs per setting, 10,000 training and 2,000 held-out samples; linear SCMs
+    /// at shifts 3, 5 and 10 and MLP SCMs at shifts 5 and 10; the ablation at linear shifts 5 and 10 on
+    /// 5 SCMs; the sweep over shifts 0.5-10 with 10 SCMs per point for both families.
     pub fn full() -> Self {
+        let shifts = [0.5, 1.0, 2.0, 3.0, 5.0, 10.0];
         Self {
-            scms: 10,
             scm: ScmConfig::default(),
             train: 10_000,
             test: 2_000,
-            vae: VaeConfig {
-                steps: 1500,
-                beta_warmup_steps: 300,
-                beta_ramp_steps: 600,
-                ..VaeConfig::default()
-            },
+            vae: VaeConfig::default(),
             em: EmConfig::default(),
-            sweep_shifts: vec![0.5, 1.0, 2.0, 3.0, 5.0],
-            sweep_scms: 3,
+            settings: settings(&[
+                (MechanismFamily::Linear, &[3.0, 5.0, 10.0]),
+                (MLP, &[5.0, 10.0]),
+            ]),
+            scms: 10,
+            variants: Variant::ablation(),
+            ablation_settings: settings(&[(MechanismFamily::Linear, &[5.0, 10.0])]),
+            ablation_scms: 5,
+            sweep_families: vec![MechanismFamily::Linear, MLP],
+            sweep_shifts: shifts.to_vec(),
+            sweep_scms: 10,
             seed: 0,
         }
     }
 
-    /// A quick configuration (clearly reduced): 2 SCMs, 3,000 training samples, 600 + 200 VAE steps,
-    /// a sweep of 2 shifts x 1 SCM.
+    /// A quick configuration (clearly reduced): 2 SCMs per setting (linear and MLP at shift 10), 3,000
+    /// training samples, short training, no ablation, a 2-shift sweep of 1 SCM per family.
     pub fn quick() -> Self {
         Self {
-            scms: 2,
             train: 3_000,
             test: 1_000,
-            vae: VaeConfig {
-                steps: 600,
-                kmeans_init_steps: 200,
-                beta_warmup_steps: 100,
-                beta_ramp_steps: 200,
-                ..VaeConfig::default()
-            },
-            em: EmConfig { restarts: 2, max_iter: 100, ..EmConfig::default() },
-            sweep_shifts: vec![1.0, 3.0],
+            vae: VaeConfig { steps: 400, kmeans_init_steps: 150, ..VaeConfig::default() },
+            em: EmConfig { restarts: 2, max_iter: 50, ..EmConfig::default() },
+            settings: settings(&[(MechanismFamily::Linear, &[10.0]), (MLP, &[10.0])]),
+            scms: 2,
+            variants: Vec::new(),
+            ablation_settings: Vec::new(),
+            ablation_scms: 0,
+            sweep_shifts: vec![2.0, 10.0],
             sweep_scms: 1,
             ..Self::full()
         }
+    }
+
+    /// The seed of SCM `k` (the same in every setting).
+    pub fn scm_seed(&self, k: usize) -> u64 {
+        stream_seed(self.seed, k as u64)
     }
 }
 
@@ -162,58 +261,92 @@ impl MethodSummary {
     }
 }
 
-/// The result of both methods on one SCM.
+/// One VAE fit (and optionally the EM reference) on one SCM.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Family and shift.
+    pub setting: Setting,
+    /// Seed the SCM and its data are drawn from.
+    pub seed: u64,
+    /// Index into [`StudyConfig::variants`]; `None` is the default VAE beside the EM reference.
+    pub variant: Option<usize>,
+}
+
+impl Job {
+    /// A key naming the job (for caches).
+    pub fn key(&self) -> String {
+        let variant = self.variant.map_or("default".into(), |v| format!("variant{v}"));
+        format!(
+            "{}-shift{}-seed{}-{variant}",
+            self.setting.family.label(),
+            self.setting.shift,
+            self.seed
+        )
+    }
+}
+
+/// The result of one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScmRecord {
-    /// Seed the SCM and its data were drawn from.
-    pub seed: u64,
-    /// Intervention shift.
-    pub shift: f64,
+    /// What ran.
+    pub job: Job,
     /// Edges of the DAG.
     pub edges: usize,
     /// The VAE's held-out scores.
     pub vae: Evaluation,
     /// VAE fitting time (s).
     pub vae_seconds: f64,
-    /// The EM reference's held-out scores.
-    pub em: Evaluation,
+    /// The EM reference's held-out scores (default jobs only).
+    pub em: Option<Evaluation>,
     /// EM fitting time (s).
-    pub em_seconds: f64,
+    pub em_seconds: Option<f64>,
 }
 
-/// Draws an SCM and its data from `seed`, fits both methods, and scores them on held-out data.
-pub fn run_scm(config: &StudyConfig, shift: f64, seed: u64) -> Result<ScmRecord> {
-    let scm_config = ScmConfig { shift, ..config.scm };
+/// Draws the job's SCM and data, fits the VAE (and EM for a default job) and scores them on held-out data.
+pub fn run_job(config: &StudyConfig, job: &Job) -> Result<ScmRecord> {
+    let scm_config =
+        ScmConfig { family: job.setting.family, shift: job.setting.shift, ..config.scm };
+    let seed = job.seed;
     let scm = Scm::random(&scm_config, &mut stream(seed, 0))?;
     let train = scm.sample(config.train, &mut stream(seed, 1))?;
     let test = scm.sample(config.test, &mut stream(seed, 2))?;
 
+    let vae_config = match job.variant {
+        None => config.vae,
+        Some(v) => config
+            .variants
+            .get(v)
+            .ok_or_else(|| RegimeVaeError::InvalidConfig(format!("no variant {v}")))?
+            .apply(&config.vae),
+    };
     let start = Instant::now();
     let vae = RegimeVae::fit(
         scm.dag(),
         &train.x,
-        &VaeConfig { seed: stream_seed(seed, 3), ..config.vae },
+        &VaeConfig { seed: stream_seed(seed, 3), ..vae_config },
     )?;
     let vae_seconds = start.elapsed().as_secs_f64();
     let vae_eval = evaluate(&vae, &scm, &test, stream_seed(seed, 4))?;
 
-    let start = Instant::now();
-    let em = LinearGaussianMixture::fit(
-        scm.dag(),
-        &train.x,
-        scm.regimes(),
-        &EmConfig { seed: stream_seed(seed, 5), ..config.em },
-    )?;
-    let em_seconds = start.elapsed().as_secs_f64();
-    let em_eval = evaluate(&em, &scm, &test, stream_seed(seed, 4))?;
-
+    let (em, em_seconds) = if job.variant.is_none() {
+        let start = Instant::now();
+        let em = LinearGaussianMixture::fit(
+            scm.dag(),
+            &train.x,
+            scm.regimes(),
+            &EmConfig { seed: stream_seed(seed, 5), ..config.em },
+        )?;
+        let seconds = start.elapsed().as_secs_f64();
+        (Some(evaluate(&em, &scm, &test, stream_seed(seed, 4))?), Some(seconds))
+    } else {
+        (None, None)
+    };
     Ok(ScmRecord {
-        seed,
-        shift,
+        job: *job,
         edges: scm.dag().edges(),
         vae: vae_eval,
         vae_seconds,
-        em: em_eval,
+        em,
         em_seconds,
     })
 }
@@ -223,15 +356,28 @@ fn stream_seed(seed: u64, index: u64) -> u64 {
     stream(seed, index).random()
 }
 
-/// One point of the shift sweep.
+/// Both methods at one setting, summarised over SCMs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepPoint {
-    /// Intervention shift.
-    pub shift: f64,
-    /// VAE summary.
+pub struct SettingResult {
+    /// Family and shift.
+    pub setting: Setting,
+    /// The default VAE.
     pub vae: MethodSummary,
-    /// EM summary.
+    /// The EM reference.
     pub em: MethodSummary,
+    /// Per-SCM records.
+    pub per_scm: Vec<ScmRecord>,
+}
+
+/// One variant at one setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AblationRow {
+    /// The variant.
+    pub variant: Variant,
+    /// Family and shift.
+    pub setting: Setting,
+    /// Its scores over SCMs.
+    pub vae: MethodSummary,
 }
 
 /// The public code's reported numbers (shared/reference/regime-vae.md, Section 4).
@@ -260,66 +406,96 @@ impl Default for PublicNumbers {
 pub struct StudyResult {
     /// The settings.
     pub config: StudyConfig,
-    /// The VAE at the main setting.
-    pub vae: MethodSummary,
-    /// The EM reference at the main setting.
-    pub em: MethodSummary,
+    /// The main table, one entry per setting.
+    pub table: Vec<SettingResult>,
+    /// The ablation.
+    pub ablation: Vec<AblationRow>,
+    /// The shift sweep, one entry per family and shift.
+    pub sweep: Vec<SettingResult>,
     /// The public code's numbers for comparison.
     pub public_code: PublicNumbers,
-    /// Per-SCM records at the main setting.
-    pub per_scm: Vec<ScmRecord>,
-    /// The shift sweep.
-    pub sweep: Vec<SweepPoint>,
 }
 
-/// Summaries of both methods over records.
-fn summarise(records: &[ScmRecord]) -> (MethodSummary, MethodSummary) {
-    let vae: Vec<_> = records.iter().map(|r| (r.vae.clone(), r.vae_seconds)).collect();
-    let em: Vec<_> = records.iter().map(|r| (r.em.clone(), r.em_seconds)).collect();
-    (MethodSummary::of(&vae), MethodSummary::of(&em))
-}
-
-/// Runs the study; `progress` is told each finished SCM.
+/// Runs the study; `progress` is told each finished job.
 pub fn run_study(
     config: &StudyConfig,
     mut progress: impl FnMut(&ScmRecord),
 ) -> Result<StudyResult> {
-    run_study_with(config, |shift, seed| {
-        let record = run_scm(config, shift, seed)?;
+    run_study_with(config, |job| {
+        let record = run_job(config, job)?;
         progress(&record);
         Ok(record)
     })
 }
 
-/// Runs the study with `record(shift, seed)` producing each SCM's record (e.g. [`run_scm`] behind a cache).
+/// Runs the study with `record(job)` producing each job's record (e.g. [`run_job`] behind a cache); each
+/// distinct job is asked for once.
 pub fn run_study_with<E>(
     config: &StudyConfig,
-    mut record: impl FnMut(f64, u64) -> std::result::Result<ScmRecord, E>,
+    mut record: impl FnMut(&Job) -> std::result::Result<ScmRecord, E>,
 ) -> std::result::Result<StudyResult, E>
 where
-    E: From<crate::error::RegimeVaeError>,
+    E: From<RegimeVaeError>,
 {
-    ensure(config.scms >= 1, || "the study needs at least one SCM".into())?;
-    let per_scm = (0..config.scms)
-        .map(|k| record(config.scm.shift, stream_seed(config.seed, k as u64)))
-        .collect::<std::result::Result<Vec<_>, E>>()?;
-    let (vae, em) = summarise(&per_scm);
-    let mut sweep = Vec::with_capacity(config.sweep_shifts.len());
-    for (p, &shift) in config.sweep_shifts.iter().enumerate() {
-        let records = (0..config.sweep_scms)
-            .map(|k| record(shift, stream_seed(config.seed, 1000 + (p * 100 + k) as u64)))
+    ensure(config.scms >= 1, || "the study needs at least one SCM per setting".into())?;
+    let mut done: HashMap<String, ScmRecord> = HashMap::new();
+    let mut get = |job: Job| -> std::result::Result<ScmRecord, E> {
+        // A variant equal to the default VAE is the default job.
+        let is_default = job
+            .variant
+            .and_then(|v| config.variants.get(v))
+            .is_some_and(|v| v.apply(&config.vae) == config.vae);
+        let job = if is_default { Job { variant: None, ..job } } else { job };
+        if let Some(r) = done.get(&job.key()) {
+            return Ok(r.clone());
+        }
+        let r = record(&job)?;
+        done.insert(job.key(), r.clone());
+        Ok(r)
+    };
+    let mut setting_result = |setting: Setting, scms: usize| {
+        let per_scm = (0..scms)
+            .map(|k| get(Job { setting, seed: config.scm_seed(k), variant: None }))
             .collect::<std::result::Result<Vec<_>, E>>()?;
-        if !records.is_empty() {
-            let (vae, em) = summarise(&records);
-            sweep.push(SweepPoint { shift, vae, em });
+        let (vae, em) = summarise(&per_scm);
+        Ok::<_, E>(SettingResult { setting, vae, em, per_scm })
+    };
+    let table = config
+        .settings
+        .iter()
+        .map(|&s| setting_result(s, config.scms))
+        .collect::<std::result::Result<Vec<_>, E>>()?;
+    let mut sweep = Vec::new();
+    for &family in &config.sweep_families {
+        for &shift in &config.sweep_shifts {
+            sweep.push(setting_result(Setting { family, shift }, config.sweep_scms)?);
+        }
+    }
+    let mut ablation = Vec::new();
+    for &setting in &config.ablation_settings {
+        for (v, variant) in config.variants.iter().enumerate() {
+            let records = (0..config.ablation_scms)
+                .map(|k| get(Job { setting, seed: config.scm_seed(k), variant: Some(v) }))
+                .collect::<std::result::Result<Vec<_>, E>>()?;
+            ablation.push(AblationRow {
+                variant: variant.clone(),
+                setting,
+                vae: summarise(&records).0,
+            });
         }
     }
     Ok(StudyResult {
         config: config.clone(),
-        vae,
-        em,
-        public_code: PublicNumbers::default(),
-        per_scm,
+        table,
+        ablation,
         sweep,
+        public_code: PublicNumbers::default(),
     })
+}
+
+/// Summaries of the VAE and of EM (empty when no record has EM) over records.
+fn summarise(records: &[ScmRecord]) -> (MethodSummary, MethodSummary) {
+    let vae: Vec<_> = records.iter().map(|r| (r.vae.clone(), r.vae_seconds)).collect();
+    let em: Vec<_> = records.iter().filter_map(|r| Some((r.em.clone()?, r.em_seconds?))).collect();
+    (MethodSummary::of(&vae), MethodSummary::of(&em))
 }

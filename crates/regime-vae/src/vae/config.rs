@@ -4,22 +4,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ensure, Result};
 
-/// The form of the discrete latent.
+/// The form of the discrete latent. Both have a posterior `q(r | x)` over the same `N + 1` regimes
+/// (`r = 0` observational, `r = j + 1` node `j` intervened); they differ in what the decoder sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LatentKind {
     /// One categorical over the `N + 1` regimes; every node's decoder sees the whole one-hot code (what the
-    /// public code does).
+    /// public code does). Cluster labels are arbitrary: nothing ties code `r` to node `r - 1`.
     Categorical,
     /// One boolean `z_i` per mechanism (intervened or not); node `i`'s decoder sees only `z_i` (the seed's
-    /// Section 3 and Figure 1). The regime of a sample is read off as "no mechanism intervened" or "only
-    /// mechanism `j`", whichever is most probable.
+    /// Section 3, Figure 1). Under the single-target assumption (Section 2.1) only `N + 1` of the `2^N`
+    /// codes are allowed: `z = 0` (observational) and `z = e_j` (only mechanism `j` intervened), so
+    /// `q(z | x)` is a softmax over these `N + 1` codes (the seed's `z = one-hot(z~)`, `z~` multinoulli),
+    /// and regime `j + 1` names its target node `j`.
     PerMechanism,
 }
 
 /// The prior `p(z)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Prior {
-    /// Uniform over the regimes (the seed's Section 3); for per-mechanism booleans, `P(z_i = 1) = 1 / (N + 1)`.
+    /// Uniform over the `N + 1` regimes (the seed's Section 3).
     Uniform,
     /// The regime frequencies of the data: `observational` for no intervention, the rest uniform (the public code).
     Informative {
@@ -31,9 +34,13 @@ pub enum Prior {
 /// How the expected log-likelihood `E_q[log p(x | z)]` is estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Estimator {
-    /// One straight-through Gumbel-softmax sample per data point (Jang et al. 2017), as in the seed.
+    /// One straight-through Gumbel-softmax sample per data point (Jang et al. 2017), as in the seed. Its
+    /// gradient is biased (see docs/regime-vae.md for the measured cost).
     StraightThrough,
-    /// The exact expectation, enumerating the `N + 1` codes (categorical) or the two states of each boolean.
+    /// The exact expectation over the `N + 1` allowed codes. For the per-mechanism latent it costs two
+    /// decoder passes (every node under `z_i = 0` and `z_i = 1`): code `e_j` differs from `0` in node `j`
+    /// only, so `-log p(x | e_j) = -log p(x | 0) + (sq1_j - sq0_j) / 2`. The categorical latent needs
+    /// `N + 1` passes.
     Exact,
 }
 
@@ -65,8 +72,10 @@ pub struct VaeConfig {
     /// Steps over which `beta` then rises linearly to 1.
     pub beta_ramp_steps: usize,
     /// Warm start (0 = none): this many steps fit the encoder (cross-entropy) and the decoder (likelihood)
-    /// to k-means labels before the ELBO training, as clustering VAEs are commonly initialised (categorical
-    /// latent only: a boolean code needs to know which cluster intervenes on which node).
+    /// to k-means labels before the ELBO training, as clustering VAEs are commonly initialised. For the
+    /// per-mechanism latent the k-means clusters are first mapped to codes by the identification rule
+    /// ([`crate::identify`]) applied to per-cluster linear regressions: the cluster it calls observational
+    /// gets `z = 0`, the cluster it gives target `j` gets `z = e_j`.
     pub kmeans_init_steps: usize,
     /// Independent trainings from different seeds; the one with the best exact training ELBO is kept.
     pub restarts: usize,
@@ -79,9 +88,9 @@ pub struct VaeConfig {
 impl Default for VaeConfig {
     fn default() -> Self {
         Self {
-            latent: LatentKind::Categorical,
+            latent: LatentKind::PerMechanism,
             prior: Prior::Uniform,
-            estimator: Estimator::StraightThrough,
+            estimator: Estimator::Exact,
             encoder_hidden: 128,
             decoder_hidden: 32,
             temperature_start: 0.5,
@@ -116,9 +125,6 @@ impl VaeConfig {
         })?;
         ensure(self.learning_rate > 0.0 && self.learning_rate.is_finite(), || {
             "learning rate must be > 0".into()
-        })?;
-        ensure(self.kmeans_init_steps == 0 || self.latent == LatentKind::Categorical, || {
-            "the k-means warm start needs the categorical latent".into()
         })?;
         if let Prior::Informative { observational } = self.prior {
             ensure(observational > 0.0 && observational < 1.0, || {

@@ -1,6 +1,7 @@
-//! The regime VAE on libtorch: settings, networks, training and ancestral sampling.
+//! The regime VAE on libtorch: settings, networks, training, ancestral sampling and counterfactuals.
 
 pub mod config;
+pub mod counterfactual;
 pub mod model;
 pub mod net;
 pub mod sample;

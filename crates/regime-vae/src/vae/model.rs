@@ -2,8 +2,9 @@
 //! [`RegimeModel`] (posterior-argmax clusters and per-cluster mechanisms).
 //!
 //! `-ELBO(x) = E_q[-log p(x | z)] + KL(q(z | x) || p(z))` with `p(x | z) = prod_i N(x_i; mu_i(Pa(x_i), z), 1)`.
-//! The KL is computed from log-probabilities (`sum_k q_k (log q_k - log p_k)` with `log q` a
-//! log-softmax or log-sigmoid), so it is finite even when some `q_k` underflow to 0.
+//! `q(z | x)` is a softmax over the `N + 1` regimes (for the per-mechanism latent: the codes allowed by
+//! the single-target assumption). The KL is computed from log-probabilities (`sum_k q_k (log q_k - log
+//! p_k)` with `log q` a log-softmax), so it is finite even when some `q_k` underflow to 0.
 
 use std::time::Instant;
 
@@ -14,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 use crate::dag::Dag;
+use crate::em::LinearGaussianMixture;
 use crate::error::{ensure, RegimeVaeError, Result};
-use crate::evaluate::{check_columns, row_argmax, RegimeModel};
+use crate::evaluate::{check_columns, check_finite, row_argmax, RegimeModel};
+use crate::identify::identify;
 use crate::kmeans::kmeans_labels;
 use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig};
 use crate::vae::net::{Decoder, Encoder};
@@ -64,20 +67,17 @@ impl RegimeVae {
     pub fn new(dag: &Dag, x: &Array2<f64>, config: &VaeConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let n = dag.n();
-        ensure(x.ncols() == n && x.nrows() >= 2, || format!("data {:?} for {n} nodes", x.dim()))?;
-        ensure(x.iter().all(|v| v.is_finite()), || "data must be finite".into())?;
+        check_columns(x, n)?;
+        check_finite(x)?;
+        ensure(x.nrows() >= 2, || format!("{} rows: training needs at least 2", x.nrows()))?;
         let mean =
             x.mean_axis(Axis(0)).ok_or_else(|| RegimeVaeError::Shape("empty data".into()))?;
         let scale = x.std_axis(Axis(0), 0.0).mapv(|s| s.max(1e-3));
         let mut rng = stream(seed, 0);
         let store = nn::VarStore::new(Device::Cpu);
         let root = store.root();
-        let latent_width = match config.latent {
-            LatentKind::Categorical => n + 1,
-            LatentKind::PerMechanism => n,
-        };
         let encoder =
-            Encoder::new(&(&root / "encoder"), n, config.encoder_hidden, latent_width, &mut rng)?;
+            Encoder::new(&(&root / "encoder"), n, config.encoder_hidden, n + 1, &mut rng)?;
         let decoder = Decoder::new(
             &(&root / "decoder"),
             dag,
@@ -163,7 +163,8 @@ impl RegimeVae {
         Ok(())
     }
 
-    /// Fits the encoder and decoder to k-means labels (see [`VaeConfig::kmeans_init_steps`]).
+    /// Fits the encoder and decoder to k-means labels (see [`VaeConfig::kmeans_init_steps`]), mapped to
+    /// regimes by the identification rule for the per-mechanism latent.
     fn warm_start<R: Rng + ?Sized>(
         &self,
         x: &Array2<f64>,
@@ -172,7 +173,12 @@ impl RegimeVae {
         rng: &mut R,
     ) -> Result<()> {
         let k = self.dag.n() + 1;
-        let labels: Vec<i64> = kmeans_labels(x, k, rng).into_iter().map(|l| l as i64).collect();
+        let clusters = kmeans_labels(x, k, rng);
+        let labels = match self.config.latent {
+            LatentKind::Categorical => clusters,
+            LatentKind::PerMechanism => regimes_of_clusters(&self.dag, x, &clusters)?,
+        };
+        let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
         let labels = Tensor::f_from_slice(&labels)?;
         let rows = x.nrows() as i64;
         for _ in 0..self.config.kmeans_init_steps {
@@ -187,7 +193,7 @@ impl RegimeVae {
                 .f_gather(1, &target.f_unsqueeze(1)?, false)?
                 .f_neg()?
                 .f_mean(Kind::Float)?;
-            let code = target.f_one_hot(k as i64)?.f_to_kind(Kind::Float)?;
+            let code = self.decoder_code(&target.f_one_hot(k as i64)?.f_to_kind(Kind::Float)?)?;
             let nll =
                 Self::gaussian_nll(&batch, &self.decode(&batch, &code)?)?.f_mean(Kind::Float)?;
             let loss = ce.f_add(&nll)?;
@@ -218,24 +224,27 @@ impl RegimeVae {
             .f_add_scalar(n * HALF_LOG_2PI)?)
     }
 
-    /// Log prior probabilities: `[N + 1]` for the categorical latent, `[2]` = (log P(z_i = 0), log P(z_i = 1)) per boolean.
+    /// Log prior probabilities of the `N + 1` regimes.
     fn log_prior(&self) -> Vec<f64> {
-        let n = self.dag.n() as f64;
-        match (self.config.latent, self.config.prior) {
-            (LatentKind::Categorical, Prior::Uniform) => vec![-(n + 1.0).ln(); self.dag.n() + 1],
-            (LatentKind::Categorical, Prior::Informative { observational }) => {
-                let mut p = vec![((1.0 - observational) / n).ln(); self.dag.n() + 1];
+        let n = self.dag.n();
+        match self.config.prior {
+            Prior::Uniform => vec![-((n + 1) as f64).ln(); n + 1],
+            Prior::Informative { observational } => {
+                let mut p = vec![((1.0 - observational) / n as f64).ln(); n + 1];
                 p[0] = observational.ln();
                 p
             }
-            (LatentKind::PerMechanism, prior) => {
-                let p1 = match prior {
-                    Prior::Uniform => 1.0 / (n + 1.0),
-                    Prior::Informative { observational } => (1.0 - observational) / n,
-                };
-                vec![(1.0 - p1).ln(), p1.ln()]
-            }
         }
+    }
+
+    /// The decoder's code `[batch, C]` for (relaxed) one-hot regimes `[batch, N + 1]`: the regime itself for
+    /// the categorical latent; for the per-mechanism latent the booleans `z_j` = the weight of regime
+    /// `j + 1` (regime 0 is `z = 0`).
+    fn decoder_code(&self, regime: &Tensor) -> Result<Tensor> {
+        Ok(match self.config.latent {
+            LatentKind::Categorical => regime.shallow_clone(),
+            LatentKind::PerMechanism => regime.f_narrow(1, 1, self.dag.n() as i64)?,
+        })
     }
 
     /// The ELBO terms of a batch of raw data `x` `[batch, N]`; `rng` draws the Gumbel noise of the
@@ -250,101 +259,75 @@ impl RegimeVae {
         let batch = x.size()[0];
         let logits = self.encoder.logits(&self.standardise(x)?)?;
         let width = logits.size()[1];
-        let prior = self.log_prior();
-        match self.config.latent {
-            LatentKind::Categorical => {
-                let log_q = logits.f_log_softmax(1, Kind::Float)?;
-                let log_p =
-                    Tensor::f_from_slice(&prior.iter().map(|&v| v as f32).collect::<Vec<_>>())?;
-                let kl = log_q.f_exp()?.f_mul(&log_q.f_sub(&log_p)?)?.f_sum_dim_intlist(
-                    1,
-                    false,
-                    Kind::Float,
-                )?;
-                let nll = match estimator {
-                    Estimator::StraightThrough => {
-                        let noise = gumbel_noise(&[batch, width], rng)?;
-                        let soft =
-                            logits.f_add(&noise)?.f_div_scalar(tau)?.f_softmax(1, Kind::Float)?;
-                        let hard =
-                            soft.f_argmax(1, false)?.f_one_hot(width)?.f_to_kind(Kind::Float)?;
-                        let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
-                        Self::gaussian_nll(x, &self.decode(x, &z)?)?
-                    }
-                    Estimator::Exact => {
-                        let per_code = self.nll_per_cluster(x)?; // [K, batch]
-                        per_code.f_mul(&log_q.f_exp()?.f_transpose(0, 1)?)?.f_sum_dim_intlist(
-                            0,
-                            false,
-                            Kind::Float,
-                        )?
-                    }
-                };
-                Ok(ElboTerms { nll, kl })
+        let log_q = logits.f_log_softmax(1, Kind::Float)?;
+        let log_p =
+            Tensor::f_from_slice(&self.log_prior().iter().map(|&v| v as f32).collect::<Vec<_>>())?;
+        let kl = log_q.f_exp()?.f_mul(&log_q.f_sub(&log_p)?)?.f_sum_dim_intlist(
+            1,
+            false,
+            Kind::Float,
+        )?;
+        let nll = match estimator {
+            Estimator::StraightThrough => {
+                let noise = gumbel_noise(&[batch, width], rng)?;
+                let soft = logits.f_add(&noise)?.f_div_scalar(tau)?.f_softmax(1, Kind::Float)?;
+                let hard = soft.f_argmax(1, false)?.f_one_hot(width)?.f_to_kind(Kind::Float)?;
+                let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
+                Self::gaussian_nll(x, &self.decode(x, &self.decoder_code(&z)?)?)?
             }
-            LatentKind::PerMechanism => {
-                let log_q1 = logits.f_log_sigmoid()?;
-                let log_q0 = logits.f_neg()?.f_log_sigmoid()?;
-                let kl = log_q1
-                    .f_exp()?
-                    .f_mul(&log_q1.f_sub_scalar(prior[1])?)?
-                    .f_add(&log_q0.f_exp()?.f_mul(&log_q0.f_sub_scalar(prior[0])?)?)?
-                    .f_sum_dim_intlist(1, false, Kind::Float)?;
-                let nll = match estimator {
-                    Estimator::StraightThrough => {
-                        // A logistic variable is the difference of two Gumbels (binary Gumbel-softmax).
-                        let noise = gumbel_noise(&[batch, width], rng)?
-                            .f_sub(&gumbel_noise(&[batch, width], rng)?)?;
-                        let soft = logits.f_add(&noise)?.f_div_scalar(tau)?.f_sigmoid()?;
-                        let hard = soft.f_gt(0.5)?.f_to_kind(Kind::Float)?;
-                        let z = hard.f_add(&soft)?.f_sub(&soft.f_detach()?)?;
-                        Self::gaussian_nll(x, &self.decode(x, &z)?)?
-                    }
-                    Estimator::Exact => {
-                        // Node i's decoder sees only z_i, so E_q factorises over nodes.
-                        let zeros = Tensor::f_zeros([batch, width], (Kind::Float, Device::Cpu))?;
-                        let ones = Tensor::f_ones([batch, width], (Kind::Float, Device::Cpu))?;
-                        let sq0 = x.f_sub(&self.decode(x, &zeros)?)?.f_square()?;
-                        let sq1 = x.f_sub(&self.decode(x, &ones)?)?.f_square()?;
-                        let n = width as f64;
-                        log_q0
-                            .f_exp()?
-                            .f_mul(&sq0)?
-                            .f_add(&log_q1.f_exp()?.f_mul(&sq1)?)?
-                            .f_sum_dim_intlist(1, false, Kind::Float)?
-                            .f_mul_scalar(0.5)?
-                            .f_add_scalar(n * HALF_LOG_2PI)?
-                    }
-                };
-                Ok(ElboTerms { nll, kl })
-            }
-        }
+            Estimator::Exact => self.nll_per_regime(x)?.f_mul(&log_q.f_exp()?)?.f_sum_dim_intlist(
+                1,
+                false,
+                Kind::Float,
+            )?,
+        };
+        Ok(ElboTerms { nll, kl })
     }
 
     /// The code `[rows, C]` of cluster `c` (0 observational, `j + 1` = node `j` intervened).
     fn cluster_code(&self, c: usize, rows: i64) -> Result<Tensor> {
-        let width = Decoder::code_width(self.config.latent, self.dag.n()) as i64;
-        let mut code = vec![0f32; width as usize];
-        match self.config.latent {
-            LatentKind::Categorical => code[c] = 1.0,
-            LatentKind::PerMechanism if c > 0 => code[c - 1] = 1.0,
-            LatentKind::PerMechanism => {}
-        }
-        Ok(Tensor::f_from_slice(&code)?
-            .f_view([1, width])?
-            .f_expand([rows, width], false)?
-            .f_contiguous()?)
+        let k = self.dag.n() as i64 + 1;
+        let regime = Tensor::f_from_slice(&[c as i64])?
+            .f_one_hot(k)?
+            .f_to_kind(Kind::Float)?
+            .f_expand([rows, k], false)?
+            .f_contiguous()?;
+        self.decoder_code(&regime)
     }
 
-    /// `-log p(x | cluster c)` for every cluster: `[N + 1, batch]`.
-    fn nll_per_cluster(&self, x: &Tensor) -> Result<Tensor> {
+    /// `-log p(x | regime r)` for every regime: `[batch, N + 1]`.
+    ///
+    /// Per-mechanism latent: two decoder passes, all nodes under `z_i = 0` (`sq0`) and `z_i = 1` (`sq1`);
+    /// the code `e_j` changes node `j`'s term only, so column `j + 1` is column 0 plus `(sq1_j - sq0_j) / 2`.
+    /// Categorical latent: one pass per regime.
+    fn nll_per_regime(&self, x: &Tensor) -> Result<Tensor> {
         let batch = x.size()[0];
-        let k = self.dag.n() + 1;
-        let mut rows = Vec::with_capacity(k);
-        for c in 0..k {
-            rows.push(Self::gaussian_nll(x, &self.decode(x, &self.cluster_code(c, batch)?)?)?);
+        let n = self.dag.n() as i64;
+        match self.config.latent {
+            LatentKind::PerMechanism => {
+                let cpu = (Kind::Float, Device::Cpu);
+                let sq0 =
+                    x.f_sub(&self.decode(x, &Tensor::f_zeros([batch, n], cpu)?)?)?.f_square()?;
+                let sq1 =
+                    x.f_sub(&self.decode(x, &Tensor::f_ones([batch, n], cpu)?)?)?.f_square()?;
+                let base = sq0
+                    .f_sum_dim_intlist(1, true, Kind::Float)?
+                    .f_mul_scalar(0.5)?
+                    .f_add_scalar(n as f64 * HALF_LOG_2PI)?;
+                let change = sq1.f_sub(&sq0)?.f_mul_scalar(0.5)?;
+                Ok(Tensor::f_cat(&[Tensor::f_zeros([batch, 1], cpu)?, change], 1)?.f_add(&base)?)
+            }
+            LatentKind::Categorical => {
+                let mut cols = Vec::with_capacity(n as usize + 1);
+                for c in 0..=n as usize {
+                    cols.push(Self::gaussian_nll(
+                        x,
+                        &self.decode(x, &self.cluster_code(c, batch)?)?,
+                    )?);
+                }
+                Ok(Tensor::f_stack(&cols, 1)?)
+            }
         }
-        Ok(Tensor::f_stack(&rows, 0)?)
     }
 
     /// Exact ELBO per sample (mean over the rows of `x`), evaluated without gradients.
@@ -357,22 +340,14 @@ impl RegimeVae {
         Ok(-value)
     }
 
-    /// Log posterior of each regime, `[rows, N + 1]` (for booleans: no mechanism or exactly mechanism `j`, unnormalised).
+    /// Log posterior `log q(r | x)` of each regime, `[rows, N + 1]`.
     pub fn regime_log_posterior(&self, x: &Array2<f64>) -> Result<Array2<f64>> {
+        check_columns(x, self.dag.n())?;
+        check_finite(x)?;
         let _guard = tch::no_grad_guard();
         let data = from_array(x)?;
         let logits = self.encoder.logits(&self.standardise(&data)?)?;
-        let out = match self.config.latent {
-            LatentKind::Categorical => logits.f_log_softmax(1, Kind::Float)?,
-            LatentKind::PerMechanism => {
-                let log_q1 = logits.f_log_sigmoid()?;
-                let log_q0 = logits.f_neg()?.f_log_sigmoid()?;
-                let none = log_q0.f_sum_dim_intlist(1, true, Kind::Float)?;
-                let single = none.f_sub(&log_q0)?.f_add(&log_q1)?;
-                Tensor::f_cat(&[none, single], 1)?
-            }
-        };
-        to_array(&out)
+        to_array(&logits.f_log_softmax(1, Kind::Float)?)
     }
 
     /// The known DAG.
@@ -397,6 +372,18 @@ impl RegimeVae {
         let _guard = tch::no_grad_guard();
         to_array(&self.decode(&from_array(x)?, &from_array(code)?)?)
     }
+}
+
+/// The regime (0 observational, `j + 1` node `j` intervened) of each of the `N + 1` clusters in `labels`:
+/// per-cluster linear-Gaussian mechanisms are fit by least squares (one M-step of the EM reference) and the
+/// identification rule ([`identify`]) names the observational cluster and each other cluster's target.
+/// Returns the regime of every row.
+fn regimes_of_clusters(dag: &Dag, x: &Array2<f64>, labels: &[usize]) -> Result<Vec<usize>> {
+    let k = dag.n() + 1;
+    let fitted = LinearGaussianMixture::from_labels(dag, x, labels, k)?;
+    let id = identify(&fitted.mechanism_means(x)?, labels)?;
+    let regime: Vec<usize> = id.targets.iter().map(|t| t.map_or(0, |j| j + 1)).collect();
+    Ok(labels.iter().map(|&c| regime[c]).collect())
 }
 
 /// Standard Gumbel noise `-ln(-ln u)` of `shape` from our own generator, with `u` uniform on the OPEN

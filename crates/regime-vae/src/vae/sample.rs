@@ -54,7 +54,8 @@ impl Intervention {
 }
 
 impl RegimeVae {
-    fn code_array(&self, code: &Code, rows: usize) -> Result<Array2<f64>> {
+    /// The decoder's code for `code`, repeated on `rows` rows.
+    pub(crate) fn code_array(&self, code: &Code, rows: usize) -> Result<Array2<f64>> {
         let n = self.dag().n();
         let width = Decoder::code_width(self.config().latent, n);
         let mut row = vec![0.0; width];
@@ -84,11 +85,10 @@ impl RegimeVae {
         Ok(Array2::from_shape_fn((rows, width), |(_, j)| row[j]))
     }
 
-    /// Draws `count` samples under `spec` from `seed`.
-    pub fn sample(&self, spec: &Intervention, count: usize, seed: u64) -> Result<Array2<f64>> {
+    /// Checks that every override names a node and a finite value.
+    pub(crate) fn check_overrides(&self, overrides: &[(usize, Override)]) -> Result<()> {
         let n = self.dag().n();
-        ensure(count >= 1, || "sample at least one row".into())?;
-        for &(node, change) in &spec.overrides {
+        for &(node, change) in overrides {
             let value = match change {
                 Override::Set(v) | Override::Shift(v) => v,
             };
@@ -96,6 +96,14 @@ impl RegimeVae {
                 format!("override of node {node} by {value}")
             })?;
         }
+        Ok(())
+    }
+
+    /// Draws `count` samples under `spec` from `seed`.
+    pub fn sample(&self, spec: &Intervention, count: usize, seed: u64) -> Result<Array2<f64>> {
+        let n = self.dag().n();
+        ensure(count >= 1, || "sample at least one row".into())?;
+        self.check_overrides(&spec.overrides)?;
         let code = self.code_array(&spec.code, count)?;
         let mut rng = from_seed(seed);
         let mut x = Array2::zeros((count, n));
