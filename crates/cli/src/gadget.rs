@@ -1,11 +1,15 @@
 //! The learned gadgets as CLI methods (`--method gadget-1 | gadget-2 --checkpoint FILE`), and the
 //! `train` subcommand that writes such checkpoints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gadgets::checkpoint::{load, save};
+use gadgets::task::{PairSpec, Split};
 use gadgets::{DeviceChoice, Gadget, GadgetKind, TrainJob};
+use gumbel_core::pairs::{LogitPair, Rows};
+
+use crate::pair_file::PairReader;
 use serde_json::{json, Value};
 
 /// Samples of a Gadget 1 coupling or counterfactual estimate when `--samples` is not given.
@@ -64,7 +68,13 @@ pub struct TrainArgs {
 /// Runs `train`: trains, writes the checkpoint, and reports the run.
 pub fn train(args: &TrainArgs) -> Result<Value> {
     let job = TrainJob::from_file(&args.config)?;
-    let (gadget, record) = job.run()?;
+    let (gadget, record) = match &job.pairs {
+        PairSpec::File { path, split, probabilities } => {
+            split.validate()?;
+            job.run_with(Box::new(training_rows(path, split, *probabilities)?))?
+        }
+        _ => job.run()?,
+    };
     save(&gadget, Some(&record), &args.out)?;
     Ok(json!({
         "checkpoint": args.out.display().to_string(),
@@ -75,4 +85,24 @@ pub fn train(args: &TrainArgs) -> Result<Value> {
         "seconds": record.seconds,
         "steps_per_second": record.steps_per_second,
     }))
+}
+
+/// The rows of the pair file at `path` that `split` does not hold out, as the distribution that
+/// draws one of them uniformly.
+pub fn training_rows(path: &Path, split: &Split, probabilities: bool) -> Result<Rows> {
+    let mut reader = PairReader::open(path, probabilities)?;
+    let mut kept = Vec::new();
+    loop {
+        let rows = reader.next_rows(4096)?;
+        if rows.is_empty() {
+            break;
+        }
+        kept.extend(rows.into_iter().filter(|r| !split.holds_out(r.index)).map(|r| LogitPair {
+            p: r.p.log_probs().to_vec(),
+            q: r.q.log_probs().to_vec(),
+        }));
+    }
+    Rows::new(kept).with_context(|| {
+        format!("{}: no training rows (every row is held out, or the file is empty)", path.display())
+    })
 }

@@ -45,9 +45,19 @@ impl TrainJob {
 
     /// Builds the gadget (weights from the training seed) and trains it.
     pub fn run(&self) -> Result<(Gadget, TrainingRecord)> {
-        let prepared = self.prepare()?;
-        let record =
+        self.run_with(self.pairs.build()?)
+    }
+
+    /// As [`TrainJob::run`] on the distribution `pairs` that the caller built from
+    /// [`TrainJob::pairs`] (the training rows of a pair file); the record keeps the `pairs`
+    /// configuration when it is a file, so that the checkpoint says which rows were held out.
+    pub fn run_with(&self, pairs: Box<dyn PairDistribution>) -> Result<(Gadget, TrainingRecord)> {
+        let prepared = self.prepare_with(pairs)?;
+        let mut record =
             train(&prepared.gadget, prepared.pairs.as_ref(), &prepared.cost, &self.training)?;
+        if matches!(self.pairs, PairSpec::File { .. }) {
+            record.pairs = Some(self.pairs.clone());
+        }
         Ok((prepared.gadget, record))
     }
 
@@ -56,15 +66,19 @@ impl TrainJob {
     /// one go; a caller that steps a [`crate::train::Trainer`] itself (to stop between steps) starts
     /// here.
     pub fn prepare(&self) -> Result<Prepared> {
+        self.prepare_with(self.pairs.build()?)
+    }
+
+    /// As [`TrainJob::prepare`] with the pair distribution `pairs` built by the caller.
+    pub fn prepare_with(&self, pairs: Box<dyn PairDistribution>) -> Result<Prepared> {
         let outcomes = self.gadget.outcomes;
-        if self.pairs.outcomes() != outcomes {
+        if pairs.outcomes() != outcomes {
             return Err(GadgetError::OutcomeMismatch {
                 what: "pairs",
                 expected: outcomes,
-                found: self.pairs.outcomes(),
+                found: pairs.outcomes(),
             });
         }
-        let pairs = self.pairs.build()?;
         let cost = self.cost.build(outcomes)?;
         self.training.validate()?;
         let threads = self.threads.unwrap_or(DEFAULT_CPU_THREADS);

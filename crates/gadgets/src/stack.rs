@@ -210,6 +210,7 @@ impl<'a> StackedTrainer<'a> {
                 seconds,
                 steps_per_second: self.step as f64 / seconds.max(1e-9),
                 stacked: Some(self.pairs.len()),
+                pairs: None,
             })
             .collect()
     }

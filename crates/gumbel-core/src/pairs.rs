@@ -29,6 +29,39 @@ pub fn sample_pairs(dist: &dyn PairDistribution, n: usize, seed: u64) -> Vec<Log
     (0..n).map(|i| dist.sample(&mut stream(seed, i as u64))).collect()
 }
 
+/// The split of a pair file: row `index` (0-based) is held out when the first uniform of stream
+/// (`seed`, `index`) lies below `fraction`, so each row's side depends only on its index and the seed,
+/// never on the file's length or on the other rows.
+pub fn held_out(seed: u64, index: usize, fraction: f64) -> bool {
+    stream(seed, index as u64).random::<f64>() < fraction
+}
+
+/// The uniform distribution over a finite list of pairs (the training rows of a pair file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    pairs: Vec<LogitPair>,
+}
+
+impl Rows {
+    /// The uniform distribution over `pairs` (all of one K); an error when there are none.
+    pub fn new(pairs: Vec<LogitPair>) -> crate::Result<Self> {
+        if pairs.is_empty() {
+            return Err(crate::CoreError::ZeroCount { what: "number of training rows" });
+        }
+        Ok(Self { pairs })
+    }
+}
+
+impl PairDistribution for Rows {
+    fn outcomes(&self) -> usize {
+        self.pairs[0].p.len()
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair {
+        self.pairs[rng.random_range(0..self.pairs.len())].clone()
+    }
+}
+
 /// How q relates to p in [`SoftmaxUniform`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairMode {
