@@ -97,12 +97,16 @@ pub fn training_rows(path: &Path, split: &Split, probabilities: bool) -> Result<
         if rows.is_empty() {
             break;
         }
-        kept.extend(rows.into_iter().filter(|r| !split.holds_out(r.index)).map(|r| LogitPair {
-            p: r.p.log_probs().to_vec(),
-            q: r.q.log_probs().to_vec(),
-        }));
+        kept.extend(
+            rows.into_iter()
+                .filter(|r| !split.holds_out(r.index))
+                .map(|r| LogitPair { p: r.p.log_probs().to_vec(), q: r.q.log_probs().to_vec() }),
+        );
     }
     Rows::new(kept).with_context(|| {
-        format!("{}: no training rows (every row is held out, or the file is empty)", path.display())
+        format!(
+            "{}: no training rows (every row is held out, or the file is empty)",
+            path.display()
+        )
     })
 }

@@ -209,4 +209,21 @@ mod tests {
         let noisy = Ramp { noise: 1.6, ..ramp };
         assert_eq!(sample_pairs(&noisy, 3, 5)[..2], sample_pairs(&noisy, 2, 5)[..]);
     }
+
+    #[test]
+    fn the_split_depends_on_seed_and_index_only_and_rows_are_drawn_uniformly() {
+        let split = |seed| (0..4000).filter(|&i| held_out(seed, i, 0.25)).collect::<Vec<_>>();
+        assert_eq!(split(9), split(9));
+        assert_ne!(split(9), split(10));
+        // Binomial(4000, 1/4): mean 1000, sd 27.4; 5 sd.
+        assert!((split(9).len() as f64 - 1000.0).abs() < 5.0 * 27.4, "{}", split(9).len());
+        assert!(Rows::new(Vec::new()).is_err());
+        let pair = |v: f64| LogitPair { p: vec![v, 0.0], q: vec![0.0, v] };
+        let rows = Rows::new(vec![pair(1.0), pair(2.0)]).unwrap();
+        assert_eq!(rows.outcomes(), 2);
+        let mut rng = from_seed(1);
+        let ones = (0..4000).filter(|_| rows.sample(&mut rng) == pair(1.0)).count();
+        // Binomial(4000, 1/2): sd 31.6; 5 sd.
+        assert!((ones as f64 - 2000.0).abs() < 5.0 * 31.6, "{ones}");
+    }
 }
