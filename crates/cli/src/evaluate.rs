@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use gumbel_core::method::{Computation, Mechanism, Query};
-use gumbel_core::rng::stream;
+use gumbel_core::pairs::held_out;
 use gumbel_core::CostMatrix;
-use rand::Rng;
 use serde_json::{json, Map, Value};
 
 use crate::gadget::{self, GadgetArgs};
@@ -78,11 +77,6 @@ pub struct Args {
     /// A table in markdown instead of JSON.
     #[arg(long)]
     markdown: bool,
-}
-
-/// Whether row `index` is held out by the split of `seed` at `fraction`.
-pub fn held_out(seed: u64, index: usize, fraction: f64) -> bool {
-    stream(seed, index as u64).random::<f64>() < fraction
 }
 
 /// Running mean and variance (Welford).

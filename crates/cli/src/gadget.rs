@@ -1,13 +1,17 @@
 //! The learned gadgets as CLI methods (`--method gadget-1 | gadget-2 --checkpoint FILE`), and the
 //! `train` subcommand that writes such checkpoints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gadgets::checkpoint::{load, save};
+use gadgets::task::{PairSpec, Split};
 use gadgets::{DeviceChoice, Gadget, GadgetKind, TrainJob};
+use gumbel_core::pairs::{LogitPair, Rows};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
+
+use crate::pair_file::PairReader;
 
 /// Samples of a Gadget 1 coupling or counterfactual estimate when `--samples` is not given.
 pub const DEFAULT_SAMPLES: u64 = 100_000;
@@ -68,12 +72,19 @@ pub fn train(args: &TrainArgs) -> Result<Value> {
     let job = TrainJob::from_file(&args.config)?;
     gadgets::device::set_cpu_threads(job.threads()?);
     let bar = training_bar(job.run.training.steps);
-    let (gadget, record) = job.run(&mut |report| {
+    let mut observer = |report: gadgets::train::StepReport| {
         if let Some(loss) = report.block_loss {
             bar.set_message(format!("loss {loss:.4}"));
         }
         bar.inc(1);
-    })?;
+    };
+    let (gadget, record) = match &job.run.pairs {
+        PairSpec::File { path, split, probabilities } => {
+            split.validate()?;
+            job.run_with(Box::new(training_rows(path, split, *probabilities)?), &mut observer)?
+        }
+        _ => job.run(&mut observer)?,
+    };
     bar.finish_and_clear();
     save(&gadget, Some(&record), &args.out)?;
     Ok(json!({
@@ -95,4 +106,28 @@ fn training_bar(steps: usize) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+/// The rows of the pair file at `path` that `split` does not hold out, as the distribution that
+/// draws one of them uniformly.
+pub fn training_rows(path: &Path, split: &Split, probabilities: bool) -> Result<Rows> {
+    let mut reader = PairReader::open(path, probabilities)?;
+    let mut kept = Vec::new();
+    loop {
+        let rows = reader.next_rows(4096)?;
+        if rows.is_empty() {
+            break;
+        }
+        kept.extend(
+            rows.into_iter()
+                .filter(|r| !split.holds_out(r.index))
+                .map(|r| LogitPair { p: r.p.log_probs().to_vec(), q: r.q.log_probs().to_vec() }),
+        );
+    }
+    Rows::new(kept).with_context(|| {
+        format!(
+            "{}: no training rows (every row is held out, or the file is empty)",
+            path.display()
+        )
+    })
 }

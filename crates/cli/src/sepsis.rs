@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use sepsis_sim::kernel::{Kernel, SparseKernel};
 use sepsis_sim::ope::{off_policy_evaluation, OpeConfig};
 use sepsis_sim::pairs::{select_pairs, PairConfig};
@@ -91,6 +91,10 @@ struct PairsArgs {
     /// The seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write the selected pairs to FILE as JSON lines (`{"p": [...], "q": [...], "observed": s'}`,
+    /// the format `evaluate` and `train` read) and print a summary instead of the pairs.
+    #[arg(long, value_name = "FILE")]
+    export: Option<PathBuf>,
     #[command(flatten)]
     planning: PlanningArgs,
 }
@@ -160,5 +164,23 @@ fn pairs(args: &PairsArgs) -> Result<Value> {
         ..PairConfig::paper(args.seed)
     };
     let selection = select_pairs(&physician.policy, &config)?;
-    Ok(json!({"config": config, "candidates": selection.candidates, "pairs": selection.pairs}))
+    let Some(path) = &args.export else {
+        return Ok(
+            json!({"config": config, "candidates": selection.candidates, "pairs": selection.pairs}),
+        );
+    };
+    let mut text = String::new();
+    for pair in &selection.pairs {
+        let row = json!({"p": pair.p, "q": pair.q, "observed": pair.observed_next});
+        text.push_str(&row.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(json!({
+        "config": config,
+        "candidates": selection.candidates,
+        "export": path.display().to_string(),
+        "rows": selection.pairs.len(),
+        "outcomes": selection.pairs[0].p.len(),
+    }))
 }

@@ -73,3 +73,26 @@ fn bad_sepsis_input_is_one_line_and_exit_code_2() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end().lines().count(), 1, "{args:?}");
     }
 }
+
+#[test]
+fn exported_pairs_are_the_printed_pairs_and_evaluate_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sepsis.jsonl").display().to_string();
+    let printed = json(&["sepsis", "pairs", "--pairs", "4"]);
+    let out = json(&["sepsis", "pairs", "--pairs", "4", "--export", &file]);
+    assert_eq!((out["rows"].as_u64(), out["outcomes"].as_u64()), (Some(4), Some(146)));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let rows: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 4);
+    for (row, pair) in rows.iter().zip(printed["pairs"].as_array().unwrap()) {
+        assert_eq!((&row["p"], &row["q"]), (&pair["p"], &pair["q"]));
+        assert_eq!(row["observed"], pair["observed_next"]);
+    }
+    let reward: Vec<u32> = (0..146).collect();
+    let reward = serde_json::to_string(&reward).unwrap();
+    let scores =
+        json(&["evaluate", "--pairs", &file, "--reward", &reward, "--methods", "gumbel-max"]);
+    assert_eq!(scores["pairs"], 4);
+    assert!(scores["counterfactual"]["gumbel-max"]["variance"]["mean"].is_f64());
+}

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use gumbel_core::pairs::PairDistribution;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -39,16 +40,20 @@ impl TrainRun {
     /// The gadget with its initial weights (from the training seed) on `device`, after checking that
     /// the pairs agree with it on K.
     pub fn initial_gadget(&self, device: tch::Device) -> Result<Gadget> {
-        let outcomes = self.gadget.outcomes;
-        if self.pairs.outcomes() != outcomes {
-            return Err(GadgetError::OutcomeMismatch {
-                what: "pairs",
-                expected: outcomes,
-                found: self.pairs.outcomes(),
-            });
+        if let Some(found) = self.pairs.outcomes() {
+            self.check_pairs(found)?;
         }
         self.training.validate()?;
         Gadget::new(self.gadget.clone(), device, self.training.seed)
+    }
+
+    /// An error unless pairs of `found` outcomes fit the gadget's K.
+    fn check_pairs(&self, found: usize) -> Result<()> {
+        let expected = self.gadget.outcomes;
+        if found != expected {
+            return Err(GadgetError::OutcomeMismatch { what: "pairs", expected, found });
+        }
+        Ok(())
     }
 
     /// Trains the run from the start on `device`, telling `observer` about every step.
@@ -57,8 +62,20 @@ impl TrainRun {
         device: tch::Device,
         observer: &mut dyn FnMut(StepReport),
     ) -> Result<(Gadget, TrainingRecord)> {
+        self.train_on(device, self.pairs.build()?, observer)
+    }
+
+    /// As [`TrainRun::train`] on `pairs`, built by the caller from [`TrainRun::pairs`] (the training
+    /// rows of a pair file); the record keeps the `pairs` configuration when it is a file, so that
+    /// the checkpoint says which rows were held out.
+    pub fn train_on(
+        &self,
+        device: tch::Device,
+        pairs: Box<dyn PairDistribution>,
+        observer: &mut dyn FnMut(StepReport),
+    ) -> Result<(Gadget, TrainingRecord)> {
+        self.check_pairs(pairs.outcomes())?;
         let gadget = self.initial_gadget(device)?;
-        let pairs = self.pairs.build()?;
         let cost = self.cost.build(self.gadget.outcomes)?;
         let mut trainer = match self.observed {
             Some(observed) => Trainer::given_observation(
@@ -74,8 +91,11 @@ impl TrainRun {
             let loss = trainer.step()?;
             observer(trainer.report(loss));
         }
-        let record = trainer.record();
+        let mut record = trainer.record();
         drop(trainer);
+        if matches!(self.pairs, PairSpec::File { .. }) {
+            record.pairs = Some(self.pairs.clone());
+        }
         Ok((gadget, record))
     }
 }
@@ -131,7 +151,17 @@ impl TrainJob {
 
     /// Trains the run on the job's device, telling `observer` about every step.
     pub fn run(&self, observer: &mut dyn FnMut(StepReport)) -> Result<(Gadget, TrainingRecord)> {
+        self.run_with(self.run.pairs.build()?, observer)
+    }
+
+    /// As [`TrainJob::run`] on the distribution `pairs` that the caller built from the run's
+    /// `pairs` (the training rows of a pair file, which the library does not read).
+    pub fn run_with(
+        &self,
+        pairs: Box<dyn PairDistribution>,
+        observer: &mut dyn FnMut(StepReport),
+    ) -> Result<(Gadget, TrainingRecord)> {
         self.threads()?;
-        self.run.train(self.device.resolve()?, observer)
+        self.run.train_on(self.device.resolve()?, pairs, observer)
     }
 }

@@ -210,6 +210,7 @@ impl<'a> StackedTrainer<'a> {
                 steps_per_second: self.step as f64 / seconds.max(1e-9),
                 noise: NOISE_VERSION,
                 stacked: Some(self.pairs.len()),
+                pairs: None,
             })
             .collect()
     }

@@ -1,7 +1,11 @@
 //! What a gadget is trained on, as written in a training configuration file: the distribution of
 //! logit pairs (the paper's Sections 7.1-7.3) and the cost matrix.
 
-use gumbel_core::pairs::{FixedPair, LogitPair, PairDistribution, PairMode, Ramp, SoftmaxUniform};
+use std::path::PathBuf;
+
+use gumbel_core::pairs::{
+    held_out, FixedPair, LogitPair, PairDistribution, PairMode, Ramp, SoftmaxUniform,
+};
 use gumbel_core::rng::from_seed;
 use gumbel_core::CostMatrix;
 use serde::{Deserialize, Serialize};
@@ -56,6 +60,48 @@ pub enum PairSpec {
         #[serde(default)]
         noise: f64,
     },
+    /// The training rows of a pair file (JSON lines or `.npy`, the format `gumbel-gadgets evaluate`
+    /// reads), each drawn with equal probability; the rows that `split` holds out are never drawn.
+    File {
+        /// The pair file.
+        path: PathBuf,
+        /// Which rows are held out.
+        split: Split,
+        /// An `.npy` file holds probabilities rather than logits.
+        #[serde(default)]
+        probabilities: bool,
+    },
+}
+
+/// A seeded split of a pair file's rows: row i is held out when
+/// [`gumbel_core::pairs::held_out`]`(seed, i, held_out)`, as in `gumbel-gadgets evaluate --rows
+/// held-out --held-out F --split-seed S`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The held-out fraction, in (0, 1).
+    pub held_out: f64,
+    /// The seed of the split.
+    pub seed: u64,
+}
+
+impl Split {
+    /// Checks that the fraction lies in (0, 1).
+    pub fn validate(&self) -> Result<()> {
+        if self.held_out > 0.0 && self.held_out < 1.0 {
+            Ok(())
+        } else {
+            Err(GadgetError::InvalidConfig(format!(
+                "pairs: split.held_out must lie in (0, 1), got {}",
+                self.held_out
+            )))
+        }
+    }
+
+    /// Whether row `index` (0-based) is held out.
+    pub fn holds_out(&self, index: usize) -> bool {
+        held_out(self.seed, index, self.held_out)
+    }
 }
 
 /// How q relates to p in [`PairSpec::SoftmaxUniform`].
@@ -76,21 +122,24 @@ fn default_scale() -> f64 {
 }
 
 impl PairSpec {
-    /// K.
-    pub fn outcomes(&self) -> usize {
+    /// K, when the configuration states it (a pair file's K is known once it is read).
+    pub fn outcomes(&self) -> Option<usize> {
         match self {
             PairSpec::Ramp { outcomes, .. }
             | PairSpec::SoftmaxUniform { outcomes, .. }
-            | PairSpec::SoftmaxUniformFixed { outcomes, .. } => *outcomes,
-            PairSpec::Fixed { p, .. } => p.len(),
+            | PairSpec::SoftmaxUniformFixed { outcomes, .. } => Some(*outcomes),
+            PairSpec::Fixed { p, .. } => Some(p.len()),
+            PairSpec::File { .. } => None,
         }
     }
 
-    /// The distribution, after checking sizes and scales.
+    /// The distribution, after checking sizes and scales. A pair file is not read here: its reader
+    /// lives in the `gumbel-gadgets` command line, whose `train` reads it, keeps the training rows
+    /// and hands them to [`crate::TrainJob::run_with`].
     pub fn build(&self) -> Result<Box<dyn PairDistribution>> {
         let bad = |msg: String| Err(GadgetError::InvalidConfig(msg));
-        if self.outcomes() < 2 {
-            return bad(format!("pairs: at least 2 outcomes are needed, got {}", self.outcomes()));
+        if let Some(k) = self.outcomes().filter(|&k| k < 2) {
+            return bad(format!("pairs: at least 2 outcomes are needed, got {k}"));
         }
         Ok(match self {
             PairSpec::Ramp { outcomes, base_scale, noise } => {
@@ -127,6 +176,9 @@ impl PairSpec {
                     pair: LogitPair { p: p.clone(), q: q.clone() },
                     noise: *noise,
                 })
+            }
+            PairSpec::File { .. } => {
+                return bad("pairs of type file are read by `gumbel-gadgets train`".into())
             }
         })
     }

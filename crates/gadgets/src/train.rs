@@ -187,6 +187,10 @@ pub struct TrainingRecord {
     /// stack's); left out of the JSON for a run trained alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stacked: Option<usize>,
+    /// The pair file and its split when the run trained on a file's rows
+    /// ([`crate::task::PairSpec::File`]); left out of the JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<crate::task::PairSpec>,
 }
 
 fn first_noise_version() -> u32 {
@@ -348,6 +352,7 @@ impl<'a> Trainer<'a> {
             steps_per_second: self.step as f64 / seconds.max(1e-9),
             noise: NOISE_VERSION,
             stacked: None,
+            pairs: None,
         }
     }
 

@@ -29,6 +29,39 @@ pub fn sample_pairs(dist: &dyn PairDistribution, n: usize, seed: u64) -> Vec<Log
     (0..n).map(|i| dist.sample(&mut stream(seed, i as u64))).collect()
 }
 
+/// The split of a pair file: row `index` (0-based) is held out when the first uniform of stream
+/// (`seed`, `index`) lies below `fraction`, so each row's side depends only on its index and the seed,
+/// never on the file's length or on the other rows.
+pub fn held_out(seed: u64, index: usize, fraction: f64) -> bool {
+    stream(seed, index as u64).random::<f64>() < fraction
+}
+
+/// The uniform distribution over a finite list of pairs (the training rows of a pair file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    pairs: Vec<LogitPair>,
+}
+
+impl Rows {
+    /// The uniform distribution over `pairs` (all of one K); an error when there are none.
+    pub fn new(pairs: Vec<LogitPair>) -> crate::Result<Self> {
+        if pairs.is_empty() {
+            return Err(crate::CoreError::ZeroCount { what: "number of training rows" });
+        }
+        Ok(Self { pairs })
+    }
+}
+
+impl PairDistribution for Rows {
+    fn outcomes(&self) -> usize {
+        self.pairs[0].p.len()
+    }
+
+    fn sample(&self, rng: &mut SeededRng) -> LogitPair {
+        self.pairs[rng.random_range(0..self.pairs.len())].clone()
+    }
+}
+
 /// How q relates to p in [`SoftmaxUniform`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairMode {
@@ -175,5 +208,22 @@ mod tests {
         assert!((pair.p[0] + 0.45).abs() < 1e-15 && (pair.q[0] - 0.45).abs() < 1e-15);
         let noisy = Ramp { noise: 1.6, ..ramp };
         assert_eq!(sample_pairs(&noisy, 3, 5)[..2], sample_pairs(&noisy, 2, 5)[..]);
+    }
+
+    #[test]
+    fn the_split_depends_on_seed_and_index_only_and_rows_are_drawn_uniformly() {
+        let split = |seed| (0..4000).filter(|&i| held_out(seed, i, 0.25)).collect::<Vec<_>>();
+        assert_eq!(split(9), split(9));
+        assert_ne!(split(9), split(10));
+        // Binomial(4000, 1/4): mean 1000, sd 27.4; 5 sd.
+        assert!((split(9).len() as f64 - 1000.0).abs() < 5.0 * 27.4, "{}", split(9).len());
+        assert!(Rows::new(Vec::new()).is_err());
+        let pair = |v: f64| LogitPair { p: vec![v, 0.0], q: vec![0.0, v] };
+        let rows = Rows::new(vec![pair(1.0), pair(2.0)]).unwrap();
+        assert_eq!(rows.outcomes(), 2);
+        let mut rng = from_seed(1);
+        let ones = (0..4000).filter(|_| rows.sample(&mut rng) == pair(1.0)).count();
+        // Binomial(4000, 1/2): sd 31.6; 5 sd.
+        assert!((ones as f64 - 2000.0).abs() < 5.0 * 31.6, "{ones}");
     }
 }
