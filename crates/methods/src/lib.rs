@@ -8,7 +8,10 @@
 //!
 //! # Example
 //!
-//! ```
+//! (`no_run`: a doctest runs from a temporary directory that the relative libtorch path of the
+//! workspace does not reach; the crate's tests run the same calls.)
+//!
+//! ```no_run
 //! use gumbel_core::method::Computation;
 //! use gumbel_core::Categorical;
 //! use methods::{mechanism, Method, Options, Spelling};
