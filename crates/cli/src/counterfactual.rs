@@ -1,8 +1,7 @@
 //! `gumbel-gadgets counterfactual`: P(y | x = observed) under the counterfactual q.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use gumbel_core::method::Computation;
-use gumbel_core::CostMatrix;
 use serde_json::{json, Value};
 
 use crate::input;
@@ -28,16 +27,9 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Value> {
     let (p, q) = args.pair.read()?;
     let name = args.method.method.name();
-    // Counterfactuals do not read a cost; lp-optimal gets the mismatch cost only to be built, and is
-    // then refused as a coupling.
-    let mechanism = args.method.mechanism(Some(&CostMatrix::mismatch(p.len())))?;
-    if !mechanism.is_structural() {
-        bail!(
-            "counterfactual is defined for mechanisms (gumbel-max, inverse-cdf, permuted-inverse-cdf, \
-             gadget-1, gadget-2), not for the coupling {name}"
-        );
-    }
-    let sampling = args.method.sampling(mechanism.as_ref())?;
+    let loaded = args.method.load()?;
+    let mechanism = args.method.counterfactual_mechanism(&loaded, p.len())?;
+    let sampling = args.method.sampling(&*mechanism)?;
     let ask = |how| mechanism.counterfactual(&p, &q, args.observed, how);
     let (distribution, sampled) = if mechanism.has_closed_form() {
         (ask(Computation::Exact)?, sampling.map(ask).transpose()?)

@@ -30,8 +30,9 @@ pub fn run(args: &Args) -> Result<Value> {
     let reward: Option<Vec<f64>> =
         args.reward.as_deref().map(|t| input::json_arg("--reward", t)).transpose()?;
     let cost = input::cost(args.cost.as_deref(), reward.as_deref())?;
-    let mechanism = args.method.mechanism(cost.as_ref())?;
-    let sampling = args.method.sampling(mechanism.as_ref())?;
+    let loaded = args.method.load()?;
+    let mechanism = args.method.mechanism(&loaded, cost.as_ref())?;
+    let sampling = args.method.sampling(&*mechanism)?;
     let joint = mechanism.joint(&p, &q, sampling.unwrap_or(Computation::Exact))?;
     let coupling = &joint.value;
     let mut out = json!({

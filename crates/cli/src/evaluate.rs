@@ -15,9 +15,9 @@ use gumbel_core::pairs::held_out;
 use gumbel_core::CostMatrix;
 use serde_json::{json, Map, Value};
 
-use crate::gadget::{self, GadgetArgs};
+use crate::gadget;
 use crate::input;
-use crate::methods::{self, Method, OrderArgs};
+use crate::methods::{self, Method};
 use crate::pair_file::{PairReader, PairRow};
 
 /// Rows scored per batch.
@@ -187,15 +187,13 @@ pub fn run(args: &Args) -> Result<Value> {
 
 /// The mechanisms to score: --methods (or the default six), then one per --checkpoint.
 fn scores(args: &Args, cost: &CostMatrix) -> Result<Vec<Score>> {
-    let order = OrderArgs::paper();
-    let no_gadget = GadgetArgs::none();
     let mut out = Vec::new();
     for &method in args.methods.as_deref().unwrap_or(&DEFAULT_METHODS) {
         if matches!(method, Method::Gadget1 | Method::Gadget2) {
             bail!("give gadgets by --checkpoint, not in --methods");
         }
-        let mechanism = methods::mechanism(method, &order, &no_gadget, Some(cost))?;
-        out.push(Score::new(method.name(), mechanism));
+        let mechanism = methods::baseline(method, cost)?;
+        out.push(Score::new(method.name().to_owned(), mechanism));
     }
     for path in &args.checkpoint {
         let loaded = gadget::load_any(path, &args.device)?;

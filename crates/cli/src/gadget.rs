@@ -13,9 +13,6 @@ use serde_json::{json, Value};
 
 use crate::pair_file::PairReader;
 
-/// Samples of a Gadget 1 coupling or counterfactual estimate when `--samples` is not given.
-pub const DEFAULT_SAMPLES: u64 = 100_000;
-
 /// Where a gadget method finds its trained gadget.
 #[derive(clap::Args, Debug)]
 pub struct GadgetArgs {
@@ -25,13 +22,6 @@ pub struct GadgetArgs {
     /// Where to run a gadget: cpu, cuda, or auto (CUDA when present).
     #[arg(long, default_value = "cpu")]
     device: String,
-}
-
-impl GadgetArgs {
-    /// No checkpoint (for callers that name no gadget method).
-    pub fn none() -> Self {
-        Self { checkpoint: None, device: "cpu".to_owned() }
-    }
 }
 
 /// The gadget of any kind in the checkpoint at `path`, on `device` (cpu, cuda or auto).

@@ -1,45 +1,15 @@
-//! The coupling methods the CLI offers, and [`mechanism`], the one place that maps each to its
-//! [`Mechanism`].
+//! `--method` and its options, shared by `couple` and `counterfactual`: the gadget loaded from
+//! `--checkpoint`, then the `methods` crate's map from a method to its [`Mechanism`].
 
-use anyhow::{bail, Result};
-use baselines::{Independent, InverseCdfMethod, LpOptimal, MaximalMethod, Order, OutcomeOrder};
-use clap::ValueEnum;
-use gadgets::GadgetKind;
-use gumbel_core::method::{Computation, GumbelMaxMethod, Mechanism};
+use anyhow::Result;
+use gadgets::Gadget;
+use gumbel_core::method::{Computation, Mechanism};
 use gumbel_core::CostMatrix;
+pub use methods::Method;
+use methods::{Chosen, Options, Spelling};
 
-use crate::gadget::{self, GadgetArgs, DEFAULT_SAMPLES};
+use crate::gadget::{self, GadgetArgs};
 use crate::input;
-
-/// A coupling method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Method {
-    /// The Gumbel-max SCM (exact closed form; Monte Carlo with --samples).
-    GumbelMax,
-    /// x and y drawn independently: the joint p q^T.
-    Independent,
-    /// (F_p^-1(u), F_q^-1(u)) with one uniform u, in index order or --order.
-    InverseCdf,
-    /// Inverse-CDF after the authors' fixed random permutation of the outcomes (--permutation-seed).
-    PermutedInverseCdf,
-    /// The maximal coupling: P(x = y) = sum min(p, q).
-    Maximal,
-    /// The coupling of least expected cost (needs --cost or --reward), by linear programming.
-    LpOptimal,
-    /// A trained Gadget 1 (--checkpoint; always estimated by Monte Carlo).
-    #[value(name = "gadget-1")]
-    Gadget1,
-    /// A trained Gadget 2 (--checkpoint; exact, Monte Carlo with --samples).
-    #[value(name = "gadget-2")]
-    Gadget2,
-}
-
-impl Method {
-    /// The name on the command line (`gumbel-max`, ...).
-    pub fn name(self) -> String {
-        self.to_possible_value().map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
-    }
-}
 
 /// The outcome order of the inverse-CDF methods.
 #[derive(clap::Args)]
@@ -54,26 +24,23 @@ pub struct OrderArgs {
 }
 
 impl OrderArgs {
-    /// Index order for inverse-cdf, the paper's permutation seed 1 for permuted-inverse-cdf.
-    pub fn paper() -> Self {
-        Self { order: None, permutation_seed: 1 }
-    }
-
-    /// Refuses `--order` for a method that has no outcome order (it would be silently ignored).
-    fn check(&self, method: Method) -> Result<()> {
-        if self.order.is_some() && method != Method::InverseCdf {
-            bail!("--order is for inverse-cdf only, not {}", method.name());
+    /// `--order` read as a permutation, and the permutation seed, as options with `gadget`.
+    fn options<'a>(
+        &self,
+        order: &'a Option<Vec<usize>>,
+        gadget: Option<&'a Gadget>,
+    ) -> Options<'a> {
+        Options {
+            order: order.as_deref(),
+            permutation_seed: self.permutation_seed,
+            gadget,
+            spelling: Spelling::Flags,
         }
-        Ok(())
     }
 
-    /// The order that `method` uses.
-    fn order(&self, method: Method) -> Result<Order> {
-        Ok(match (method, &self.order) {
-            (Method::PermutedInverseCdf, None) => Order::Authors { seed: self.permutation_seed },
-            (_, Some(text)) => Order::Given(OutcomeOrder::new(input::json_arg("--order", text)?)?),
-            (_, None) => Order::Index,
-        })
+    /// `--order` as a permutation.
+    fn order(&self) -> Result<Option<Vec<usize>>> {
+        self.order.as_deref().map(|text| input::json_arg("--order", text)).transpose()
     }
 }
 
@@ -99,49 +66,47 @@ pub struct MethodArgs {
     gadget: GadgetArgs,
 }
 
+/// What a method reads, loaded from the arguments: the outcome order and the gadget.
+pub struct Loaded {
+    order: Option<Vec<usize>>,
+    gadget: Option<Gadget>,
+}
+
 impl MethodArgs {
-    /// The mechanism of `--method`, with `cost` for lp-optimal.
-    pub fn mechanism(&self, cost: Option<&CostMatrix>) -> Result<Box<dyn Mechanism>> {
-        mechanism(self.method, &self.order, &self.gadget, cost)
+    /// Reads `--order` and loads `--checkpoint` (for a gadget method only).
+    pub fn load(&self) -> Result<Loaded> {
+        let gadget = match self.method {
+            Method::Gadget1 => Some(gadget::gadget(gadgets::GadgetKind::Gadget1, &self.gadget)?),
+            Method::Gadget2 => Some(gadget::gadget(gadgets::GadgetKind::Gadget2, &self.gadget)?),
+            _ => None,
+        };
+        Ok(Loaded { order: self.order.order()?, gadget })
     }
 
-    /// `--samples` and `--seed` as a computation: `None` without --samples, except for a method
-    /// without a closed form (Gadget 1), which samples [`DEFAULT_SAMPLES`] draws from --seed.
+    /// The mechanism of `--method`, with `cost` for lp-optimal.
+    pub fn mechanism<'a>(
+        &self,
+        loaded: &'a Loaded,
+        cost: Option<&CostMatrix>,
+    ) -> Result<Chosen<'a>> {
+        let options = self.order.options(&loaded.order, loaded.gadget.as_ref());
+        Ok(methods::mechanism(self.method, &options, cost)?)
+    }
+
+    /// The mechanism of `--method` for a counterfactual over `k` outcomes (mechanisms only).
+    pub fn counterfactual_mechanism<'a>(&self, loaded: &'a Loaded, k: usize) -> Result<Chosen<'a>> {
+        let options = self.order.options(&loaded.order, loaded.gadget.as_ref());
+        Ok(methods::counterfactual_mechanism(self.method, &options, k)?)
+    }
+
+    /// `--samples` and `--seed` as a computation ([`methods::sampling`]).
     pub fn sampling(&self, mechanism: &dyn Mechanism) -> Result<Option<Computation>> {
-        Ok(match self.samples {
-            Some(0) => bail!("--samples must be positive"),
-            Some(samples) => Some(Computation::Sampled { samples, seed: self.seed }),
-            None if !mechanism.has_closed_form() => {
-                Some(Computation::Sampled { samples: DEFAULT_SAMPLES, seed: self.seed })
-            }
-            None => None,
-        })
+        Ok(methods::sampling(mechanism, self.samples, self.seed, Spelling::Flags)?)
     }
 }
 
-/// The one place that maps a method to its mechanism: the baselines with their order or `cost`, the
-/// gadgets from their checkpoint.
-pub fn mechanism(
-    method: Method,
-    order: &OrderArgs,
-    gadget: &GadgetArgs,
-    cost: Option<&CostMatrix>,
-) -> Result<Box<dyn Mechanism>> {
-    order.check(method)?;
-    Ok(match method {
-        Method::GumbelMax => Box::new(GumbelMaxMethod),
-        Method::Independent => Box::new(Independent),
-        Method::InverseCdf | Method::PermutedInverseCdf => {
-            Box::new(InverseCdfMethod { order: order.order(method)? })
-        }
-        Method::Maximal => Box::new(MaximalMethod),
-        Method::LpOptimal => {
-            let Some(cost) = cost else {
-                bail!("lp-optimal needs a cost: give --cost or --reward")
-            };
-            Box::new(LpOptimal { cost: cost.clone() })
-        }
-        Method::Gadget1 => Box::new(gadget::gadget(GadgetKind::Gadget1, gadget)?),
-        Method::Gadget2 => Box::new(gadget::gadget(GadgetKind::Gadget2, gadget)?),
-    })
+/// The mechanism of a method that is not a gadget, in index order or the paper's permutation, with
+/// `cost` for lp-optimal.
+pub fn baseline(method: Method, cost: &CostMatrix) -> Result<Box<dyn Mechanism>> {
+    Ok(methods::baseline(method, &Options::new(Spelling::Flags), Some(cost))?)
 }

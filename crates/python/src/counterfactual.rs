@@ -7,14 +7,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{self, ArrayArg, Pairs, Shape};
-use crate::coupling::Request;
+use crate::coupling::{zipped, Request, Sampling};
 use crate::errors::Result;
-use crate::methods::{self, Method, Options, Sampling};
+use gumbel_core::method::{Computation, Mechanism, Query};
+use methods::Method;
 
 /// One pair's counterfactual distribution.
 #[derive(Clone)]
 struct Summary {
     observed: usize,
+    exact: bool,
     distribution: Vec<f64>,
     sampled: Option<Vec<f64>>,
     sampling: Option<Sampling>,
@@ -44,7 +46,7 @@ impl Counterfactual {
     /// True unless the method has no closed form (gadget-1: a histogram of samples).
     #[getter]
     fn exact(&self) -> bool {
-        self.method.exact_counterfactual()
+        self.summary.exact
     }
 
     /// P(y = j | x = observed), float64 [K].
@@ -107,7 +109,7 @@ impl Counterfactuals {
     /// True unless the method has no closed form (gadget-1).
     #[getter]
     fn exact(&self) -> bool {
-        self.method.exact_counterfactual()
+        self.summaries.iter().all(|s| s.exact)
     }
 
     /// The observed outcome of each pair, int64 [N].
@@ -181,7 +183,7 @@ fn summary_dict<'py>(py: Python<'py>, method: Method, s: &Summary) -> PyResult<B
     let dict = PyDict::new(py);
     dict.set_item("method", method.name())?;
     dict.set_item("observed", s.observed)?;
-    dict.set_item("exact", method.exact_counterfactual())?;
+    dict.set_item("exact", s.exact)?;
     dict.set_item("distribution", &s.distribution)?;
     if let Some(sampled) = &s.sampled {
         dict.set_item("sampled", sampled)?;
@@ -193,27 +195,39 @@ fn summary_dict<'py>(py: Python<'py>, method: Method, s: &Summary) -> PyResult<B
     Ok(dict)
 }
 
-/// The counterfactual of every pair: pair i of a batch sampled with seed + i.
+/// The counterfactual of every pair by the mechanism's batched counterfactuals: the exact
+/// distributions and, with `how`, the sampled histograms beside them (pair i of a batch sampled
+/// with seed + i); a mechanism without a closed form (Gadget 1) answers with the histograms alone.
 fn summaries(
-    method: Method,
-    options: &Options,
+    mechanism: &dyn Mechanism,
+    how: Option<Computation>,
     pairs: &Pairs,
     observed: &[usize],
-    sampling: Option<Sampling>,
 ) -> Result<Vec<Summary>> {
-    pairs
-        .p
-        .iter()
-        .zip(&pairs.q)
+    let queries: Vec<Query> = zipped(pairs)
+        .into_iter()
+        .zip(observed)
+        .map(|((p, q), &observed)| Query { p, q, observed })
+        .collect();
+    let ask = |how| mechanism.counterfactuals(&queries, how);
+    let (distributions, sampled) = if mechanism.has_closed_form() {
+        (ask(Computation::Exact)?, how.map(ask).transpose()?)
+    } else {
+        (ask(how.unwrap_or(Computation::Exact))?, None)
+    };
+    let mut sampled = sampled.map(Vec::into_iter);
+    Ok(distributions
+        .into_iter()
         .zip(observed)
         .enumerate()
-        .map(|(i, ((p, q), &observed))| {
-            let sampling = sampling.map(|s| Sampling { seed: s.seed.wrapping_add(i as u64), ..s });
-            let (distribution, sampled) =
-                methods::counterfactual(method, options, p, q, observed, sampling)?;
-            Ok(Summary { observed, distribution, sampled, sampling })
+        .map(|(i, (distribution, &observed))| Summary {
+            observed,
+            exact: distribution.is_exact(),
+            distribution: distribution.value,
+            sampled: sampled.as_mut().and_then(Iterator::next).map(|s| s.value),
+            sampling: Sampling::of(how, i),
         })
-        .collect()
+        .collect())
 }
 
 /// Computes the counterfactuals of `request` for (p, q) and `observed` with the GIL released: a
@@ -229,9 +243,12 @@ pub fn counterfactual(
     let pairs = convert::pairs(p, q, logits)?;
     let observed = convert::observations(observed, pairs.shape)?;
     let method = request.method;
-    let sampling = method.sampling(request.samples, request.seed)?;
     let summaries = py.detach(|| {
-        request.with_options(|options| summaries(method, options, &pairs, &observed, sampling))
+        request.with_options(|options| {
+            let mechanism = methods::counterfactual_mechanism(method, options, pairs.outcomes())?;
+            let how = request.sampling(&*mechanism)?;
+            summaries(&*mechanism, how, &pairs, &observed)
+        })
     })?;
     Ok(match pairs.shape {
         Shape::Single => {

@@ -4,7 +4,9 @@
 use std::sync::Mutex;
 
 use gadgets::Gadget;
-use gumbel_core::CostMatrix;
+use gumbel_core::method::{Computation, Mechanism};
+use gumbel_core::{Categorical, CostMatrix};
+use methods::{Method, Options, Spelling};
 use ndarray::{Array1, Array2, Array3};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::prelude::*;
@@ -12,7 +14,6 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{self, ArrayArg, Pairs, Shape};
 use crate::errors::{Error, Result};
-use crate::methods::{self, Method, Options, Sampling};
 
 /// One pair's joint and summaries.
 #[derive(Clone)]
@@ -222,31 +223,52 @@ fn summary_dict<'py>(py: Python<'py>, method: Method, s: &Summary) -> PyResult<B
     Ok(dict)
 }
 
-/// The summaries of every pair: pair i of a batch estimated with seed + i.
+/// Monte Carlo settings of a result: `samples` draws from `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampling {
+    /// Number of draws.
+    pub samples: u64,
+    /// The seed of every draw.
+    pub seed: u64,
+}
+
+impl Sampling {
+    /// The settings of pair `index` of a computation (`None` when exact).
+    pub fn of(how: Option<Computation>, index: usize) -> Option<Self> {
+        match how?.for_pair(index) {
+            Computation::Sampled { samples, seed } => Some(Self { samples, seed }),
+            Computation::Exact => None,
+        }
+    }
+}
+
+/// The pairs of a batch as the mechanism's batches take them.
+pub fn zipped(pairs: &Pairs) -> Vec<(Categorical, Categorical)> {
+    pairs.p.iter().cloned().zip(pairs.q.iter().cloned()).collect()
+}
+
+/// The summaries of every pair (pair i of a batch estimated with seed + i, by the mechanism's
+/// batched joints) and the computation.
 fn summaries(
-    method: Method,
-    options: &Options,
+    mechanism: &dyn Mechanism,
+    how: Option<Computation>,
     pairs: &Pairs,
     cost: Option<&CostMatrix>,
     reward: Option<&[f64]>,
-    sampling: Option<Sampling>,
 ) -> Result<Vec<Summary>> {
-    pairs
-        .p
+    let joints = mechanism.joints(&zipped(pairs), how.unwrap_or(Computation::Exact))?;
+    joints
         .iter()
-        .zip(&pairs.q)
         .enumerate()
-        .map(|(i, (p, q))| {
-            let sampling = sampling.map(|s| Sampling { seed: s.seed.wrapping_add(i as u64), ..s });
-            let joint = methods::joint(method, options, p, q, cost, sampling)?;
-            let coupling = &joint.coupling;
+        .map(|(i, joint)| {
+            let coupling = &joint.value;
             Ok(Summary {
-                exact: joint.exact,
+                exact: joint.is_exact(),
                 joint: coupling.joint().clone(),
                 p_x_ne_y: coupling.p_x_ne_y(),
                 expected_cost: cost.map(|c| coupling.expected_cost(c)).transpose()?,
                 variance: reward.map(|h| coupling.variance(h, h)).transpose()?,
-                sampling,
+                sampling: Sampling::of(how, i),
             })
         })
         .collect()
@@ -279,11 +301,17 @@ impl Request<'_> {
             None => None,
         };
         let options = Options {
-            order: self.order.clone(),
+            order: self.order.as_deref(),
             permutation_seed: self.permutation_seed,
             gadget: guard.as_deref(),
+            spelling: Spelling::Keywords,
         };
         compute(&options)
+    }
+
+    /// The request's samples and seed as a computation ([`methods::sampling`]).
+    pub fn sampling(&self, mechanism: &dyn Mechanism) -> Result<Option<Computation>> {
+        Ok(methods::sampling(mechanism, self.samples, self.seed, Spelling::Keywords)?)
     }
 }
 
@@ -301,10 +329,12 @@ pub fn couple(
     let pairs = convert::pairs(p, q, logits)?;
     let (cost, reward) = convert::cost(cost, reward)?;
     let method = request.method;
-    let sampling = method.sampling(request.samples, request.seed)?;
-    let summaries = py.detach(|| {
+    let (summaries, sampling) = py.detach(|| {
         request.with_options(|options| {
-            summaries(method, options, &pairs, cost.as_ref(), reward.as_deref(), sampling)
+            let mechanism = methods::mechanism(method, options, cost.as_ref())?;
+            let how = request.sampling(&*mechanism)?;
+            let summaries = summaries(&*mechanism, how, &pairs, cost.as_ref(), reward.as_deref())?;
+            Ok((summaries, how))
         })
     })?;
     let k = pairs.outcomes();

@@ -81,6 +81,15 @@ impl From<GadgetError> for Error {
     }
 }
 
+impl From<methods::MethodError> for Error {
+    fn from(e: methods::MethodError) -> Self {
+        match e {
+            methods::MethodError::Baseline(e) => e.into(),
+            _ => Error::Value(e.to_string()),
+        }
+    }
+}
+
 impl From<sepsis_sim::SepsisError> for Error {
     fn from(e: sepsis_sim::SepsisError) -> Self {
         match e {

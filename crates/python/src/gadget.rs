@@ -17,7 +17,7 @@ use crate::convert::{self, ArrayArg};
 use crate::counterfactual;
 use crate::coupling::{self, Request};
 use crate::errors::{Error, Result};
-use crate::methods::Method;
+use methods::Method;
 
 /// How often a training run with a snapshot path writes its snapshot.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);

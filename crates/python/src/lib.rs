@@ -2,7 +2,7 @@
 //! package `gumbel_gadgets` (crates/python/python/gumbel_gadgets re-exports it with stubs).
 //!
 //! The Rust code stays in the workspace crates; this crate converts numpy arrays and dicts in and
-//! results out. [`methods`] is the one place that maps a method name to a mechanism; [`convert`]
+//! results out. The `methods` crate maps a method name to its mechanism, as for the CLI; [`convert`]
 //! reads arguments; [`coupling`], [`counterfactual`], [`gadget`] and [`sepsis`] hold the functions
 //! and result classes; [`errors`] maps every error to its Python exception. Long computations run
 //! with the GIL released.
@@ -12,7 +12,6 @@ mod counterfactual;
 mod coupling;
 mod errors;
 mod gadget;
-mod methods;
 mod sepsis;
 
 use pyo3::prelude::*;
@@ -21,7 +20,7 @@ use crate::convert::ArrayArg;
 use crate::coupling::Request;
 use crate::errors::Error;
 use crate::gadget::PyGadget;
-use crate::methods::Method;
+use methods::Method;
 
 /// The request of a method name and its options.
 fn request<'a>(
