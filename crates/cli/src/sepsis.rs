@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use sepsis_sim::kernel::{Kernel, SparseKernel};
-use sepsis_sim::ope::{off_policy_evaluation, OpeConfig};
+use sepsis_sim::kernel::Kernel;
+use sepsis_sim::ope::{off_policy_study, OpeConfig};
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::{plan_physician, PlanningKernel};
 use serde_json::{json, Value};
@@ -129,31 +129,13 @@ fn kernel(args: &KernelArgs) -> Result<Value> {
 }
 
 fn evaluate(args: &EvaluateArgs) -> Result<Value> {
-    let truth = SparseKernel::exact();
-    let planning = args.planning.kernel();
-    let physician = plan_physician(&planning.build()?)?;
     let config = OpeConfig {
         trajectories: args.trajectories,
         cf_samples: args.cf_samples,
         bootstrap: args.bootstrap,
         ..OpeConfig::paper(args.seed)
     };
-    let outcomes = sepsis_sim::evaluation::evaluate_exact(
-        &truth,
-        &physician.policy,
-        config.horizon,
-        config.p_diabetes,
-    )?;
-    let report = off_policy_evaluation(&physician.policy, &truth, &config)?;
-    let mut physician_json = serde_json::to_value(outcomes)?;
-    physician_json["planning"] = serde_json::to_value(planning)?;
-    Ok(json!({
-        "physician": physician_json,
-        "estimates": report.estimates,
-        "true_rl_exact": report.true_rl_exact,
-        "wis_matching": report.wis_matching,
-        "config": config,
-    }))
+    Ok(serde_json::to_value(off_policy_study(args.planning.kernel(), &config)?)?)
 }
 
 fn pairs(args: &PairsArgs) -> Result<Value> {

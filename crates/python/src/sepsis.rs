@@ -4,8 +4,8 @@
 use ndarray::Array4;
 use numpy::{IntoPyArray, PyArray4};
 use pyo3::prelude::*;
-use sepsis_sim::kernel::{Kernel, SparseKernel};
-use sepsis_sim::ope::{off_policy_evaluation, OpeConfig};
+use sepsis_sim::kernel::Kernel;
+use sepsis_sim::ope::{off_policy_study, OpeConfig};
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::{plan_physician, PlanningKernel};
 use serde_json::json;
@@ -59,26 +59,9 @@ pub fn evaluate(
     plan_seed: u64,
 ) -> PyResult<Bound<'_, PyAny>> {
     let value = py.detach(|| -> Result<serde_json::Value> {
-        let truth = SparseKernel::exact();
-        let planning = planning(plan_monte_carlo, plan_seed);
-        let physician = plan_physician(&planning.build()?)?;
         let config = OpeConfig { trajectories, cf_samples, bootstrap, ..OpeConfig::paper(seed) };
-        let outcomes = sepsis_sim::evaluation::evaluate_exact(
-            &truth,
-            &physician.policy,
-            config.horizon,
-            config.p_diabetes,
-        )?;
-        let report = off_policy_evaluation(&physician.policy, &truth, &config)?;
-        let mut physician_json = serde_json::to_value(outcomes)?;
-        physician_json["planning"] = serde_json::to_value(planning)?;
-        Ok(json!({
-            "physician": physician_json,
-            "estimates": report.estimates,
-            "true_rl_exact": report.true_rl_exact,
-            "wis_matching": report.wis_matching,
-            "config": config,
-        }))
+        let study = off_policy_study(planning(plan_monte_carlo, plan_seed), &config)?;
+        Ok(serde_json::to_value(study)?)
     })?;
     json_to_python(py, &value)
 }

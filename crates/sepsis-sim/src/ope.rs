@@ -232,3 +232,49 @@ pub fn off_policy_evaluation(
         rl_policy: rl,
     })
 }
+
+/// The physician's exact outcome distribution in the simulator, beside the kernel it was planned on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlannedOutcomes {
+    /// P(death) and P(discharge) within the horizon.
+    #[serde(flatten)]
+    pub outcomes: ExactOutcomes,
+    /// The kernel the physician's policy was planned on.
+    pub planning: crate::physician::PlanningKernel,
+}
+
+/// The off-policy study of one configuration, as `gumbel-gadgets sepsis evaluate` and the Python
+/// package report it: the physician planned on `planning`, its exact outcomes, and the estimates of
+/// the RL policy's outcomes from its trajectories ([`off_policy_evaluation`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct OffPolicyStudy {
+    /// The physician's exact outcomes and planning kernel.
+    pub physician: PlannedOutcomes,
+    /// The estimates.
+    pub estimates: OpeEstimates,
+    /// The RL policy's exact outcome distribution in the simulator.
+    pub true_rl_exact: ExactOutcomes,
+    /// Observed trajectories whose hard WIS weight is non-zero.
+    pub wis_matching: usize,
+    /// The settings.
+    pub config: OpeConfig,
+}
+
+/// Plans the physician on `planning`, evaluates it exactly in the true simulator, and runs
+/// [`off_policy_evaluation`] with `config`.
+pub fn off_policy_study(
+    planning: crate::physician::PlanningKernel,
+    config: &OpeConfig,
+) -> Result<OffPolicyStudy> {
+    let truth = SparseKernel::exact();
+    let physician = crate::physician::plan_physician(&planning.build()?)?;
+    let outcomes = evaluate_exact(&truth, &physician.policy, config.horizon, config.p_diabetes)?;
+    let report = off_policy_evaluation(&physician.policy, &truth, config)?;
+    Ok(OffPolicyStudy {
+        physician: PlannedOutcomes { outcomes, planning },
+        estimates: report.estimates,
+        true_rl_exact: report.true_rl_exact,
+        wis_matching: report.wis_matching,
+        config: *config,
+    })
+}
