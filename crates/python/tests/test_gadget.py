@@ -69,11 +69,17 @@ def test_samples_follow_the_coupling_within_5_sigma(trained):
 def test_ctrl_c_stops_training_and_leaves_a_snapshot_it_resumes_from(tmp_path):
     config = tiny_config("gadget-2", steps=10_000_000)
     snapshot = tmp_path / "run.snapshot"
+    # A process started in the background inherits SIGINT ignored, and Python then installs no
+    # handler of its own: install the default one, so that the signal raises KeyboardInterrupt.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
-    with pytest.raises(KeyboardInterrupt, match="training interrupted after"):
-        gg.Gadget.train(config, snapshot=snapshot)
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="training interrupted after"):
+            gg.Gadget.train(config, snapshot=snapshot)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert snapshot.is_file()
     # The snapshot is a run of this configuration part-way: the crate's tests show that resuming
     # from one reaches the uninterrupted run's weights bit for bit (crates/gadgets).
