@@ -1,17 +1,16 @@
 //! The learned gadgets as CLI methods (`--method gadget-1 | gadget-2 --checkpoint FILE`), and the
 //! `train` subcommand that writes such checkpoints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use gadgets::checkpoint::{load, save};
-use gadgets::task::{PairSpec, Split};
+use gadgets::task::PairSpec;
 use gadgets::{DeviceChoice, Gadget, GadgetKind, TrainJob};
-use gumbel_core::pairs::{LogitPair, Rows};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
-use crate::pair_file::PairReader;
+use methods::pair_file::pair_distribution;
 
 /// Where a gadget method finds its trained gadget.
 #[derive(clap::Args, Debug)]
@@ -69,10 +68,7 @@ pub fn train(args: &TrainArgs) -> Result<Value> {
         bar.inc(1);
     };
     let (gadget, record) = match &job.run.pairs {
-        PairSpec::File { path, split, probabilities } => {
-            split.validate()?;
-            job.run_with(Box::new(training_rows(path, split, *probabilities)?), &mut observer)?
-        }
+        spec @ PairSpec::File { .. } => job.run_with(pair_distribution(spec)?, &mut observer)?,
         _ => job.run(&mut observer)?,
     };
     bar.finish_and_clear();
@@ -96,28 +92,4 @@ fn training_bar(steps: usize) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
-}
-
-/// The rows of the pair file at `path` that `split` does not hold out, as the distribution that
-/// draws one of them uniformly.
-pub fn training_rows(path: &Path, split: &Split, probabilities: bool) -> Result<Rows> {
-    let mut reader = PairReader::open(path, probabilities)?;
-    let mut kept = Vec::new();
-    loop {
-        let rows = reader.next_rows(4096)?;
-        if rows.is_empty() {
-            break;
-        }
-        kept.extend(
-            rows.into_iter()
-                .filter(|r| !split.holds_out(r.index))
-                .map(|r| LogitPair { p: r.p.log_probs().to_vec(), q: r.q.log_probs().to_vec() }),
-        );
-    }
-    Rows::new(kept).with_context(|| {
-        format!(
-            "{}: no training rows (every row is held out, or the file is empty)",
-            path.display()
-        )
-    })
 }

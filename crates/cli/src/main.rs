@@ -9,8 +9,6 @@ mod evaluate;
 mod gadget;
 mod input;
 mod methods;
-mod npy;
-mod pair_file;
 mod sepsis;
 
 use std::io::{ErrorKind, Write};

@@ -104,9 +104,3 @@ impl MethodArgs {
         Ok(methods::sampling(mechanism, self.samples, self.seed, Spelling::Flags)?)
     }
 }
-
-/// The mechanism of a method that is not a gadget, in index order or the paper's permutation, with
-/// `cost` for lp-optimal.
-pub fn baseline(method: Method, cost: &CostMatrix) -> Result<Box<dyn Mechanism>> {
-    Ok(methods::baseline(method, &Options::new(Spelling::Flags), Some(cost))?)
-}

@@ -10,7 +10,7 @@ use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::{plan_physician, PlanningKernel};
 use serde_json::{json, Value};
 
-use crate::npy;
+use methods::npy;
 
 /// Arguments of `sepsis`.
 #[derive(clap::Args)]

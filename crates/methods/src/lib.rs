@@ -3,6 +3,10 @@
 //! gadget) to its [`Mechanism`]. The CLI (`--method`) and the Python package (`method=`) both go
 //! through it, so that a name means the same mechanism in either.
 //!
+//! [`pair_file`] reads files of (p, q) pairs (JSON lines or `.npy`, streamed, validated row by row)
+//! and [`evaluate`] scores methods over them, for `gumbel-gadgets evaluate` and
+//! `gumbel_gadgets.evaluate`; [`npy`] reads and writes the `.npy` format.
+//!
 //! It lives in a crate of its own because it needs both the baselines and the gadgets, which do not
 //! know each other, and gumbel-core, which knows neither.
 //!
@@ -25,14 +29,22 @@
 //! assert!((joint.value.p_x_ne_y() - 0.3).abs() < 1e-12);
 //! ```
 
+pub mod evaluate;
+pub mod npy;
+pub mod pair_file;
+
 use std::ops::Deref;
+use std::path::PathBuf;
 
 use baselines::{
     BaselineError, Independent, InverseCdfMethod, LpOptimal, MaximalMethod, Order, OutcomeOrder,
 };
-use gadgets::{Gadget, GadgetKind};
+use gadgets::{Gadget, GadgetError, GadgetKind};
 use gumbel_core::method::{Computation, GumbelMaxMethod, Mechanism};
-use gumbel_core::CostMatrix;
+use gumbel_core::{CoreError, CostMatrix};
+
+use crate::npy::HeaderProblem;
+use crate::pair_file::RowProblem;
 
 /// Samples of an estimate when none are asked for and the method has no closed form (Gadget 1).
 pub const DEFAULT_SAMPLES: u64 = 100_000;
@@ -101,7 +113,7 @@ impl Method {
     }
 
     /// The gadget kind of a gadget method.
-    fn gadget_kind(self) -> Option<GadgetKind> {
+    pub fn gadget_kind(self) -> Option<GadgetKind> {
         match self {
             Method::Gadget1 => Some(GadgetKind::Gadget1),
             Method::Gadget2 => Some(GadgetKind::Gadget2),
@@ -125,6 +137,14 @@ impl Spelling {
         match self {
             Spelling::Flags => "--",
             Spelling::Keywords => "",
+        }
+    }
+
+    /// The option `name` (spelled with dashes) as the caller writes it: `--held-out`, `held_out`.
+    fn option(self, name: &str) -> String {
+        match self {
+            Spelling::Flags => format!("--{name}"),
+            Spelling::Keywords => name.replace('-', "_"),
         }
     }
 }
@@ -190,6 +210,115 @@ pub enum MethodError {
     /// An invalid outcome order.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// An invalid training configuration (a pair file's split).
+    #[error(transparent)]
+    Gadget(#[from] GadgetError),
+    /// A pair file that cannot be opened.
+    #[error("{path}: cannot open: {error}")]
+    OpenPairs {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A pair file's `.npy` header (or an array's shape) that is not a pair array's.
+    #[error("{path}: header: {problem}")]
+    PairHeader {
+        /// The file, or `pairs`.
+        path: String,
+        /// What is wrong.
+        problem: HeaderProblem,
+    },
+    /// A row of a pair file that cannot be read or is no valid pair.
+    #[error("{path}: row {row} {problem}")]
+    Row {
+        /// The file, or `pairs`.
+        path: String,
+        /// The 1-based row.
+        row: usize,
+        /// What is wrong.
+        problem: RowProblem,
+    },
+    /// An array whose number of values does not match its shape.
+    #[error("array of {values} values does not have shape {shape:?}")]
+    ArrayShape {
+        /// The values given.
+        values: usize,
+        /// The shape.
+        shape: Vec<usize>,
+    },
+    /// A file that cannot be created or written.
+    #[error("cannot {action} {}: {error}", path.display())]
+    File {
+        /// `create` or `write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A pair file whose split leaves no training rows.
+    #[error("{path}: no training rows (every row is held out, or the file is empty): {error}")]
+    NoTrainingRows {
+        /// The file.
+        path: String,
+        /// gumbel-core's refusal of an empty list.
+        error: CoreError,
+    },
+    /// A held-out fraction outside (0, 1).
+    #[error("{option} must lie in (0, 1), not {value}")]
+    HeldOut {
+        /// The option as the caller spells it.
+        option: String,
+        /// The fraction given.
+        value: f64,
+    },
+    /// A gadget method among the methods of `evaluate` (gadgets are given as gadgets).
+    #[error("give gadgets by {prefix}checkpoint, not in {prefix}methods")]
+    GadgetInMethods {
+        /// `--` or nothing ([`Spelling`]).
+        prefix: &'static str,
+    },
+    /// Pairs of another K than the cost.
+    #[error("{path}: the pairs have {pairs} outcomes, the cost {cost}")]
+    PairsAndCost {
+        /// The file, or `pairs`.
+        path: String,
+        /// K of the pairs.
+        pairs: usize,
+        /// K of the cost.
+        cost: usize,
+    },
+    /// Rows with a reward column and a cost or reward given as well.
+    #[error("{path}: the rows carry their own reward; give no {prefix}cost or {prefix}reward")]
+    RewardColumnAndCost {
+        /// The file, or `pairs`.
+        path: String,
+        /// `--` or nothing ([`Spelling`]).
+        prefix: &'static str,
+    },
+    /// Neither a cost, nor a reward, nor a reward column.
+    #[error("evaluate needs {prefix}cost or {prefix}reward")]
+    EvaluateNeedsCost {
+        /// `--` or nothing ([`Spelling`]).
+        prefix: &'static str,
+    },
+    /// No rows to evaluate (an empty file, or none held out).
+    #[error("{path}: no pairs to evaluate")]
+    NoPairs {
+        /// The file, or `pairs`.
+        path: String,
+    },
+    /// A method that failed on a row of the pairs.
+    #[error("{path}: {method}: {error}")]
+    Scoring {
+        /// The file, or `pairs`.
+        path: String,
+        /// The method's name.
+        method: String,
+        /// Why.
+        error: CoreError,
+    },
 }
 
 /// The crate's result.
