@@ -143,3 +143,50 @@ fn bad_pair_files_are_one_line_errors() {
         "(0, 1)",
     );
 }
+
+/// A reward column: row r's cost is (h^r_i - h^r_j)^2 and its variances use h^r, as `couple
+/// --reward h^r` says of the row alone; lp-optimal minimises each row's own cost.
+#[test]
+fn a_reward_column_gives_each_row_its_own_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        (r#"[0.5, 0.3, 0.2]"#, r#"[0.2, 0.3, 0.5]"#, "[0, 1, 3]"),
+        (r#"[0.1, 0.6, 0.3]"#, r#"[0.4, 0.4, 0.2]"#, "[5, -2, 0.5]"),
+    ];
+    let text: String = rows
+        .iter()
+        .map(|(p, q, h)| format!("{{\"p\": {p}, \"q\": {q}, \"reward\": {h}, \"observed\": 1}}\n"))
+        .collect();
+    let path = dir.path().join("rewards.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let path = path.display().to_string();
+    let out = json(&["evaluate", "--pairs", &path, "--methods", "gumbel-max,lp-optimal"]);
+    for name in ["gumbel-max", "lp-optimal"] {
+        for key in ["expected_cost", "variance"] {
+            let per_row: Vec<f64> = rows
+                .iter()
+                .map(|(p, q, h)| {
+                    json(&["couple", "--method", name, "--p", p, "--q", q, "--reward", h])[key]
+                        .as_f64()
+                        .unwrap()
+                })
+                .collect();
+            let mean = out["methods"][name][key]["mean"].as_f64().unwrap();
+            let expected = (per_row[0] + per_row[1]) / 2.0;
+            assert!((mean - expected).abs() < 1e-12, "{name} {key}: {mean} vs {expected}");
+        }
+        assert!(out["counterfactual"][name]["variance"]["mean"].is_f64());
+    }
+    assert_bad_input(&["evaluate", "--pairs", &path, "--reward", "[0, 1, 2]"], "own reward");
+    let short = dir.path().join("short.jsonl");
+    std::fs::write(&short, "{\"p\": [0.5, 0.5], \"q\": [0.2, 0.8], \"reward\": [1, 2, 3]}\n")
+        .unwrap();
+    let short = short.display().to_string();
+    assert_bad_input(&["evaluate", "--pairs", &short], "short.jsonl: row 1 invalid: reward has 3");
+    let none = dir.path().join("none.jsonl");
+    std::fs::write(&none, "{\"p\": [0.5, 0.5], \"q\": [0.2, 0.8]}\n").unwrap();
+    assert_bad_input(
+        &["evaluate", "--pairs", &none.display().to_string()],
+        "evaluate needs --cost or --reward",
+    );
+}

@@ -83,9 +83,13 @@ impl From<GadgetError> for Error {
 
 impl From<methods::MethodError> for Error {
     fn from(e: methods::MethodError) -> Self {
+        let message = e.to_string();
         match e {
             methods::MethodError::Baseline(e) => e.into(),
-            _ => Error::Value(e.to_string()),
+            methods::MethodError::Gadget(e) => e.into(),
+            methods::MethodError::OpenPairs { error, .. }
+            | methods::MethodError::File { error, .. } => Error::Io(error, message),
+            _ => Error::Value(message),
         }
     }
 }

@@ -55,7 +55,8 @@ fn train(
     // A binary's choice (the library never sets it): the job's thread count, as the CLI does.
     gadgets::device::set_cpu_threads(job.threads()?);
     let gadget = run.initial_gadget(job.device.resolve()?)?;
-    let pairs = run.pairs.build()?;
+    let pairs =
+        methods::pair_file::pair_distribution(&run.pairs).map_err(|e| Stop::Failed(e.into()))?;
     let cost = run.cost.build(run.gadget.outcomes)?;
     let mut trainer = match run.observed {
         Some(observed) => {

@@ -11,6 +11,7 @@ mod convert;
 mod counterfactual;
 mod coupling;
 mod errors;
+mod evaluate;
 mod gadget;
 mod sepsis;
 
@@ -122,6 +123,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<counterfactual::Counterfactual>()?;
     m.add_class::<counterfactual::Counterfactuals>()?;
     m.add_class::<PyGadget>()?;
+    m.add_function(wrap_pyfunction!(evaluate::evaluate_py, m)?)?;
+    m.add_class::<evaluate::Evaluation>()?;
     m.add_function(wrap_pyfunction!(sepsis::kernel, m)?)?;
     m.add_function(wrap_pyfunction!(sepsis::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(sepsis::pairs, m)?)?;

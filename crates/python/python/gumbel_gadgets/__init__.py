@@ -41,10 +41,12 @@ from ._native import (  # noqa: E402
     Counterfactuals,
     Coupling,
     Couplings,
+    Evaluation,
     Gadget,
     GumbelGadgetsError,
     counterfactual,
     couple,
+    evaluate,
 )
 from . import sepsis  # noqa: E402
 
@@ -55,9 +57,11 @@ __all__ = [
     "Counterfactuals",
     "Coupling",
     "Couplings",
+    "Evaluation",
     "Gadget",
     "GumbelGadgetsError",
     "counterfactual",
     "couple",
+    "evaluate",
     "sepsis",
 ]

@@ -215,6 +215,50 @@ def counterfactual(
     x = observed under p (Gumbel-max: the top-down posterior, Oberst & Sontag 2019, Section 3).
     Mechanisms only: gumbel-max, inverse-cdf, permuted-inverse-cdf, gadget-1, gadget-2."""
 
+class Evaluation:
+    """Every method's scores over many pairs, as ``gumbel-gadgets evaluate`` reports them."""
+
+    @property
+    def pairs(self) -> int:
+        """The rows evaluated."""
+    @property
+    def rows(self) -> str:
+        """``all``, or ``held-out F (split seed S)``."""
+    @property
+    def methods(self) -> list[str]:
+        """The method names, sorted as in ``to_dict()["methods"]``."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"pairs", "rows", "methods": {name: {"exact", "expected_cost": {"mean", "se"},
+        "variance", "p_x_ne_y", "seconds"}}, "counterfactual": {name: {"variance"}}}``: the JSON of
+        ``gumbel-gadgets evaluate`` for the same input."""
+
+def evaluate(
+    pairs: ArrayLike | Path,
+    *,
+    cost: ArrayLike | None = None,
+    reward: ArrayLike | None = None,
+    methods: Sequence[str] | None = None,
+    gadgets: Sequence[Gadget | Path] = (),
+    logits: bool | None = None,
+    rows: str = "all",
+    held_out: float | None = None,
+    split_seed: int = 0,
+    samples: int | None = None,
+    seed: int = 0,
+) -> Evaluation:
+    """Every method's mean E[C], Var[h(x) - h(y)] and P(x != y) over many pairs, each with its
+    standard error over the pairs, and for rows of a pair file with ``observed`` the mean
+    Var[h(y) | x_obs]: what ``gumbel-gadgets evaluate`` computes.
+
+    pairs: an array [N, 2, K] (p and q; probabilities, or logits with ``logits=True``), [N, 3, K]
+    (the third row is the pair's own reward h), or the path of a pair file (JSON lines, or .npy
+    holding logits unless ``logits=False``). cost / reward: one cost or reward for every pair;
+    without either, each pair's reward column. methods: methods without a gadget (default: the six);
+    gadgets: trained gadgets or checkpoint paths, scored as ``gadget-k (gadgets[i])`` or
+    ``gadget-k (file name)``. rows: ``"all"`` or ``"held-out"`` (the split by ``split_seed``,
+    fraction ``held_out``, default 0.2). samples (default 10,000) and seed: draws per pair of a
+    method without a closed form (Gadget 1)."""
+
 def sepsis_kernel(*, monte_carlo: int | None = None, seed: int = 0) -> Float64Array: ...
 def sepsis_evaluate(
     *,
