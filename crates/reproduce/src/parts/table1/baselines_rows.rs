@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
-use baselines::{independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, OutcomeOrder};
 use gumbel_core::authors::evaluation_pairs;
-use gumbel_core::exact::gumbel_max_coupling;
+use gumbel_core::method::{Computation, Mechanism};
 use gumbel_core::pairs::{sample_pairs, LogitPair, PairMode, SoftmaxUniform};
 use gumbel_core::{Categorical, CostMatrix, Coupling};
-use rayon::prelude::*;
+use methods::{Method, Options, Spelling};
 use serde::{Deserialize, Serialize};
 
 use super::{Table1Result, PERMUTATION_SEED};
@@ -54,36 +53,31 @@ pub const PAIR_COLUMNS: [(&str, PairMode); 2] =
 /// The columns of random rewards.
 pub const REWARD_COLUMNS: [&str; 2] = ["monotone", "non-monotone"];
 
-/// The exact coupling of a method for (p, q) and the cost of the column.
-type Coupler = fn(&Categorical, &Categorical, &CostMatrix) -> Result<Coupling>;
-
 /// The rows, in the order of the paper.
-const METHODS: [(&str, Coupler); 5] = [
-    ("independent", independent),
-    ("gumbel-max", gumbel_max),
-    ("inverse-cdf", inverse_cdf),
-    ("permuted-inverse-cdf", permuted_inverse_cdf),
-    ("lp-optimal", lp_optimal),
+const METHODS: [Method; 5] = [
+    Method::Independent,
+    Method::GumbelMax,
+    Method::InverseCdf,
+    Method::PermutedInverseCdf,
+    Method::LpOptimal,
 ];
 
-fn independent(p: &Categorical, q: &Categorical, _: &CostMatrix) -> Result<Coupling> {
-    Ok(independent_coupling(p, q)?)
+/// The mechanism of `method` (index order, or the authors' permutation of [`PERMUTATION_SEED`]),
+/// with the column's `cost` for lp-optimal.
+fn mechanism(method: Method, cost: &CostMatrix) -> Result<Box<dyn Mechanism>> {
+    let options =
+        Options { permutation_seed: PERMUTATION_SEED, ..Options::new(Spelling::Keywords) };
+    Ok(methods::baseline(method, &options, Some(cost))?)
 }
 
-fn gumbel_max(p: &Categorical, q: &Categorical, _: &CostMatrix) -> Result<Coupling> {
-    Ok(gumbel_max_coupling(p, q)?)
-}
-
-fn inverse_cdf(p: &Categorical, q: &Categorical, _: &CostMatrix) -> Result<Coupling> {
-    Ok(inverse_cdf_coupling(p, q, &OutcomeOrder::identity(p.len()))?)
-}
-
-fn permuted_inverse_cdf(p: &Categorical, q: &Categorical, _: &CostMatrix) -> Result<Coupling> {
-    Ok(inverse_cdf_coupling(p, q, &baselines::authors::permutation(p.len(), PERMUTATION_SEED)?)?)
-}
-
-fn lp_optimal(p: &Categorical, q: &Categorical, cost: &CostMatrix) -> Result<Coupling> {
-    Ok(lp_optimal_coupling(p, q, cost)?)
+/// The exact coupling of (p, q) under `method`, with the column's `cost` for lp-optimal.
+fn coupling(
+    method: Method,
+    p: &Categorical,
+    q: &Categorical,
+    cost: &CostMatrix,
+) -> Result<Coupling> {
+    Ok(mechanism(method, cost)?.joint(p, q, Computation::Exact)?.value)
 }
 
 /// Mean and std (ddof 0) of per-seed means on one source of pairs.
@@ -175,13 +169,13 @@ pub fn pair_column(
 ) -> Result<BTreeMap<String, PairRow>> {
     let dist = SoftmaxUniform::paper(mode);
     let mut methods = BTreeMap::new();
-    for (method, coupler) in METHODS {
+    for method in METHODS {
         let per_seed =
             |source: &str, pairs: &dyn Fn(u64) -> Result<Vec<LogitPair>>| -> Result<Vec<f64>> {
                 (1..=SEEDS)
                     .map(|s| {
-                        let key = format!("{column}-{method}-{source}-seed{s}");
-                        ctx.cached(names::TABLE1, &key, || mean_cost(&pairs(s)?, coupler))
+                        let key = format!("{column}-{}-{source}-seed{s}", method.name());
+                        ctx.cached(names::TABLE1, &key, || mean_cost(&pairs(s)?, method))
                     })
                     .collect()
             };
@@ -192,7 +186,7 @@ pub fn pair_column(
             Ok(sample_pairs(&dist, PAIRS_PER_SEED, evaluation_seed(ctx.seed, s)))
         })?;
         methods.insert(
-            method.to_owned(),
+            method.name().to_owned(),
             PairRow {
                 mean: mean(&authors),
                 std: std_ddof0(&authors),
@@ -211,15 +205,18 @@ pub fn pair_column(
     Ok(methods)
 }
 
-/// The mean over `pairs` of the exact E[C] under `coupler`, C = (i - j)^2.
-fn mean_cost(pairs: &[LogitPair], coupler: Coupler) -> Result<f64> {
+/// The mean over `pairs` of the exact E[C] under `method`, C = (i - j)^2 (the pairs' joints in
+/// parallel, through the mechanism's batched form).
+fn mean_cost(pairs: &[LogitPair], method: Method) -> Result<f64> {
     let cost = CostMatrix::squared_index(OUTCOMES);
-    let scores = pairs
-        .par_iter()
-        .map(|pair| {
-            let (p, q) = (Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?);
-            Ok(coupler(&p, &q, &cost)?.expected_cost(&cost)?)
-        })
+    let pairs = pairs
+        .iter()
+        .map(|pair| Ok((Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let scores = mechanism(method, &cost)?
+        .joints(&pairs, Computation::Exact)?
+        .iter()
+        .map(|joint| Ok(joint.value.expected_cost(&cost)?))
         .collect::<Result<Vec<f64>>>()?;
     Ok(mean(&scores))
 }
@@ -237,18 +234,18 @@ pub fn reward_column(ctx: &Context, column: &str) -> Result<BTreeMap<String, Rew
         }
     };
     let mut methods = BTreeMap::new();
-    for (method, coupler) in METHODS {
+    for method in METHODS {
         let variances = |source: RewardStream| -> Result<Vec<f64>> {
             (0..TRIALS)
                 .map(|t| {
                     let h = reward(source, t);
                     let cost = CostMatrix::squared_reward(&h)?;
-                    Ok(coupler(&p, &q, &cost)?.variance(&h, &h)?)
+                    Ok(coupling(method, &p, &q, &cost)?.variance(&h, &h)?)
                 })
                 .collect()
         };
         methods.insert(
-            method.to_owned(),
+            method.name().to_owned(),
             RewardRow {
                 summary: Summary::of(variances(RewardStream::NumpyLegacy)?),
                 exact: true,
@@ -274,8 +271,9 @@ fn coupling_pictures(ctx: &Context) -> Result<String> {
     let cost = CostMatrix::squared_index(OUTCOMES);
     let panels = METHODS
         .iter()
-        .map(|(method, coupler)| {
-            Ok(Heatmap { title: (*method).to_owned(), matrix: coupler(&p, &q, &cost)?.to_rows() })
+        .map(|&method| {
+            let matrix = coupling(method, &p, &q, &cost)?.to_rows();
+            Ok(Heatmap { title: method.name().to_owned(), matrix })
         })
         .collect::<Result<Vec<_>>>()?;
     let name = "table1_couplings.png";
@@ -306,7 +304,7 @@ pub fn render(ctx: &Context, result: &Table1Result) -> Result<String> {
     let (pair_columns, reward_columns) = columns(result);
     let mut pair_rows = Vec::new();
     for (column, rows) in pair_columns {
-        for (method, _) in METHODS {
+        for method in METHODS.map(Method::name) {
             let row = &rows[method];
             let (m, sd) = (row.mean, row.std);
             let printed = paper::table1_columns_1_2(method, column);
@@ -323,7 +321,7 @@ pub fn render(ctx: &Context, result: &Table1Result) -> Result<String> {
     }
     let mut reward_rows = Vec::new();
     for (column, rows) in reward_columns {
-        for (method, _) in METHODS {
+        for method in METHODS.map(Method::name) {
             let (authors, own) = (&rows[method].summary, &rows[method].seeded_stream.summary);
             let exact = paper::table1_columns_3_4_exact(method, column);
             let printed = paper::table1_columns_3_4(method, column);
@@ -367,7 +365,7 @@ pub fn checks(result: &Table1Result) -> Vec<Check> {
     let (pair_columns, reward_columns) = columns(result);
     let mut checks = Vec::new();
     for (column, rows) in pair_columns {
-        for (method, _) in METHODS {
+        for method in METHODS.map(Method::name) {
             let Some(row) = rows.get(method) else { continue };
             if let Some(p) = paper::table1_columns_1_2(method, column) {
                 checks.push(
@@ -391,7 +389,7 @@ pub fn checks(result: &Table1Result) -> Vec<Check> {
         }
     }
     for (column, rows) in reward_columns {
-        for (method, _) in METHODS {
+        for method in METHODS.map(Method::name) {
             let Some(row) = rows.get(method) else { continue };
             if let Some(e) = paper::table1_columns_3_4_exact(method, column) {
                 checks.push(Check::new(
