@@ -8,12 +8,12 @@
 //! 2,000 samples estimates the variance of exactly that mixture.
 
 use anyhow::{ensure, Result};
-use baselines::{InverseCdf, OutcomeOrder};
 use gadgets::mixture::mixture_samples;
 use gadgets::Gadget;
-use gumbel_core::exact::{counterfactual_distribution, gumbel_max_coupling};
+use gumbel_core::method::Computation;
 use gumbel_core::pairs::LogitPair;
 use gumbel_core::{Categorical, Coupling};
+use methods::{Chosen, Method, Options, Spelling};
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -28,33 +28,34 @@ pub enum Exact<'a> {
     Gadget2(&'a Gadget),
 }
 
-/// The exact law of one pair: the joint of (p, q), or delta(observed) x P(y | observed).
+impl<'a> Exact<'a> {
+    /// Its `Mechanism`, through the `methods` crate's map from a method to its mechanism.
+    fn mechanism(self) -> Result<Chosen<'a>> {
+        let options = Options::new(Spelling::Keywords);
+        Ok(match self {
+            Exact::GumbelMax => {
+                Chosen::Owned(methods::baseline(Method::GumbelMax, &options, None)?)
+            }
+            Exact::InverseCdf => {
+                Chosen::Owned(methods::baseline(Method::InverseCdf, &options, None)?)
+            }
+            Exact::Gadget2(g) => {
+                methods::mechanism(Method::Gadget2, &Options { gadget: Some(g), ..options }, None)?
+            }
+        })
+    }
+}
+
+/// The exact law of one pair: the joint of (p, q), or delta(observed) x P(y | observed) (an error
+/// for a mechanism without a closed form).
 fn law(mechanism: Exact<'_>, pair: &LogitPair, observed: Option<usize>) -> Result<Array2<f64>> {
     let (p, q) = (Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?);
     let k = p.len();
+    let mechanism = mechanism.mechanism()?;
     let Some(obs) = observed else {
-        let coupling = match mechanism {
-            Exact::GumbelMax => gumbel_max_coupling(&p, &q)?,
-            Exact::InverseCdf => InverseCdf::new(&p, &q, &OutcomeOrder::identity(k))?.coupling()?,
-            Exact::Gadget2(g) => {
-                let estimate = g.coupling(&p, &q, 0, 0)?;
-                ensure!(estimate.exact, "Gadget 2's coupling should be exact");
-                estimate.coupling
-            }
-        };
-        return Ok(coupling.joint().clone());
+        return Ok(mechanism.joint(&p, &q, Computation::Exact)?.value.joint().clone());
     };
-    let row = match mechanism {
-        Exact::GumbelMax => counterfactual_distribution(&p, &q, obs)?,
-        Exact::InverseCdf => {
-            InverseCdf::new(&p, &q, &OutcomeOrder::identity(k))?.counterfactual_distribution(obs)?
-        }
-        Exact::Gadget2(g) => {
-            let estimate = g.counterfactual(&p, &q, obs, 0, 0)?;
-            ensure!(estimate.exact, "Gadget 2's counterfactual should be exact");
-            estimate.distribution
-        }
-    };
+    let row = mechanism.counterfactual(&p, &q, obs, Computation::Exact)?.value;
     let mut joint = Array2::zeros((k, k));
     joint.row_mut(obs).iter_mut().zip(row).for_each(|(j, v)| *j = v);
     Ok(joint)
