@@ -28,6 +28,7 @@ mod sharing;
 mod stats;
 mod store;
 mod training;
+mod units;
 mod verify;
 
 use std::path::PathBuf;
@@ -35,9 +36,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use gumbel_core::shard::{ShardError, ShardSpec};
 
 use crate::context::{Context, Mode};
 use crate::part::AnyPart;
+use crate::units::Refusal;
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +86,29 @@ struct Args {
     /// (docs/gadgets.md).
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
+    /// Print the plan and exit: every unit of work of the selected parts, one a line (stage, part,
+    /// key, estimated seconds on one core, tab-separated); with --shard, only that shard's units.
+    #[arg(long, conflicts_with_all = ["verify", "merge"])]
+    plan: bool,
+    /// Do only this shard's units of the plan, `I/N` (0 <= I < N) or `auto` (SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX and SHARD_COUNT), balanced by estimated cost,
+    /// and write no report; every shard of an array must be given the same parts and options. A
+    /// plain run (--merge) writes the results once every shard is done.
+    #[arg(long, value_parser = parse_shard, conflicts_with_all = ["verify", "merge"])]
+    shard: Option<ShardSpec>,
+    /// With --shard: only the units of this stage (a stage's units may need every unit of the stages
+    /// before it; the plan lists them). Without it, a shard runs every stage in turn.
+    #[arg(long, requires = "shard")]
+    stage: Option<u32>,
+    /// Refuse to write anything while a unit of the plan is not done (naming it), then write the
+    /// results as a plain run does: the last job after an array of shards.
+    #[arg(long, conflicts_with = "verify")]
+    merge: bool,
+}
+
+/// `--shard`'s value.
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse().map_err(|error: gumbel_core::shard::ShardError| error.to_string())
 }
 
 /// When to train runs as stacks.
@@ -99,7 +125,9 @@ enum Stacking {
 fn main() {
     if let Err(error) = run(Args::parse()) {
         eprintln!("reproduce: {error:#}");
-        std::process::exit(1);
+        // Input refused (a shard's environment, an incomplete plan) is exit code 2, as clap's errors.
+        let refused = error.chain().any(|cause| cause.is::<Refusal>() || cause.is::<ShardError>());
+        std::process::exit(if refused { 2 } else { 1 });
     }
 }
 
@@ -136,6 +164,26 @@ fn run(args: Args) -> Result<()> {
         Stacking::On => true,
         Stacking::Off => false,
     };
+    if args.plan || args.shard.is_some() || args.merge {
+        let plan = units::plan(selected.iter().map(|part| part.units(&ctx)))?;
+        let shard =
+            args.shard.map(|spec| spec.resolve(|name| std::env::var(name).ok())).transpose()?;
+        if args.plan {
+            let listed = match shard {
+                Some(shard) => units::shard_units(&plan, shard),
+                None => plan.iter().collect(),
+            };
+            for unit in listed {
+                println!("{unit}");
+            }
+            return Ok(());
+        }
+        if let Some(shard) = shard {
+            units::run_shard(&ctx, &plan, shard, args.stage)?;
+            return Ok(());
+        }
+        units::ensure_complete(&plan)?;
+    }
     let mut failed_checks = Vec::new();
     for part in selected {
         eprintln!("reproduce: {} ({} mode) ...", part.name(), mode.label());
