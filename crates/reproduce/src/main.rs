@@ -211,3 +211,62 @@ fn run(args: Args) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// `reproduce --only table1,sepsis --out OUT ...` in quick mode, in this process.
+    fn reproduce(out: &Path, extra: &[&str]) -> Result<()> {
+        let out = out.to_str().expect("a UTF-8 path");
+        let mut argv = vec!["reproduce", "--only", "table1,sepsis", "--out", out];
+        argv.extend(extra);
+        run(Args::parse_from(argv))
+    }
+
+    /// A part's JSON without what two runs of one configuration do not share: `meta` (provenance,
+    /// seconds) and every timing (keys naming seconds, such as `steps_per_second`).
+    fn numbers(path: &Path) -> Value {
+        fn strip(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    map.retain(|key, _| key != "meta" && !key.contains("second"));
+                    map.values_mut().for_each(strip);
+                }
+                Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        strip(&mut value);
+        value
+    }
+
+    #[test]
+    fn four_shards_then_a_merge_equal_one_process_bit_for_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (single, sharded) = (dir.path().join("single"), dir.path().join("sharded"));
+        reproduce(&single, &[]).unwrap();
+        for index in [0, 1, 3] {
+            reproduce(&sharded, &["--shard", &format!("{index}/4")]).unwrap();
+        }
+        assert!(!sharded.join("REPORT.md").exists(), "a shard writes no report");
+        // Shard 2 has not run: the merge refuses, naming a missing unit, and writes nothing.
+        let refused = reproduce(&sharded, &["--merge"]).unwrap_err();
+        assert!(refused.is::<Refusal>(), "{refused:#}");
+        assert!(refused.to_string().contains("(stage 0, "), "{refused:#}");
+        assert!(!sharded.join("table1.json").exists());
+        reproduce(&sharded, &["--shard", "2/4"]).unwrap();
+        reproduce(&sharded, &["--merge"]).unwrap();
+        assert!(sharded.join("REPORT.md").exists());
+        for part in ["table1.json", "sepsis.json"] {
+            let (one, merged) = (numbers(&single.join(part)), numbers(&sharded.join(part)));
+            assert!(one == merged, "{part} differs from the single process's");
+        }
+    }
+}
