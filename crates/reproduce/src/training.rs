@@ -338,10 +338,10 @@ fn multiply_adds(gadget: &GadgetConfig) -> f64 {
     (networks * one) as f64
 }
 
-/// Seconds of a step that its size does not explain, the floor of small networks' steps: quick
-/// Figure 1 trains 1,600 steps of [128, 128] networks in 34.7 s (docs/figure1-table1.md, "Measured
-/// time"), about 20 ms a step against 3 ms that the scaled multiply-adds give.
-const STEP_FLOOR_SECS: f64 = 0.02;
+/// The least seconds a step takes, whatever its size: the floor of small networks' steps (quick
+/// Figure 1 trains 1,600 steps of [128, 128] networks in 34.7 s of the part's time, docs/figure1-table1.md
+/// "Measured time", where the scaled multiply-adds give 3 ms a step); below every measured paper-size step.
+const STEP_FLOOR_SECS: f64 = 0.01;
 
 /// Estimated seconds of `run` on one CPU core: its steps times the `measured` step, scaled by the
 /// network's multiply-adds and the samples per step relative to the measured step's, and at least
