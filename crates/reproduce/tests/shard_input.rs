@@ -6,7 +6,7 @@ use std::process::Command;
 /// Runs `reproduce ARGS --only sepsis --out DIR` with no job array in the environment; returns the exit code
 /// and stderr.
 fn reproduce(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let mut command = Command::new(env!("CARGO_BIN_EXE_reproduce"));
     command.args(args).args(["--only", "sepsis", "--out"]).arg(dir.path().join("results"));
     for name in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN"] {
@@ -16,7 +16,7 @@ fn reproduce(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
         command.env_remove(name);
     }
     command.envs(env.iter().copied());
-    let out = command.output().unwrap();
+    let out = command.output().expect("reproduce runs");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
