@@ -39,7 +39,8 @@ enum Command {
     Env,
     /// Set up libtorch, check formatting (`cargo fmt --all --check`) and lints (`cargo clippy
     /// --workspace --all-targets -- -D warnings`), run `cargo test --workspace` with any extra
-    /// arguments, then build the Python package into torch's environment and run its pytest suite.
+    /// arguments, then build the Python package into torch's environment and run its pytest suite,
+    /// then `reproduce`'s shards on a single-node Slurm (as root with apt; skipped otherwise).
     Test {
         /// Arguments passed on to `cargo test`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
