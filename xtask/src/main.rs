@@ -3,7 +3,9 @@
 //! - `setup`: find or install libtorch 2.11.0 (for tch 0.24) and point `.libtorch` at it.
 //! - `env`: print the environment other shells need to build and run the tch crates.
 //! - `test`: set up, then the tidy checks (`cargo fmt --check`, clippy with warnings denied), the
-//!   whole test suite (`cargo test --workspace`) and the Python package's pytest suite ([`python`]).
+//!   whole test suite (`cargo test --workspace`), the Python package's pytest suite ([`python`]) and
+//!   `reproduce`'s shards as a single-node Slurm job array ([`slurm`]).
+//! - `slurm`: set up, then the single-node Slurm test alone.
 //! - `reproduce`: set up, build `crates/reproduce` in release mode (cargo's progress shown), then run
 //!   the paper reproductions into `results/`.
 //! - `bench`: set up, then run the criterion benchmarks (`crates/bench`).
@@ -14,6 +16,7 @@ mod bundle;
 mod libtorch;
 mod python;
 mod run;
+mod slurm;
 
 use std::path::PathBuf;
 
@@ -36,12 +39,17 @@ enum Command {
     Env,
     /// Set up libtorch, check formatting (`cargo fmt --all --check`) and lints (`cargo clippy
     /// --workspace --all-targets -- -D warnings`), run `cargo test --workspace` with any extra
-    /// arguments, then build the Python package into torch's environment and run its pytest suite.
+    /// arguments, then build the Python package into torch's environment and run its pytest suite,
+    /// then `reproduce`'s shards on a single-node Slurm (as root with apt; skipped otherwise).
     Test {
         /// Arguments passed on to `cargo test`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Set up libtorch, build `reproduce`, then run the single-node Slurm test alone: a job array of
+    /// quick-mode shards and a merging job against a single process (root and apt needed; skipped
+    /// with a message otherwise).
+    Slurm,
     /// Set up libtorch, then run the reproductions (quick by default; `--full` for the papers' protocols).
     Reproduce {
         /// Arguments passed on to the `reproduce` binary (see `cargo xtask reproduce --help`).
@@ -103,6 +111,11 @@ fn run_command(command: Command) -> Result<()> {
             run::cargo(&root, &torch, &["build", "--quiet", "-p", "gumbel-gadgets-cli"], &[])?;
             let cli = root.join("target").join("debug").join("gumbel-gadgets");
             python::test(&root, &torch, &cli)?;
+            slurm_test(&root, &torch)?;
+        }
+        Command::Slurm => {
+            let torch = libtorch::ensure(&root)?;
+            slurm_test(&root, &torch)?;
         }
         Command::Reproduce { args } => {
             let torch = libtorch::ensure(&root)?;
@@ -136,6 +149,12 @@ fn run_command(command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Builds `reproduce` (dev profile) and runs the single-node Slurm test with it.
+fn slurm_test(root: &std::path::Path, torch: &std::path::Path) -> Result<()> {
+    run::cargo(root, torch, &["build", "--quiet", "-p", "reproduce"], &[])?;
+    slurm::test(root, &root.join("target").join("debug").join("reproduce"))
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

@@ -55,6 +55,7 @@ pub mod method;
 pub mod montecarlo;
 pub mod pairs;
 pub mod rng;
+pub mod shard;
 
 pub use categorical::Categorical;
 pub use cost::CostMatrix;

@@ -61,16 +61,23 @@ impl Context {
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Result<T>,
     {
+        if let Some(value) = self.read_cached(part, key) {
+            return Ok(value);
+        }
         let path = self.cache_entry(part, key);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if let Ok(value) = serde_json::from_str(&text) {
-                return Ok(value);
-            }
+        if path.exists() {
             eprintln!("reproduce: ignoring unreadable cache entry {}", path.display());
         }
         let value = compute()?;
         store::write_atomic(&path, serde_json::to_string_pretty(&value)?.as_bytes())?;
         Ok(value)
+    }
+
+    /// The result of the unit `key` of `part` if a finished run left a readable one in the cache,
+    /// computing nothing (for work that needs the results of an earlier stage).
+    pub fn read_cached<T: DeserializeOwned>(&self, part: &str, key: &str) -> Option<T> {
+        let text = std::fs::read_to_string(self.cache_entry(part, key)).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Whether a finished run left the unit `key` of `part` in the cache (for counting the work left;

@@ -28,6 +28,7 @@ mod sharing;
 mod stats;
 mod store;
 mod training;
+mod units;
 mod verify;
 
 use std::path::PathBuf;
@@ -35,9 +36,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use gumbel_core::shard::{ShardError, ShardSpec};
 
 use crate::context::{Context, Mode};
 use crate::part::AnyPart;
+use crate::units::Refusal;
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +86,29 @@ struct Args {
     /// (docs/gadgets.md).
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
+    /// Print the plan and exit: every unit of work of the selected parts, one a line (stage, part,
+    /// key, estimated seconds on one core, tab-separated); with --shard, only that shard's units.
+    #[arg(long, conflicts_with_all = ["verify", "merge"])]
+    plan: bool,
+    /// Do only this shard's units of the plan, `I/N` (0 <= I < N) or `auto` (SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX and SHARD_COUNT), balanced by estimated cost,
+    /// and write no report; every shard of an array must be given the same parts and options. A
+    /// plain run (--merge) writes the results once every shard is done.
+    #[arg(long, value_parser = parse_shard, conflicts_with_all = ["verify", "merge"])]
+    shard: Option<ShardSpec>,
+    /// With --shard: only the units of this stage (a stage's units may need every unit of the stages
+    /// before it; the plan lists them). Without it, a shard runs every stage in turn.
+    #[arg(long, requires = "shard")]
+    stage: Option<u32>,
+    /// Refuse to write anything while a unit of the plan is not done (naming it), then write the
+    /// results as a plain run does: the last job after an array of shards.
+    #[arg(long, conflicts_with = "verify")]
+    merge: bool,
+}
+
+/// `--shard`'s value.
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse().map_err(|error: gumbel_core::shard::ShardError| error.to_string())
 }
 
 /// When to train runs as stacks.
@@ -99,7 +125,9 @@ enum Stacking {
 fn main() {
     if let Err(error) = run(Args::parse()) {
         eprintln!("reproduce: {error:#}");
-        std::process::exit(1);
+        // Input refused (a shard's environment, an incomplete plan) is exit code 2, as clap's errors.
+        let refused = error.chain().any(|cause| cause.is::<Refusal>() || cause.is::<ShardError>());
+        std::process::exit(if refused { 2 } else { 1 });
     }
 }
 
@@ -136,6 +164,26 @@ fn run(args: Args) -> Result<()> {
         Stacking::On => true,
         Stacking::Off => false,
     };
+    if args.plan || args.shard.is_some() || args.merge {
+        let plan = units::plan(selected.iter().map(|part| part.units(&ctx)))?;
+        let shard =
+            args.shard.map(|spec| spec.resolve(|name| std::env::var(name).ok())).transpose()?;
+        if args.plan {
+            let listed = match shard {
+                Some(shard) => units::shard_units(&plan, shard),
+                None => plan.iter().collect(),
+            };
+            for unit in listed {
+                println!("{unit}");
+            }
+            return Ok(());
+        }
+        if let Some(shard) = shard {
+            units::run_shard(&ctx, &plan, shard, args.stage)?;
+            return Ok(());
+        }
+        units::ensure_complete(&plan)?;
+    }
     let mut failed_checks = Vec::new();
     for part in selected {
         eprintln!("reproduce: {} ({} mode) ...", part.name(), mode.label());
@@ -162,4 +210,63 @@ fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// `reproduce --only table1,sepsis --out OUT ...` in quick mode, in this process.
+    fn reproduce(out: &Path, extra: &[&str]) -> Result<()> {
+        let out = out.to_str().expect("a UTF-8 path");
+        let mut argv = vec!["reproduce", "--only", "table1,sepsis", "--out", out];
+        argv.extend(extra);
+        run(Args::parse_from(argv))
+    }
+
+    /// A part's JSON without what two runs of one configuration do not share: `meta` (provenance,
+    /// seconds) and every timing (keys naming seconds, such as `steps_per_second`).
+    fn numbers(path: &Path) -> Value {
+        fn strip(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    map.retain(|key, _| key != "meta" && !key.contains("second"));
+                    map.values_mut().for_each(strip);
+                }
+                Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        strip(&mut value);
+        value
+    }
+
+    #[test]
+    fn four_shards_then_a_merge_equal_one_process_bit_for_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (single, sharded) = (dir.path().join("single"), dir.path().join("sharded"));
+        reproduce(&single, &[]).unwrap();
+        for index in [0, 1, 3] {
+            reproduce(&sharded, &["--shard", &format!("{index}/4")]).unwrap();
+        }
+        assert!(!sharded.join("REPORT.md").exists(), "a shard writes no report");
+        // Shard 2 has not run: the merge refuses, naming a missing unit, and writes nothing.
+        let refused = reproduce(&sharded, &["--merge"]).unwrap_err();
+        assert!(refused.is::<Refusal>(), "{refused:#}");
+        assert!(refused.to_string().contains("(stage 0, "), "{refused:#}");
+        assert!(!sharded.join("table1.json").exists());
+        reproduce(&sharded, &["--shard", "2/4"]).unwrap();
+        reproduce(&sharded, &["--merge"]).unwrap();
+        assert!(sharded.join("REPORT.md").exists());
+        for part in ["table1.json", "sepsis.json"] {
+            let (one, merged) = (numbers(&single.join(part)), numbers(&sharded.join(part)));
+            assert!(one == merged, "{part} differs from the single process's");
+        }
+    }
 }

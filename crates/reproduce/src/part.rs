@@ -6,12 +6,14 @@
 //! same part with its types erased, for the list the binary runs.
 
 use anyhow::{Context as _, Result};
+use gumbel_core::hash::fnv1a;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::checks::Check;
 use crate::context::{Context, Mode};
+use crate::units::Unit;
 
 /// The parts' names on the command line (`--only`), in results/ file names and cache folders.
 pub mod names {
@@ -61,6 +63,16 @@ pub trait Part {
     ) -> Result<String>;
     /// Its comparisons with the paper, in `mode`.
     fn checks(&self, mode: Mode, result: &Self::Result) -> Vec<Check>;
+    /// Its units of work for a plan ([`crate::units`]), listed from its settings alone, each unit's
+    /// work the same as [`Part::compute`] does for it; None (the default): the whole computation is
+    /// one unit, costing [`Part::estimated_seconds`].
+    fn units<'a>(&'a self, _ctx: &'a Context) -> Result<Option<Vec<Unit<'a>>>> {
+        Ok(None)
+    }
+    /// Estimated seconds of the whole computation on one core in `mode`, when it is one unit.
+    fn estimated_seconds(&self, _mode: Mode) -> f64 {
+        60.0
+    }
 }
 
 /// What a part produced, ready to be written.
@@ -87,6 +99,9 @@ pub trait AnyPart {
     fn run(&self, ctx: &Context) -> Result<Outcome>;
     /// The checks of a result read back from its JSON (`meta` removed), in `mode`.
     fn recheck(&self, mode: Mode, data: Value) -> Result<Vec<Check>>;
+    /// Its units of work: [`Part::units`], or the whole computation as one unit, done when the
+    /// cache holds its marker (the part's own cache entries hold its results).
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Vec<Unit<'a>>>;
 }
 
 impl<P: Part> AnyPart for P {
@@ -118,5 +133,29 @@ impl<P: Part> AnyPart for P {
         let result: P::Result = serde_json::from_value(data)
             .with_context(|| format!("{}: the result is not this build's", Part::name(self)))?;
         Ok(self.checks(mode, &result))
+    }
+
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Vec<Unit<'a>>> {
+        if let Some(units) = Part::units(self, ctx)? {
+            return Ok(units);
+        }
+        let name = Part::name(self);
+        let settings = serde_json::to_string(&(self.config(ctx)?, ctx.seed))?;
+        let key = format!("{name}-whole-{:016x}", fnv1a(settings.as_bytes()));
+        let done_key = key.clone();
+        Ok(vec![Unit::new(
+            0,
+            name,
+            key.clone(),
+            self.estimated_seconds(ctx.mode),
+            move || Ok(ctx.is_cached(name, &done_key)),
+            move |_| {
+                ctx.cached(name, &key, || {
+                    self.compute(ctx, &self.config(ctx)?)?;
+                    Ok(true)
+                })
+                .map(drop)
+            },
+        )])
     }
 }

@@ -15,7 +15,7 @@ use gadgets::checkpoint;
 use gadgets::noise::NOISE_VERSION;
 use gadgets::stack::StackedTrainer;
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
-use gadgets::{DeviceChoice, Gadget, TrainRun};
+use gadgets::{DeviceChoice, Gadget, GadgetConfig, GadgetKind, TrainRun};
 use gumbel_core::hash::fnv1a;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,7 @@ use crate::context::Context;
 use crate::progress::Progress;
 use crate::sharing::{claim, Plan};
 use crate::store::private_temporary;
+use crate::units::Unit;
 
 /// Seconds of training between two snapshots of a run: at most this much is lost to an interruption.
 pub const SNAPSHOT_SECS: u64 = 300;
@@ -308,6 +309,70 @@ pub fn train_stacks(
         ));
     }
     Ok(())
+}
+
+/// A measured training step: its gadget, samples per step (batch x inner samples) and seconds on one
+/// CPU core, from which [`estimated_seconds`] scales.
+pub struct MeasuredStep {
+    /// The gadget measured.
+    pub gadget: GadgetConfig,
+    /// Batch x inner samples of the measured step.
+    pub samples: usize,
+    /// Seconds a step took on one core.
+    pub seconds: f64,
+}
+
+/// Multiply-adds of one sample's pass through `gadget`'s network(s): 2K inputs, the hidden layers, and
+/// K x K outputs (Gadget 1, twice with separate networks) or |Z| x K (Gadget 2).
+fn multiply_adds(gadget: &GadgetConfig) -> f64 {
+    let k = gadget.outcomes;
+    let outputs = match gadget.kind {
+        GadgetKind::Gadget1 => k * k,
+        GadgetKind::Gadget2 => gadget.latent * k,
+    };
+    let widths: Vec<usize> =
+        std::iter::once(2 * k).chain(gadget.hidden.iter().copied()).chain([outputs]).collect();
+    let one: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+    let networks =
+        if gadget.kind == GadgetKind::Gadget1 && gadget.separate_networks { 2 } else { 1 };
+    (networks * one) as f64
+}
+
+/// The least seconds a step takes, whatever its size: the floor of small networks' steps (quick
+/// Figure 1 trains 1,600 steps of [128, 128] networks in 34.7 s of the part's time, docs/figure1-table1.md
+/// "Measured time", where the scaled multiply-adds give 3 ms a step); below every measured paper-size step.
+const STEP_FLOOR_SECS: f64 = 0.01;
+
+/// Estimated seconds of `run` on one CPU core: its steps times the `measured` step, scaled by the
+/// network's multiply-adds and the samples per step relative to the measured step's, and at least
+/// [`STEP_FLOOR_SECS`] a step (a model for balancing shards and sizing jobs, not a timing).
+pub fn estimated_seconds(run: &TrainRun, measured: &MeasuredStep) -> f64 {
+    let samples = (run.training.batch * run.training.inner_samples) as f64;
+    let scale = (multiply_adds(&run.gadget) / multiply_adds(&measured.gadget))
+        * (samples / measured.samples as f64);
+    run.training.steps as f64 * (measured.seconds * scale).max(STEP_FLOOR_SECS)
+}
+
+/// `run` (checkpoint label `label`) as a unit of `part`'s plan in `stage`: keyed by its checkpoint's
+/// key, done when the checkpoint exists, its work [`Resumable::trained`].
+pub fn unit<'a>(
+    ctx: &'a Context,
+    stage: u32,
+    part: &'static str,
+    label: String,
+    run: TrainRun,
+    measured: &MeasuredStep,
+) -> Result<Unit<'a>> {
+    let (key, cost) = (run.key(&label)?, estimated_seconds(&run, measured));
+    let (done_run, done_label) = (run.clone(), label.clone());
+    Ok(Unit::new(
+        stage,
+        part,
+        key,
+        cost,
+        move || Ok(done_run.remaining_steps(ctx, &done_label)? == 0),
+        move |progress| run.trained(ctx, &label, progress).map(drop),
+    ))
 }
 
 /// Training throughput over a part's runs, as measured when each was trained.

@@ -84,6 +84,16 @@ impl Part for RegimeVae {
         Ok(render(&result.result, ctx.mode.label()))
     }
 
+    /// Quick: 8.0 s on an idle 2-core AMD EPYC (docs/figure1-table1.md, "Measured time"). Full: not
+    /// measured whole; about 300 fits of 5-100 s and EM runs of 40-280 s (docs/regime-vae.md), so
+    /// of the order of 10 core-hours.
+    fn estimated_seconds(&self, mode: Mode) -> f64 {
+        match mode {
+            Mode::Quick => 8.0,
+            Mode::Full => 36_000.0,
+        }
+    }
+
     fn checks(&self, _mode: Mode, result: &RegimeVaeResult) -> Vec<Check> {
         checks(&result.result)
     }

@@ -271,6 +271,15 @@ impl Part for Sepsis {
         ))
     }
 
+    /// Quick: 1.4 s on an idle 2-core AMD EPYC (docs/figure1-table1.md, "Measured time"); full mode
+    /// runs 100 seeds instead of 20.
+    fn estimated_seconds(&self, mode: Mode) -> f64 {
+        match mode {
+            Mode::Quick => 1.4,
+            Mode::Full => 7.0,
+        }
+    }
+
     fn checks(&self, _mode: Mode, result: &SepsisResult) -> Vec<Check> {
         vec![
             Check::new(

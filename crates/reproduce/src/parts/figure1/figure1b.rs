@@ -12,7 +12,7 @@ use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStrea
 use baselines::{
     independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder,
 };
-use gadgets::GadgetKind;
+use gadgets::{GadgetKind, TrainRun};
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::{CostMatrix, Coupling};
 use serde::{Deserialize, Serialize};
@@ -44,21 +44,29 @@ pub type Figure1b = BTreeMap<String, RewardVariances>;
 /// The rewards, in the order of the figure's rows.
 const REWARDS: [&str; 2] = ["monotone", "non-monotone"];
 
+/// Trial 0's gadgets with their checkpoint labels: per reward, Gadget 1 then Gadget 2.
+pub fn runs(ctx: &Context) -> Result<Vec<(String, TrainRun)>> {
+    let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
+    let rewards = trial_rewards(RewardStream::NumpyLegacy, 0, OUTCOMES);
+    let mut runs = Vec::new();
+    for (name, h) in REWARDS.iter().zip([rewards.monotone, rewards.non_monotone]) {
+        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+            runs.push((
+                fixed_pair::label(kind, name, 0),
+                fixed_pair::gadget_run(kind, (&p, &q), &h, ctx.mode, ctx.seed, 0),
+            ));
+        }
+    }
+    Ok(runs)
+}
+
 /// Trains (resumably) trial 0's gadgets and computes every method's coupling and variance; returns
 /// the numbers, the heatmap panels (row by row) and the training throughput.
 pub fn compute(ctx: &Context) -> Result<(Figure1b, Vec<Heatmap>, Throughput)> {
     let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
     let rewards = trial_rewards(RewardStream::NumpyLegacy, 0, OUTCOMES);
     let settings = [rewards.monotone, rewards.non_monotone];
-    let mut runs = Vec::new();
-    for (name, h) in REWARDS.iter().zip(&settings) {
-        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
-            runs.push((
-                fixed_pair::label(kind, name, 0),
-                fixed_pair::gadget_run(kind, (&p, &q), h, ctx.mode, ctx.seed, 0),
-            ));
-        }
-    }
+    let runs = runs(ctx)?;
     let remaining: u64 =
         runs.iter().map(|(label, run)| run.remaining_steps(ctx, label)).sum::<Result<_>>()?;
     let progress = Progress::new("figure1b", remaining, "steps");

@@ -17,7 +17,7 @@ mod figure1b;
 mod protocol;
 
 use anyhow::Result;
-use gadgets::TrainRun;
+use gadgets::{GadgetConfig, GadgetKind, TrainRun};
 use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::pairs::Ramp;
 use gumbel_core::{Categorical, Coupling};
@@ -27,14 +27,15 @@ use self::figure1b::Figure1b;
 use self::protocol::{Procedure, Protocol, BASE_SCALE, LATENT, OUTCOMES};
 use crate::checks::Check;
 use crate::context::{Context, Mode};
-use crate::experiments::fixed_pair::Schedule;
+use crate::experiments::fixed_pair::{self, Schedule};
 use crate::markdown::table;
 use crate::part::{names, Part};
 use crate::plot::{heatmaps, line_plot, Heatmap, Series};
 use crate::progress::Progress;
 use crate::sharing::share;
 use crate::stats::{mean, spread_units, std_ddof0};
-use crate::training::{train_stacks, Resumable, Throughput};
+use crate::training::{self, train_stacks, MeasuredStep, Resumable, Throughput};
+use crate::units::Unit;
 
 /// The part.
 pub struct Figure1;
@@ -152,15 +153,10 @@ fn test_pair() -> Result<(Categorical, Categorical)> {
     Ok((Categorical::from_logits(&pair.p)?, Categorical::from_logits(&pair.q)?))
 }
 
-/// Trains (resumably, shared, stacked when asked) every run of Figure 1a and scores each on the
-/// noise-free pair: the points and the first run's coupling.
-fn figure_1a(
-    ctx: &Context,
-    protocol: &Protocol,
-    (p, q): (&Categorical, &Categorical),
-) -> Result<(Vec<Point>, Option<Coupling>, Throughput)> {
-    // Every exact run first (so a partial run has that series complete first), then the authors'.
-    let runs: Vec<(Procedure, f64, u64, TrainRun)> = Procedure::ALL
+/// Figure 1a's runs: every exact run first (so a partial run has that series complete first), then
+/// the authors'.
+fn runs_1a(ctx: &Context, protocol: &Protocol) -> Vec<(Procedure, f64, u64, TrainRun)> {
+    Procedure::ALL
         .into_iter()
         .flat_map(|procedure| {
             protocol
@@ -169,7 +165,30 @@ fn figure_1a(
                 .flat_map(move |&rho| (1..=protocol.seeds).map(move |s| (procedure, rho, s)))
         })
         .map(|(procedure, rho, s)| (procedure, rho, s, protocol.run(ctx.seed, procedure, rho, s)))
-        .collect();
+        .collect()
+}
+
+/// Figure 1a's measured step: Gadget 2 with |Z| = 100 at the paper's size, 37.3 ms on one core
+/// (docs/figure1-table1.md, "Measured time").
+fn measured_step_1a() -> MeasuredStep {
+    MeasuredStep {
+        gadget: GadgetConfig {
+            latent: LATENT,
+            ..GadgetConfig::paper(GadgetKind::Gadget2, OUTCOMES)
+        },
+        samples: 64 * 16,
+        seconds: 0.0373,
+    }
+}
+
+/// Trains (resumably, shared, stacked when asked) every run of Figure 1a and scores each on the
+/// noise-free pair: the points and the first run's coupling.
+fn figure_1a(
+    ctx: &Context,
+    protocol: &Protocol,
+    (p, q): (&Categorical, &Categorical),
+) -> Result<(Vec<Point>, Option<Coupling>, Throughput)> {
+    let runs = runs_1a(ctx, protocol);
     let remaining: u64 = runs
         .iter()
         .map(|(how, rho, s, r)| r.remaining_steps(ctx, &how.label(*rho, *s)))
@@ -244,6 +263,20 @@ impl Part for Figure1 {
             cost: "1[x != y]",
             evaluation: "exact coupling of the noise-free normalised pair",
         })
+    }
+
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Option<Vec<Unit<'a>>>> {
+        let measured = measured_step_1a();
+        let mut units = Vec::new();
+        for (procedure, rho, seed, run) in runs_1a(ctx, &Protocol::new(ctx.mode)) {
+            let label = procedure.label(rho, seed);
+            units.push(training::unit(ctx, 0, names::FIGURE1, label, run, &measured)?);
+        }
+        for (label, run) in figure1b::runs(ctx)? {
+            let measured = fixed_pair::measured_step(run.gadget.kind);
+            units.push(training::unit(ctx, 0, names::FIGURE1, label, run, &measured)?);
+        }
+        Ok(Some(units))
     }
 
     fn compute(&self, ctx: &Context, config: &Config) -> Result<(Figure1Result, Details)> {

@@ -634,6 +634,15 @@ impl Part for Figure2 {
         render(ctx, config, result, candidates)
     }
 
+    /// Quick: 83.6 s on an idle 2-core AMD EPYC (docs/figure1-table1.md, "Measured time"); full:
+    /// about 87 core-hours of training (docs/figure2.md, "Cost of the full study").
+    fn estimated_seconds(&self, mode: Mode) -> f64 {
+        match mode {
+            Mode::Quick => 83.6,
+            Mode::Full => 87.0 * 3600.0,
+        }
+    }
+
     fn checks(&self, _mode: Mode, _result: &Figure2Result) -> Vec<Check> {
         Vec::new()
     }

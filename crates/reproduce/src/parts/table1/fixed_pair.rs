@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
-use gadgets::GadgetKind;
+use gadgets::{GadgetKind, TrainRun};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Check;
 use crate::context::{Context, Mode};
 use crate::experiments::fixed_pair::{
-    coupling, gadget_run, label, Schedule, GADGET1_SAMPLES, OUTCOMES,
+    coupling, gadget_run, label, measured_step, Schedule, GADGET1_SAMPLES, OUTCOMES,
 };
 use crate::markdown::table;
 use crate::paper;
@@ -21,7 +21,8 @@ use crate::part::names;
 use crate::progress::Progress;
 use crate::sharing::share;
 use crate::stats::{mean, spread_units, standard_error_ddof0};
-use crate::training::{Resumable, Throughput};
+use crate::training::{self, Resumable, Throughput};
+use crate::units::Unit;
 
 /// The two reward columns, in the order of `trial_rewards`' fields.
 const COLUMNS: [&str; 2] = ["monotone", "non-monotone"];
@@ -64,13 +65,14 @@ pub struct FixedPairRows {
     pub columns: BTreeMap<String, BTreeMap<String, GadgetRow>>,
 }
 
-/// Trains (resumably) and scores every gadget of columns 3-4; returns the rows and the training's
-/// throughput.
-pub fn gadget_rows(ctx: &Context) -> Result<(FixedPairRows, Throughput)> {
-    let schedule = Schedule::new(ctx.mode);
+/// A gadget of columns 3-4: its column, kind, reward trial, run and reward.
+type Run = (&'static str, GadgetKind, u32, TrainRun, Vec<f64>);
+
+/// Every gadget of columns 3-4, trial by trial.
+fn runs(ctx: &Context) -> Result<Vec<Run>> {
     let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
     let mut runs = Vec::new();
-    for trial in 0..schedule.trials {
+    for trial in 0..Schedule::new(ctx.mode).trials {
         let drawn = trial_rewards(RewardStream::NumpyLegacy, trial, OUTCOMES);
         for (column, h) in COLUMNS.into_iter().zip([drawn.monotone, drawn.non_monotone]) {
             for kind in KINDS {
@@ -79,6 +81,27 @@ pub fn gadget_rows(ctx: &Context) -> Result<(FixedPairRows, Throughput)> {
             }
         }
     }
+    Ok(runs)
+}
+
+/// The training of every gadget of columns 3-4 as units of the plan (stage 0; their variances are
+/// computed when the part's results are written).
+pub fn units(ctx: &Context) -> Result<Vec<Unit<'_>>> {
+    runs(ctx)?
+        .into_iter()
+        .map(|(column, kind, trial, run, _)| {
+            let label = label(kind, column, trial);
+            training::unit(ctx, 0, names::TABLE1, label, run, &measured_step(kind))
+        })
+        .collect()
+}
+
+/// Trains (resumably) and scores every gadget of columns 3-4; returns the rows and the training's
+/// throughput.
+pub fn gadget_rows(ctx: &Context) -> Result<(FixedPairRows, Throughput)> {
+    let schedule = Schedule::new(ctx.mode);
+    let (p, q) = fixed_inc_dec_pair(OUTCOMES)?;
+    let runs = runs(ctx)?;
     let remaining: u64 = runs
         .iter()
         .map(|(c, k, t, run, _)| run.remaining_steps(ctx, &label(*k, c, *t)))

@@ -32,6 +32,7 @@ use crate::checks::Check;
 use crate::context::{Context, Mode};
 use crate::part::{names, Part};
 use crate::training::Throughput;
+use crate::units::Unit;
 
 /// The part (its details: the training throughput of columns 3-4's gadgets); `sweep`: whether full mode runs the phase-1 learning-rate sweep of the gadget protocol
 /// (on by default; `reproduce --no-sweep` turns it off and phase 2 trains at the rates the authors'
@@ -117,6 +118,12 @@ impl Part for Table1 {
                     .to_vec(),
             },
         })
+    }
+
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Option<Vec<Unit<'a>>>> {
+        let mut units = fixed_pair::units(ctx)?;
+        units.extend(protocol::units(ctx, self.sweep)?);
+        Ok(Some(units))
     }
 
     fn compute(&self, ctx: &Context, _config: &Config) -> Result<(Table1Result, Throughput)> {

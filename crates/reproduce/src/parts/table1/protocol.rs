@@ -32,7 +32,8 @@ use crate::part::names;
 use crate::progress::Progress;
 use crate::sharing::{share, Plan};
 use crate::stats::{mean, spread_units, std_ddof0};
-use crate::training::{train_stacks, Resumable, Throughput};
+use crate::training::{estimated_seconds, train_stacks, MeasuredStep, Resumable, Throughput};
+use crate::units::Unit;
 
 /// The cache folder of these runs (table1's).
 const PART: &str = names::TABLE1;
@@ -323,55 +324,151 @@ pub struct ProtocolRows {
     pub training: Training,
 }
 
-/// Runs the protocol (resuming from table1's cache), with phase 1 when `sweep` allows it.
-pub fn gadget_rows(ctx: &Context, sweep: bool) -> Result<ProtocolRows> {
-    let mut protocol = Protocol::new(ctx.mode);
-    protocol.sweep &= sweep;
-    let mut throughput = Throughput::default();
-    let combos: Vec<(GadgetKind, PairsMode)> =
-        MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect();
-    let label = |kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64| {
-        format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name())
-    };
+/// The rows in order: every gadget of each column.
+fn combos() -> Vec<(GadgetKind, PairsMode)> {
+    MODES.iter().flat_map(|&m| KINDS.iter().map(move |&k| (k, m))).collect()
+}
 
-    // Phase 1.
-    let sweeps: Vec<Vec<Option<Score>>> = if protocol.sweep {
+/// The checkpoint label of a run.
+fn label(kind: GadgetKind, mode: PairsMode, rate: f64, seed: u64) -> String {
+    format!("{}-{}-lr{rate:e}-seed{seed}", kind.name(), mode.name())
+}
+
+impl Protocol {
+    /// Phase 1's units, row by row and rate by rate (none without the sweep).
+    fn phase1(&self, master: u64) -> Result<Vec<Scoring>> {
         let mut units = Vec::new();
-        for &(kind, mode) in &combos {
+        for (kind, mode) in combos().into_iter().filter(|_| self.sweep) {
             for rate in RATES {
-                let run = protocol.run(ctx.seed, kind, mode, rate, protocol.sweep_steps, 0)?;
                 units.push(Scoring {
                     name: label(kind, mode, rate, 0),
-                    run,
+                    run: self.run(master, kind, mode, rate, self.sweep_steps, 0)?,
                     mode,
                     evaluation_seed: SWEEP_EVALUATION_SEED,
                 });
             }
         }
-        let scores = score_all(ctx, "table1 phase 1", &protocol, &units, &mut throughput)?;
-        scores.chunks(RATES.len()).map(|sweep| sweep.iter().copied().map(Some).collect()).collect()
-    } else {
-        combos.iter().map(|_| vec![None; RATES.len()]).collect()
-    };
+        Ok(units)
+    }
 
-    // Phase 2.
-    let rates: Vec<f64> = combos
-        .iter()
-        .zip(&sweeps)
-        .map(|(&(kind, mode), sweep)| protocol.phase2_rate(kind, mode, sweep))
-        .collect();
-    let mut units = Vec::new();
-    for (&(kind, mode), &rate) in combos.iter().zip(&rates) {
-        for seed in 1..=protocol.seeds {
-            let run = protocol.run(ctx.seed, kind, mode, rate, protocol.steps, seed)?;
-            units.push(Scoring {
-                name: label(kind, mode, rate, seed),
-                run,
-                mode,
-                evaluation_seed: EVALUATION_SEED_OFFSET + seed,
-            });
+    /// Phase 2's units at each row's rate, row by row and seed by seed.
+    fn phase2(&self, master: u64, rates: &[f64]) -> Result<Vec<Scoring>> {
+        let mut units = Vec::new();
+        for ((kind, mode), &rate) in combos().into_iter().zip(rates) {
+            for seed in 1..=self.seeds {
+                units.push(Scoring {
+                    name: label(kind, mode, rate, seed),
+                    run: self.run(master, kind, mode, rate, self.steps, seed)?,
+                    mode,
+                    evaluation_seed: EVALUATION_SEED_OFFSET + seed,
+                });
+            }
+        }
+        Ok(units)
+    }
+
+    /// Phase 2's rate of each row, from the sweep's scores (one list of [`RATES`] per row).
+    fn rates(&self, sweeps: &[Vec<Option<Score>>]) -> Vec<f64> {
+        combos()
+            .iter()
+            .zip(sweeps)
+            .map(|(&(kind, mode), sweep)| self.phase2_rate(kind, mode, sweep))
+            .collect()
+    }
+
+    /// The sweep's scores, row by row: every phase-1 score read from the cache, None while one is
+    /// missing (never computed here); without the sweep, no scores.
+    fn cached_sweeps(&self, ctx: &Context) -> Result<Option<Vec<Vec<Option<Score>>>>> {
+        let mut scores = Vec::new();
+        for unit in self.phase1(ctx.seed)? {
+            match ctx.read_cached::<Score>(PART, &unit.key(self)?) {
+                Some(score) => scores.push(Some(score)),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(self.sweeps(scores)))
+    }
+
+    /// Phase-1 scores in unit order as one list per row; without the sweep, Nones.
+    fn sweeps(&self, scores: Vec<Option<Score>>) -> Vec<Vec<Option<Score>>> {
+        if self.sweep {
+            scores.chunks(RATES.len()).map(<[_]>::to_vec).collect()
+        } else {
+            combos().iter().map(|_| vec![None; RATES.len()]).collect()
         }
     }
+}
+
+/// The protocol's units of the plan: phase 1's scorings in stage 0, and phase 2's, which train at the
+/// rates the sweep chose, in stage 1 (stage 0 without a sweep, their rates then fixed). A phase-2 unit's
+/// key names its row and seed, not its rate, which is known only once phase 1 is done.
+pub fn units(ctx: &Context, sweep: bool) -> Result<Vec<Unit<'_>>> {
+    let mut protocol = Protocol::new(ctx.mode);
+    protocol.sweep &= sweep;
+    let mut units = Vec::new();
+    for scoring in protocol.phase1(ctx.seed)? {
+        let key = scoring.key(&protocol)?;
+        let cost = scoring.estimated_seconds();
+        let (protocol, done_key) = (protocol.clone(), key.clone());
+        units.push(Unit::new(
+            0,
+            PART,
+            key,
+            cost,
+            move || Ok(ctx.is_cached(PART, &done_key)),
+            move |progress| {
+                scoring.score(ctx, &protocol, progress, &mut Throughput::default()).map(drop)
+            },
+        ));
+    }
+    // Listed at the authors' rates: a unit's cost and name do not depend on its rate.
+    let listed: Vec<f64> = combos().iter().map(|&(k, m)| authors(k, m).chosen_rate()).collect();
+    let stage = u32::from(protocol.sweep);
+    for (index, scoring) in protocol.phase2(ctx.seed, &listed)?.into_iter().enumerate() {
+        let (kind, mode) = combos()[index / protocol.seeds as usize];
+        let seed = index as u64 % protocol.seeds + 1;
+        let key = if protocol.sweep {
+            format!("{}-{}-phase2-seed{seed}", kind.name(), mode.name())
+        } else {
+            scoring.key(&protocol)?
+        };
+        let cost = scoring.estimated_seconds();
+        // The unit as it stands: its scoring at the chosen rate, None while phase 1 is incomplete.
+        let (protocol, done_protocol) = (protocol.clone(), protocol.clone());
+        let at_rate = move |protocol: &Protocol| -> Result<Option<Scoring>> {
+            let Some(sweeps) = protocol.cached_sweeps(ctx)? else { return Ok(None) };
+            Ok(protocol.phase2(ctx.seed, &protocol.rates(&sweeps))?.into_iter().nth(index))
+        };
+        units.push(Unit::new(
+            stage,
+            PART,
+            key,
+            cost,
+            move || match at_rate(&done_protocol)? {
+                Some(scoring) => Ok(ctx.is_cached(PART, &scoring.key(&done_protocol)?)),
+                None => Ok(false),
+            },
+            move |progress| {
+                let scoring = at_rate(&protocol)?
+                    .ok_or_else(|| anyhow::anyhow!("table1 phase 2 needs phase 1's scores"))?;
+                scoring.score(ctx, &protocol, progress, &mut Throughput::default()).map(drop)
+            },
+        ));
+    }
+    Ok(units)
+}
+
+/// Runs the protocol (resuming from table1's cache), with phase 1 when `sweep` allows it.
+pub fn gadget_rows(ctx: &Context, sweep: bool) -> Result<ProtocolRows> {
+    let mut protocol = Protocol::new(ctx.mode);
+    protocol.sweep &= sweep;
+    let mut throughput = Throughput::default();
+    let combos = combos();
+    let phase1 = protocol.phase1(ctx.seed)?;
+    let scores = score_all(ctx, "table1 phase 1", &protocol, &phase1, &mut throughput)?;
+    let sweeps = protocol.sweeps(scores.into_iter().map(Some).collect());
+    let rates = protocol.rates(&sweeps);
+    let units = protocol.phase2(ctx.seed, &rates)?;
     let scores = score_all(ctx, "table1 phase 2", &protocol, &units, &mut throughput)?;
     let rows = combos
         .iter()
@@ -424,6 +521,19 @@ impl Scoring {
             PairsMode::Fixed => (1, protocol.fixed_samples),
             _ => (protocol.evaluation_pairs, protocol.samples_per_pair),
         }
+    }
+
+    /// Estimated seconds of its training on one core, scaled from the measured steps at the paper's
+    /// size (docs/figure1-table1.md, "Measured time": Gadget 1 with one network 13.5 ms, Gadget 2
+    /// with |Z| = 20 17.6 ms); its evaluation is not counted.
+    fn estimated_seconds(&self) -> f64 {
+        let kind = self.run.gadget.kind;
+        let seconds = match kind {
+            GadgetKind::Gadget1 => 0.0135,
+            GadgetKind::Gadget2 => 0.0176,
+        };
+        let gadget = GadgetConfig::paper(kind, OUTCOMES);
+        estimated_seconds(&self.run, &MeasuredStep { gadget, samples: 64 * 16, seconds })
     }
 
     /// The cache key of its score.
