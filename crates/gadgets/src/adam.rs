@@ -93,7 +93,7 @@ impl Adam {
         tch::no_grad(|| {
             for (variable, view) in self.variables.iter_mut().zip(&mut self.views) {
                 if variable.data_ptr() != view.data_ptr() {
-                    let _ = view.copy_(variable);
+                    view.copy_(variable);
                     variable.set_data(view);
                 }
             }

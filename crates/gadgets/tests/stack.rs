@@ -372,13 +372,16 @@ fn misuse_of_a_stack_is_a_clear_error() {
     assert!(per_run(&[Some(1), Some(3)]).is_ok());
 }
 
+/// A trained run's named weights and its loss at every step.
+type TrainedRun = (Vec<(String, Vec<f32>)>, Vec<f64>);
+
 /// Trains four runs of the sepsis study's kind (each its own seed, pairs, cost and observation;
 /// Gadget 2's prior learned) in stacks of `sizes`, and returns each run's weights and losses.
 fn trained_in_stacks(
     config: &GadgetConfig,
     observed: Option<usize>,
     sizes: &[usize],
-) -> Vec<(Vec<(String, Vec<f32>)>, Vec<f64>)> {
+) -> Vec<TrainedRun> {
     let loss = if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint };
     let ramps: Vec<Ramp> = [0.0, 0.5, 2.0, 1.0]
         .iter()

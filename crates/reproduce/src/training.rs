@@ -7,6 +7,7 @@
 //! run resumes from its last snapshot and ends, bit for bit, as an uninterrupted one would (same
 //! device and thread count); the checkpoint is renamed into place only when the run is complete.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -229,12 +230,15 @@ pub fn train_stacks(
     Ok(())
 }
 
+/// A labelled run.
+type Member<'a> = (&'a str, &'a TrainRun);
+
 /// The runs of `candidates` that no other process holds (another process may be training them) and
 /// that are not finished, with their locks, held until dropped.
 fn claim_unfinished<'a>(
     ctx: &Context,
-    candidates: &[(&'a str, &'a TrainRun)],
-) -> Result<(Vec<(&'a str, &'a TrainRun)>, Vec<std::fs::File>)> {
+    candidates: &[Member<'a>],
+) -> Result<(Vec<Member<'a>>, Vec<File>)> {
     let (mut members, mut locks) = (Vec::new(), Vec::new());
     for &(label, run) in candidates {
         if let Some(lock) = claim(ctx, &run.key(label)?)? {
@@ -251,14 +255,21 @@ fn claim_unfinished<'a>(
 /// and observation, in stacks on `device` that fit its free memory
 /// ([`gadgets::footprint::stack_sizes`] of the runs' estimated bytes); a stack that runs out of
 /// memory all the same is split in two and retried, down to runs alone, and a run alone that runs
-/// out is an error naming the memory it needs. Runs another process holds are left to it.
+/// out is an error naming the memory it needs. Runs another process holds are left to it, and runs
+/// with a snapshot of their own to [`Resumable::trained`] (they resume alone).
 pub fn train_fitting_stacks(
     ctx: &Context,
     candidates: &[(&str, &TrainRun)],
     device: Device,
     progress: &Progress,
 ) -> Result<()> {
-    let (members, _locks) = claim_unfinished(ctx, candidates)?;
+    let mut fresh = Vec::new();
+    for &(label, run) in candidates {
+        if !snapshot_path(run, ctx, label)?.exists() {
+            fresh.push((label, run));
+        }
+    }
+    let (members, _locks) = claim_unfinished(ctx, &fresh)?;
     let Some((_, first)) = members.first() else {
         return Ok(());
     };
