@@ -57,6 +57,33 @@ pub enum GadgetError {
     /// A failure inside libtorch (its message is part of this one, not a separate source).
     #[error("libtorch: {0}")]
     Torch(tch::TchError),
+    /// One training run needs more memory than the device has free (`crate::footprint`).
+    #[error(
+        "one training run needs about {} MiB, the device has {} MiB to give",
+        needed >> 20,
+        available >> 20
+    )]
+    Memory {
+        /// The run's estimated bytes.
+        needed: u64,
+        /// The bytes the device can give.
+        available: u64,
+    },
+}
+
+impl GadgetError {
+    /// Whether this is libtorch failing to allocate memory (CUDA's "out of memory", the CPU
+    /// allocator's "not enough memory"): a stack that meets it may fit when split.
+    pub fn is_out_of_memory(&self) -> bool {
+        match self {
+            GadgetError::Torch(error) => {
+                let message = error.to_string();
+                message.contains("out of memory") || message.contains("not enough memory")
+            }
+            GadgetError::Memory { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 impl From<tch::TchError> for GadgetError {

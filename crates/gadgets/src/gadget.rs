@@ -44,17 +44,12 @@ impl Gadget {
     }
 
     /// R = `seeds.len()` gadgets of `config` as one stack, gadget r with the weights
-    /// `Gadget::new(config, device, seeds[r])` has. A stack holds network weights only, so Gadget 2's
-    /// prior must be fixed (a learned prior is an error, as is an empty `seeds`).
+    /// `Gadget::new(config, device, seeds[r])` has (Gadget 2's learned prior one row per run). An
+    /// empty `seeds` is an error.
     pub fn stacked(config: GadgetConfig, device: Device, seeds: &[u64]) -> Result<Self> {
         config.validate()?;
         if seeds.is_empty() {
             return Err(GadgetError::InvalidConfig("a stack needs at least one seed".into()));
-        }
-        if seeds.len() > 1 && config.kind == GadgetKind::Gadget2 && config.learned_prior {
-            return Err(GadgetError::InvalidConfig(
-                "Gadget 2 with a learned prior cannot be stacked (its prior is not per run)".into(),
-            ));
         }
         let store = nn::VarStore::new(device);
         let mut rngs: Vec<_> = seeds.iter().map(|&seed| from_seed(seed)).collect();

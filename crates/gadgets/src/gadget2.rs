@@ -35,8 +35,13 @@ impl Gadget2 {
     pub fn new(path: &nn::Path, config: &GadgetConfig, rngs: &mut [SeededRng]) -> Result<Self> {
         let (latent, outcomes) = (config.latent, config.outcomes);
         let net = Mlp::new(&path.sub("net"), outcomes, &config.hidden, latent * outcomes, rngs)?;
+        // A learned prior is a parameter of each run: `[R, |Z|]` in a stack of R.
         let prior_logits = if config.learned_prior {
-            path.f_zeros("prior_logits", &[latent as i64])?
+            let shape = match rngs.len() {
+                1 => vec![latent as i64],
+                runs => vec![runs as i64, latent as i64],
+            };
+            path.f_zeros("prior_logits", &shape)?
         } else {
             path.f_zeros_no_train("prior_logits", &[latent as i64])?
         };
@@ -49,9 +54,23 @@ impl Gadget2 {
         })
     }
 
-    /// log pi(z), `[|Z|]`, in `kind`.
+    /// log pi(z), `[|Z|]` (in a stack with a learned prior, `[R, |Z|]`: run r's in row r), in `kind`.
     pub fn log_prior(&self, kind: Kind) -> Tensor {
         self.prior_logits.to_kind(kind).log_softmax(-1, kind)
+    }
+
+    /// log pi(z) of each of `rows` batch rows, broadcastable as `[rows, |Z|]`: `[1, |Z|]` when every
+    /// row has the same prior, else row i the prior of run i mod R.
+    fn log_prior_rows(&self, kind: Kind, rows: i64) -> Tensor {
+        let log_prior = self.log_prior(kind);
+        match log_prior.size().as_slice() {
+            [latent] => log_prior.view([1, *latent]),
+            [runs, _] => {
+                let run = Tensor::arange(rows, (Kind::Int64, log_prior.device())).remainder(*runs);
+                log_prior.index_select(0, &run)
+            }
+            _ => unreachable!("the prior is `[|Z|]` or `[R, |Z|]`"),
+        }
     }
 
     /// log pi(x | z, p) for normalised `log_p` `[B, K]`: `[B, |Z|, K]` in the kind of `log_p` (the
@@ -66,7 +85,8 @@ impl Gadget2 {
     fn weighted_log_conditionals(&self, log_p: &Tensor, log_scales: Option<&Tensor>) -> Tensor {
         let kind = log_p.kind();
         let r = self.net.forward(log_p).view([-1, self.latent, self.outcomes]).to_kind(kind);
-        sinkhorn_correct(&r, log_p, &self.log_prior(kind), self.iterations, log_scales)
+        let log_prior = self.log_prior_rows(kind, r.size()[0]);
+        sinkhorn_correct(&r, log_p, &log_prior, self.iterations, log_scales)
     }
 
     /// Marginal sum_z pi(z) pi(x | z, p), `[B, K]` probabilities (equal to p by construction).
@@ -88,7 +108,7 @@ impl Gadget2 {
     /// The latent z, shared by p and q: Gumbel-max on log pi(z), `[B, n]`.
     fn sample_latent(&self, noise: &mut dyn NoiseSource, b: i64, n: i64) -> Tensor {
         let g = gumbel(noise, &[b, n, self.latent], self.prior_logits.device());
-        (g + self.log_prior(Kind::Float).view([1, 1, -1])).argmax(-1, false)
+        (g + self.log_prior_rows(Kind::Float, b).unsqueeze(1)).argmax(-1, false)
     }
 
     /// `[B, n, K]` hard (argmax) or relaxed (softmax at `temperature`) samples of x and y sharing z and
@@ -168,7 +188,8 @@ impl Gadget2 {
     /// log pi(z | x_obs) ∝ log pi(z) + log pi(x_obs | z, p), `[B, n, |Z|]`.
     fn log_posterior(&self, cond_p: &Tensor, x_obs: &Tensor) -> Tensor {
         let likelihood = rows_at(&cond_p.transpose(1, 2), x_obs);
-        (likelihood + self.log_prior(cond_p.kind()).view([1, 1, -1])).log_softmax(-1, cond_p.kind())
+        let log_prior = self.log_prior_rows(cond_p.kind(), cond_p.size()[0]).unsqueeze(1);
+        (likelihood + log_prior).log_softmax(-1, cond_p.kind())
     }
 }
 
@@ -200,7 +221,8 @@ fn rows_by_mask(table: &Tensor, index: &Tensor) -> Tensor {
 }
 
 /// log pi(x | z, p), `[B, |Z|, K]`, from network output `r` `[B, |Z|, K]`, normalised `log_p` `[B, K]`
-/// and `log_prior` `[|Z|]`: T Sinkhorn sweeps, then the accept-reject correction of Eq. (14).
+/// and `log_prior` `[|Z|]` (or per row, `[B, |Z|]` or `[1, |Z|]`): T Sinkhorn sweeps, then the
+/// accept-reject correction of Eq. (14).
 ///
 /// `log_scales` (`[B]`, L per row, or None for 0) reproduces the authors' mechanism given raw logits
 /// l = log p + L rather than log p: their Sinkhorn sweeps and proposal are unchanged by L (every
@@ -225,7 +247,10 @@ pub fn sinkhorn_correct(
     log_scales: Option<&Tensor>,
 ) -> Tensor {
     let masks = Masks::new(log_p);
-    let log_pi = log_prior.view([1, -1, 1]);
+    let log_pi = match log_prior.dim() {
+        1 => log_prior.view([1, -1, 1]),
+        _ => log_prior.unsqueeze(-1),
+    };
     let mut log_a = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
     if iterations > 0 {
         log_a = log_space_sweeps(&log_a, &log_pi, &masks, 1);

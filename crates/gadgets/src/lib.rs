@@ -9,7 +9,8 @@
 //! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss
 //!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser and its finiteness checks.
 //! - [`stack`]: R runs of one architecture trained together as one stacked network (for a GPU, where
-//!   a step's kernel launches, not its arithmetic, set its time).
+//!   a step's kernel launches, not its arithmetic, set its time); [`footprint`]: how many fit on a
+//!   device.
 //! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata;
 //!   `Trainer::save_snapshot` / `Trainer::resume`: a run's state part-way, to continue it bit for bit
 //!   after an interruption (both files share one layout, `framing.rs`).
@@ -49,6 +50,7 @@ pub mod config;
 pub mod coupling;
 pub mod device;
 pub mod error;
+pub mod footprint;
 mod framing;
 pub mod gadget;
 pub mod gadget1;

@@ -68,7 +68,14 @@ pub(crate) struct StackIdentity {
     pub config: GadgetConfig,
     /// Each run's settings.
     pub options: Vec<TrainOptions>,
+    /// The observation every run shares (None when there is none or each run has its own).
     pub observed: Option<usize>,
+    /// Each run's observation, when they differ (left out of the JSON otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observed_per_run: Vec<Option<usize>>,
+    /// The FNV-1a hash of each run's cost matrix, when they differ (left out otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costs: Option<u64>,
 }
 
 /// Where a stack stood when its snapshot was taken.

@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use gumbel_core::hash::fnv1a;
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
 use gumbel_core::CostMatrix;
@@ -29,16 +30,19 @@ use crate::gadget::Gadget;
 use crate::noise::NOISE_VERSION;
 use crate::snapshot::{self, StackIdentity, StackPosition};
 use crate::train::{
-    check_run, cost_tensor, sample_losses, state_tensors, step_noise, training_batch, LossKind,
-    LossLog, TrainOptions, TrainingRecord,
+    check_observation, check_run, cost_tensor, sample_losses, state_tensors, step_noise,
+    training_batch, LossKind, LossLog, RowCosts, TrainOptions, TrainingRecord,
 };
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
     gadget: &'a Gadget,
     pairs: Vec<&'a dyn PairDistribution>,
-    cost: Tensor,
-    observed: Option<usize>,
+    cost: RowCosts,
+    /// The hash of the runs' cost matrices when they differ (part of a snapshot's identity).
+    costs_hash: Option<u64>,
+    /// Each run's fixed observation (all or none of them have one).
+    observed: Vec<Option<usize>>,
     options: Vec<TrainOptions>,
     optimiser: Adam,
     /// Each run's generator of pairs.
@@ -61,11 +65,28 @@ impl<'a> StackedTrainer<'a> {
         observed: Option<usize>,
         options: &[TrainOptions],
     ) -> Result<Self> {
+        let runs = pairs.len();
+        Self::per_run(gadget, pairs, &vec![cost; runs], &vec![observed; runs], options)
+    }
+
+    /// As [`StackedTrainer::new`], with run r's own cost `costs[r]` and fixed observation
+    /// `observed[r]` (every run has one, or none has): the trials of the sepsis study, which differ
+    /// in their pair, reward (hence cost) and observed next state.
+    pub fn per_run(
+        gadget: &'a Gadget,
+        pairs: Vec<&'a dyn PairDistribution>,
+        costs: &[&CostMatrix],
+        observed: &[Option<usize>],
+        options: &[TrainOptions],
+    ) -> Result<Self> {
         let runs = gadget.runs();
-        if pairs.len() != runs || options.len() != runs {
+        if [pairs.len(), costs.len(), observed.len(), options.len()].iter().any(|&n| n != runs) {
             return Err(GadgetError::InvalidConfig(format!(
-                "a stack of {runs} gadgets needs {runs} pair distributions and options, got {} and {}",
+                "a stack of {runs} gadgets needs {runs} pair distributions, costs, observations \
+                 and options, got {}, {}, {} and {}",
                 pairs.len(),
+                costs.len(),
+                observed.len(),
                 options.len()
             )));
         }
@@ -75,19 +96,45 @@ impl<'a> StackedTrainer<'a> {
                 "the runs of a stack may differ only in their seeds and learning rates".into(),
             ));
         }
-        for (dist, run_options) in pairs.iter().zip(options) {
+        for ((dist, cost), run_options) in pairs.iter().zip(costs).zip(options) {
             check_run(gadget, *dist, cost, run_options)?;
         }
-        if observed.is_some() && options[0].loss != LossKind::Counterfactual {
+        if observed.iter().any(|o| o.is_some() != observed[0].is_some()) {
             return Err(GadgetError::InvalidConfig(
-                "training given an observation needs the counterfactual loss".into(),
+                "either every run of a stack is given an observation or none is".into(),
             ));
         }
+        for &x in observed.iter().flatten() {
+            if options[0].loss != LossKind::Counterfactual {
+                return Err(GadgetError::InvalidConfig(
+                    "training given an observation needs the counterfactual loss".into(),
+                ));
+            }
+            if x >= gadget.outcomes() {
+                return Err(GadgetError::OutcomeMismatch {
+                    what: "observed outcome (index + 1)",
+                    expected: gadget.outcomes(),
+                    found: x + 1,
+                });
+            }
+        }
+        let device = gadget.device();
+        let (cost, costs_hash) = if costs.iter().all(|c| c.matrix() == costs[0].matrix()) {
+            (RowCosts::Shared(cost_tensor(costs[0], device)), None)
+        } else {
+            let tensors: Vec<Tensor> = costs.iter().map(|c| cost_tensor(c, device)).collect();
+            let values: Vec<u8> = costs
+                .iter()
+                .flat_map(|c| c.matrix().iter().flat_map(|v| v.to_le_bytes()))
+                .collect();
+            (RowCosts::PerRun(Tensor::stack(&tensors, 0)), Some(fnv1a(&values)))
+        };
         Ok(Self {
             gadget,
             pairs,
-            cost: cost_tensor(cost, gadget.device()),
-            observed,
+            cost,
+            costs_hash,
+            observed: observed.to_vec(),
             options: options.to_vec(),
             optimiser: Adam::per_run(
                 gadget.var_store(),
@@ -112,16 +159,30 @@ impl<'a> StackedTrainer<'a> {
             .zip(&mut self.streams)
             .map(|(dist, rng)| (0..batch).map(|_| dist.sample(rng)).collect())
             .collect();
+        for (run_pairs, observed) in drawn.iter().zip(&self.observed) {
+            if let Some(observed) = observed {
+                check_observation(run_pairs, *observed)?;
+            }
+        }
         let rows: Vec<LogitPair> =
             (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
-        let batch_tensors = training_batch(self.gadget, &rows, &self.options[0], self.observed)?;
+        let batch_tensors = training_batch(self.gadget, &rows, &self.options[0])?;
         let seeds: Vec<u64> = self.options.iter().map(|o| o.seed).collect();
+        // Row i's observation is run i mod R's.
+        let observed: Option<Vec<i64>> =
+            self.observed.iter().map(|o| o.map(|x| x as i64)).collect();
+        let observed = observed.map(|per_run| {
+            Tensor::from_slice(&per_run)
+                .repeat([batch as i64])
+                .view([-1, 1])
+                .to_device(self.gadget.device())
+        });
         let per_sample = sample_losses(
             self.gadget,
             &batch_tensors,
             &self.cost,
             &self.options[0],
-            self.observed,
+            observed.as_ref(),
             &mut step_noise(&seeds, self.step, self.gadget.device()),
         );
         let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim(
@@ -182,10 +243,13 @@ impl<'a> StackedTrainer<'a> {
 
     /// What a snapshot must match.
     fn identity(&self) -> StackIdentity {
+        let shared = self.observed.iter().all(|o| *o == self.observed[0]);
         StackIdentity {
             config: self.gadget.config().clone(),
             options: self.options.clone(),
-            observed: self.observed,
+            observed: if shared { self.observed[0] } else { None },
+            observed_per_run: if shared { Vec::new() } else { self.observed.clone() },
+            costs: self.costs_hash,
         }
     }
 

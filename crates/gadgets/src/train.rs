@@ -236,7 +236,7 @@ impl LossLog {
 pub struct Trainer<'a> {
     gadget: &'a Gadget,
     pairs: &'a dyn PairDistribution,
-    cost: Tensor,
+    cost: RowCosts,
     observed: Option<usize>,
     options: TrainOptions,
     optimiser: Adam,
@@ -262,7 +262,7 @@ impl<'a> Trainer<'a> {
         Ok(Self {
             gadget,
             pairs,
-            cost: cost_tensor(cost, gadget.device()),
+            cost: RowCosts::Shared(cost_tensor(cost, gadget.device())),
             observed: None,
             options: options.clone(),
             optimiser: Adam::new(gadget.var_store(), options.learning_rate),
@@ -307,14 +307,20 @@ impl<'a> Trainer<'a> {
         self.step += 1;
         let drawn: Vec<LogitPair> =
             (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
-        let batch = training_batch(self.gadget, &drawn, &self.options, self.observed)?;
+        if let Some(observed) = self.observed {
+            check_observation(&drawn, observed)?;
+        }
+        let batch = training_batch(self.gadget, &drawn, &self.options)?;
         let mut noise = step_noise(&[self.options.seed], self.step, self.gadget.device());
+        let observed = self.observed.map(|x| {
+            Tensor::full([drawn.len() as i64, 1], x as i64, (Kind::Int64, self.gadget.device()))
+        });
         let loss = sample_losses(
             self.gadget,
             &batch,
             &self.cost,
             &self.options,
-            self.observed,
+            observed.as_ref(),
             &mut noise,
         )
         .mean(Kind::Float);
@@ -444,19 +450,20 @@ pub(crate) fn check_run(
     Ok(())
 }
 
-/// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so), after
-/// checking that every p gives the fixed observation, if any, positive probability.
+/// Checks that every p of `drawn` gives the fixed observation `observed` positive probability.
+pub(crate) fn check_observation(drawn: &[LogitPair], observed: usize) -> Result<()> {
+    for pair in drawn {
+        Categorical::from_logits(&pair.p)?.check_observation(observed)?;
+    }
+    Ok(())
+}
+
+/// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so).
 pub(crate) fn training_batch(
     gadget: &Gadget,
     drawn: &[LogitPair],
     options: &TrainOptions,
-    observed: Option<usize>,
 ) -> Result<PairBatch> {
-    if let Some(observed) = observed {
-        for pair in drawn {
-            Categorical::from_logits(&pair.p)?.check_observation(observed)?;
-        }
-    }
     if options.unnormalised_logits {
         PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, gadget.device())
     } else {
@@ -464,33 +471,79 @@ pub(crate) fn training_batch(
     }
 }
 
+/// The cost matrices of a batch's rows on the training device.
+pub(crate) enum RowCosts {
+    /// One `[K, K]` matrix for every row.
+    Shared(Tensor),
+    /// One per run of a stack, `[R, K, K]`: row i of a batch takes run i mod R's.
+    PerRun(Tensor),
+}
+
+impl RowCosts {
+    /// sum_x soft(x) C(x, y) for every sample: `[B, n, K]` from `soft` `[B, n, K]`.
+    fn weigh(&self, soft: &Tensor) -> Tensor {
+        match self {
+            RowCosts::Shared(cost) => soft.matmul(cost),
+            RowCosts::PerRun(costs) => {
+                // Each run's rows as one matrix ([R, B / R * n, K]), times its cost, put back in order.
+                let (runs, size) = (costs.size()[0], soft.size());
+                let (b, n, k) = (size[0], size[1], size[2]);
+                soft.view([b / runs, runs, n, k])
+                    .transpose(0, 1)
+                    .reshape([runs, -1, k])
+                    .bmm(costs)
+                    .view([runs, b / runs, n, k])
+                    .transpose(0, 1)
+                    .reshape([b, n, k])
+            }
+        }
+    }
+
+    /// Row x_obs of each sample's cost matrix: `[B, n, K]` from int64 `x_obs` `[B, n]`.
+    fn rows(&self, x_obs: &Tensor) -> Tensor {
+        let (b, n) = (x_obs.size()[0], x_obs.size()[1]);
+        match self {
+            RowCosts::Shared(cost) => {
+                cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, cost.size()[1]])
+            }
+            RowCosts::PerRun(costs) => {
+                let (runs, k) = (costs.size()[0], costs.size()[1]);
+                let run = Tensor::arange(b, (Kind::Int64, x_obs.device())).remainder(runs);
+                let index = (run.unsqueeze(1) * k + x_obs).flatten(0, -1);
+                costs.view([runs * k, k]).index_select(0, &index).view([b, n, k])
+            }
+        }
+    }
+}
+
 /// The relaxed loss of every sample of `batch` (`[B, N_in]`, with gradient), its noise from `noise`:
 /// sum_xy soft_p(x) soft_q(y) C(x, y) for the joint loss, sum_y soft_q(y | x_obs) C(x_obs, y) for the
-/// counterfactual one (Eq. 16); x_obs is `observed` or drawn from p by Gumbel-max.
+/// counterfactual one (Eq. 16); x_obs is row b's entry of `observed` (int64 `[B, 1]`), or drawn from
+/// p by Gumbel-max.
 pub(crate) fn sample_losses(
     gadget: &Gadget,
     batch: &PairBatch,
-    cost: &Tensor,
+    cost: &RowCosts,
     options: &TrainOptions,
-    observed: Option<usize>,
+    observed: Option<&Tensor>,
     noise: &mut dyn NoiseSource,
 ) -> Tensor {
     let (b, n, k) = (batch.len() as i64, options.inner_samples as i64, gadget.outcomes() as i64);
     let per_sample = match options.loss {
         LossKind::Joint => {
             let (soft_p, soft_q) = gadget.sample_batch(batch, n as usize, noise, true);
-            soft_p.matmul(cost) * soft_q
+            cost.weigh(&soft_p) * soft_q
         }
         LossKind::Counterfactual => {
             let device = batch.log_p.device();
             let x_obs = match observed {
-                Some(observed) => Tensor::full([b, n], observed as i64, (Kind::Int64, device)),
+                Some(observed) => observed.expand([b, n], false).contiguous(),
                 None => {
                     (batch.log_p.unsqueeze(1) + gumbel(noise, &[b, n, k], device)).argmax(-1, false)
                 }
             };
             let soft_q = gadget.counterfactual_batch(batch, &x_obs, noise, true);
-            soft_q * cost.index_select(0, &x_obs.flatten(0, -1)).view([b, n, k])
+            soft_q * cost.rows(&x_obs)
         }
     };
     per_sample.sum_dim_intlist(-1, false, Kind::Float)

@@ -76,7 +76,8 @@ impl From<GadgetError> for Error {
             GadgetError::CudaUnavailable
             | GadgetError::NonFinite { .. }
             | GadgetError::Checkpoint { .. }
-            | GadgetError::Torch(_) => Error::Other(message),
+            | GadgetError::Torch(_)
+            | GadgetError::Memory { .. } => Error::Other(message),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! run resumes from its last snapshot and ends, bit for bit, as an uninterrupted one would (same
 //! device and thread count); the checkpoint is renamed into place only when the run is complete.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use gadgets::checkpoint;
 use gadgets::noise::NOISE_VERSION;
 use gadgets::stack::StackedTrainer;
 use gadgets::train::{TrainOptions, Trainer, TrainingRecord};
-use gadgets::{DeviceChoice, Gadget, GadgetConfig, GadgetKind, TrainRun};
+use gadgets::{footprint, Device, DeviceChoice, Gadget, GadgetConfig, GadgetKind, TrainRun};
 use gumbel_core::hash::fnv1a;
 use serde::{Deserialize, Serialize};
 
@@ -222,91 +223,10 @@ pub fn train_stacks(
     }
     let device = DeviceChoice::Auto.resolve()?;
     for (_, candidates) in stacks {
-        // The stack's runs that no other process holds (another process may be training this stack).
-        let mut members = Vec::new();
-        for (label, run) in candidates {
-            if let Some(lock) = claim(ctx, &run.key(label)?)? {
-                if run.remaining_steps(ctx, label)? > 0 {
-                    members.push((label, run, lock));
-                }
-            }
+        let (members, _locks) = claim_unfinished(ctx, &candidates)?;
+        if members.len() >= 2 {
+            train_stack(ctx, &members, device, progress)?;
         }
-        if members.len() < 2 {
-            continue;
-        }
-        let first = members[0].1;
-        let seeds: Vec<u64> = members.iter().map(|(_, run, _)| run.training.seed).collect();
-        let stack = Gadget::stacked(first.gadget.clone(), device, &seeds)?;
-        let built =
-            members.iter().map(|(_, run, _)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
-        let cost = first.cost.build(first.gadget.outcomes)?;
-        let options: Vec<TrainOptions> =
-            members.iter().map(|(_, run, _)| run.training.clone()).collect();
-        let mut trainer = StackedTrainer::new(
-            &stack,
-            built.iter().map(AsRef::as_ref).collect(),
-            &cost,
-            first.observed,
-            &options,
-        )?;
-        progress.note(&format!(
-            "training {} runs as one stack on {} ({} first)",
-            members.len(),
-            gadgets::device::device_name(device),
-            members[0].0
-        ));
-        let keys =
-            members.iter().map(|(label, run, _)| run.key(label)).collect::<Result<Vec<_>>>()?;
-        let snapshot = stack_snapshot_path(ctx, &keys);
-        if snapshot.exists() {
-            match trainer.resume(&snapshot) {
-                Ok(()) => {
-                    progress.note(&format!(
-                        "the stack resumes from its snapshot at step {}",
-                        trainer.steps_done()
-                    ));
-                    progress.skip((trainer.steps_done() * members.len()) as u64);
-                }
-                Err(error) => progress.note(&format!(
-                    "the stack trains from the start, its snapshot is unusable: {error}"
-                )),
-            }
-        }
-        let (mut last_note, mut last_snapshot) = (Instant::now(), Instant::now());
-        while trainer.steps_done() < first.training.steps {
-            trainer.step().with_context(|| format!("training the stack of {}", members[0].0))?;
-            progress.inc(members.len() as u64);
-            if last_note.elapsed().as_secs() >= STACK_NOTE_SECS {
-                progress.note(&format!(
-                    "stack of {}: step {} of {}",
-                    members.len(),
-                    trainer.steps_done(),
-                    first.training.steps
-                ));
-                last_note = Instant::now();
-            }
-            if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS
-                && trainer.steps_done() < first.training.steps
-            {
-                write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
-                last_snapshot = Instant::now();
-            }
-        }
-        let records = trainer.records();
-        drop(trainer);
-        for ((label, run, _lock), (gadget, record)) in
-            members.iter().zip(stack.unstack()?.iter().zip(&records))
-        {
-            save(run, ctx, label, gadget, record)?;
-        }
-        remove_if_present(&snapshot)?;
-        progress.note(&format!(
-            "{} runs in one stack: {} steps in {:.0} s, {:.1} steps/s",
-            members.len(),
-            first.training.steps,
-            records[0].seconds,
-            records[0].steps_per_second
-        ));
     }
     Ok(())
 }
@@ -373,6 +293,206 @@ pub fn unit<'a>(
         move || Ok(done_run.remaining_steps(ctx, &done_label)? == 0),
         move |progress| run.trained(ctx, &label, progress).map(drop),
     ))
+}
+
+/// A labelled run.
+type Member<'a> = (&'a str, &'a TrainRun);
+
+/// The runs of `candidates` that no other process holds (another process may be training them) and
+/// that are not finished, with their locks, held until dropped.
+fn claim_unfinished<'a>(
+    ctx: &Context,
+    candidates: &[Member<'a>],
+) -> Result<(Vec<Member<'a>>, Vec<File>)> {
+    let (mut members, mut locks) = (Vec::new(), Vec::new());
+    for &(label, run) in candidates {
+        if let Some(lock) = claim(ctx, &run.key(label)?)? {
+            if run.remaining_steps(ctx, label)? > 0 {
+                members.push((label, run));
+                locks.push(lock);
+            }
+        }
+    }
+    Ok((members, locks))
+}
+
+/// Trains the unfinished runs of `candidates`, which differ only in seed, pairs, learning rate, cost
+/// and observation, in stacks on `device` that fit its free memory
+/// ([`gadgets::footprint::stack_sizes`] of the runs' estimated bytes); a stack that runs out of
+/// memory all the same is split in two and retried, down to runs alone, and a run alone that runs
+/// out is an error naming the memory it needs. Runs another process holds are left to it, and runs
+/// with a snapshot of their own to [`Resumable::trained`] (they resume alone).
+pub fn train_fitting_stacks(
+    ctx: &Context,
+    candidates: &[(&str, &TrainRun)],
+    device: Device,
+    progress: &Progress,
+) -> Result<()> {
+    let mut fresh = Vec::new();
+    for &(label, run) in candidates {
+        if !snapshot_path(run, ctx, label)?.exists() {
+            fresh.push((label, run));
+        }
+    }
+    let (members, _locks) = claim_unfinished(ctx, &fresh)?;
+    let Some((_, first)) = members.first() else {
+        return Ok(());
+    };
+    let bytes = footprint::run_bytes(&first.gadget, &first.training);
+    let sizes = footprint::stack_sizes(members.len(), bytes, footprint::free_bytes(device)?)?;
+    let mut start = 0;
+    for size in sizes {
+        train_splitting(ctx, &members[start..start + size], device, progress, bytes)?;
+        start += size;
+    }
+    Ok(())
+}
+
+/// [`train_stack`], split in halves while it runs out of memory (libtorch's allocation failures
+/// surface as panics of tch's infallible calls, caught here; any other panic goes on unwinding).
+fn train_splitting(
+    ctx: &Context,
+    members: &[(&str, &TrainRun)],
+    device: Device,
+    progress: &Progress,
+    bytes: u64,
+) -> Result<()> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match members {
+        [(label, run)] => run.trained(ctx, label, progress).map(drop),
+        _ => train_stack(ctx, members, device, progress),
+    }));
+    let out_of_memory = match outcome {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(error)) => {
+            let memory =
+                error.downcast_ref::<gadgets::GadgetError>().is_some_and(|e| e.is_out_of_memory());
+            if !memory {
+                return Err(error);
+            }
+            error.to_string()
+        }
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            if !(message.contains("out of memory") || message.contains("not enough memory")) {
+                std::panic::resume_unwind(panic);
+            }
+            message
+        }
+    };
+    if members.len() == 1 {
+        let free = footprint::free_bytes(device)?;
+        anyhow::bail!(
+            "training {} ran out of memory on {}: one run needs about {} MiB (estimated), {} MiB \
+             are free ({})",
+            members[0].0,
+            gadgets::device::device_name(device),
+            bytes >> 20,
+            free >> 20,
+            out_of_memory.lines().next().unwrap_or_default()
+        );
+    }
+    let half = members.len() / 2;
+    progress.note(&format!(
+        "a stack of {} runs ran out of memory on {}: splitting it into {} and {}",
+        members.len(),
+        gadgets::device::device_name(device),
+        half,
+        members.len() - half
+    ));
+    train_splitting(ctx, &members[..half], device, progress, bytes)?;
+    train_splitting(ctx, &members[half..], device, progress, bytes)
+}
+
+/// Trains `members` (at least two runs differing only in seed, pairs, learning rate, cost and
+/// observation, claimed by the caller) as one stack on `device` and saves each run's checkpoint. A
+/// stack in training writes a snapshot every [`SNAPSHOT_SECS`] seconds,
+/// `checkpoints/<mode>/stack-<hash of its runs' keys>.snapshot`, from which the same stack resumes.
+/// The progress advances by the stack's size per step.
+fn train_stack(
+    ctx: &Context,
+    members: &[(&str, &TrainRun)],
+    device: Device,
+    progress: &Progress,
+) -> Result<()> {
+    let first = members[0].1;
+    let seeds: Vec<u64> = members.iter().map(|(_, run)| run.training.seed).collect();
+    let stack = Gadget::stacked(first.gadget.clone(), device, &seeds)?;
+    let built = members.iter().map(|(_, run)| run.pairs.build()).collect::<Result<Vec<_>, _>>()?;
+    let costs = members
+        .iter()
+        .map(|(_, run)| run.cost.build(run.gadget.outcomes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let observed: Vec<Option<usize>> = members.iter().map(|(_, run)| run.observed).collect();
+    let options: Vec<TrainOptions> = members.iter().map(|(_, run)| run.training.clone()).collect();
+    let mut trainer = StackedTrainer::per_run(
+        &stack,
+        built.iter().map(AsRef::as_ref).collect(),
+        &costs.iter().collect::<Vec<_>>(),
+        &observed,
+        &options,
+    )?;
+    progress.note(&format!(
+        "training {} runs as one stack on {} ({} first)",
+        members.len(),
+        gadgets::device::device_name(device),
+        members[0].0
+    ));
+    let keys = members.iter().map(|(label, run)| run.key(label)).collect::<Result<Vec<_>>>()?;
+    let snapshot = stack_snapshot_path(ctx, &keys);
+    if snapshot.exists() {
+        match trainer.resume(&snapshot) {
+            Ok(()) => {
+                progress.note(&format!(
+                    "the stack resumes from its snapshot at step {}",
+                    trainer.steps_done()
+                ));
+                progress.skip((trainer.steps_done() * members.len()) as u64);
+            }
+            Err(error) => progress.note(&format!(
+                "the stack trains from the start, its snapshot is unusable: {error}"
+            )),
+        }
+    }
+    let (mut last_note, mut last_snapshot) = (Instant::now(), Instant::now());
+    while trainer.steps_done() < first.training.steps {
+        trainer.step().with_context(|| format!("training the stack of {}", members[0].0))?;
+        progress.inc(members.len() as u64);
+        if last_note.elapsed().as_secs() >= STACK_NOTE_SECS {
+            progress.note(&format!(
+                "stack of {}: step {} of {}",
+                members.len(),
+                trainer.steps_done(),
+                first.training.steps
+            ));
+            last_note = Instant::now();
+        }
+        if last_snapshot.elapsed().as_secs() >= SNAPSHOT_SECS
+            && trainer.steps_done() < first.training.steps
+        {
+            write_in_place(&snapshot, |partial| Ok(trainer.save_snapshot(partial)?))?;
+            last_snapshot = Instant::now();
+        }
+    }
+    let records = trainer.records();
+    drop(trainer);
+    for ((label, run), (gadget, record)) in
+        members.iter().zip(stack.unstack()?.iter().zip(&records))
+    {
+        save(run, ctx, label, gadget, record)?;
+    }
+    remove_if_present(&snapshot)?;
+    progress.note(&format!(
+        "{} runs in one stack: {} steps in {:.0} s, {:.1} steps/s",
+        members.len(),
+        first.training.steps,
+        records[0].seconds,
+        records[0].steps_per_second
+    ));
+    Ok(())
 }
 
 /// Training throughput over a part's runs, as measured when each was trained.
@@ -522,6 +642,47 @@ mod tests {
                 "{label}: {}",
                 gap(&from_stack, &by_itself)
             );
+        }
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn trials_with_their_own_costs_and_observations_train_in_stacks_that_fit() {
+        let base = std::env::temp_dir().join(format!("reproduce-fitting-{}", std::process::id()));
+        let (alone, stacked) = (
+            Context::new(base.join("alone"), Mode::Quick, 0).unwrap(),
+            Context::new(base.join("stacked"), Mode::Quick, 0).unwrap(),
+        );
+        let progress = Progress::new("test", 12, "steps");
+        // The sepsis study's trials in small: each its own seed, cost and observed outcome, Gadget 2
+        // with a learned prior, the counterfactual loss given the observation.
+        let runs: Vec<TrainRun> = (0..3_u64)
+            .map(|r| {
+                let mut run = tiny(30 + r);
+                run.gadget.learned_prior = true;
+                run.training.loss = LossKind::Counterfactual;
+                run.cost = CostSpec::SquaredReward { h: vec![0.0, 1.0 + r as f64, -1.0] };
+                run.observed = Some(r as usize);
+                run
+            })
+            .collect();
+        let labels = ["a", "b", "c"];
+        let members: Vec<(&str, &TrainRun)> = labels.iter().copied().zip(&runs).collect();
+        train_fitting_stacks(&stacked, &members, Device::Cpu, &progress).unwrap();
+        for (label, run) in &members {
+            let from_stack = run.trained(&stacked, label, &progress).unwrap();
+            assert_eq!(from_stack.record.stacked, Some(3), "{label}: one stack fits");
+            let by_itself = run.trained(&alone, label, &progress).unwrap();
+            let initial = Gadget::new(run.gadget.clone(), Device::Cpu, run.training.seed).unwrap();
+            let gap = |a: &Gadget, b: &Gadget| -> f64 {
+                let (va, vb) = (a.var_store().variables(), b.var_store().variables());
+                va.iter()
+                    .map(|(name, t)| f64::try_from((t - &vb[name]).abs().max()).unwrap())
+                    .fold(0.0, f64::max)
+            };
+            let moved = gap(&by_itself.gadget, &initial);
+            let off = gap(&from_stack.gadget, &by_itself.gadget);
+            assert!(off < 1e-3 * moved, "{label}: off by {off}, training moved it by {moved}");
         }
         std::fs::remove_dir_all(base).unwrap();
     }

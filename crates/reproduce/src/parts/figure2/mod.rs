@@ -18,7 +18,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 use gadgets::noise::NOISE_VERSION;
-use gadgets::{GadgetKind, TrainRun};
+use gadgets::{footprint, DeviceChoice, GadgetKind, TrainRun};
+use gumbel_core::hash::fnv1a;
 use gumbel_core::pairs::{sample_pairs, FixedPair, LogitPair};
 use gumbel_core::rng::splitmix64;
 use sepsis_sim::kernel::SparseKernel;
@@ -36,7 +37,7 @@ use crate::part::{names, Part};
 use crate::plot::{bar_chart, BarGroup};
 use crate::progress::Progress;
 use crate::sharing::{share, Plan};
-use crate::training::Resumable;
+use crate::training::{train_fitting_stacks, Resumable};
 
 /// The part.
 pub struct Figure2;
@@ -248,12 +249,14 @@ fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
             run_trial(ctx, &progress, config, spec)
         })
     };
+    // The units of work: chunks of one setting's trials, or each trial alone; then the assembly.
+    let chunks = chunks(ctx, config, &trials)?;
     share(
         ctx,
         &progress,
-        &trials,
-        |t| t.plan(ctx, config, &fingerprint),
-        |t| cached_trial(t).map(drop),
+        &chunks,
+        |chunk| chunk.plan(ctx, config, &fingerprint),
+        |chunk| chunk.work(ctx, config, &progress, &cached_trial),
     )?;
     let mut results: BTreeMap<String, Vec<Trial>> = BTreeMap::new();
     for spec in &trials {
@@ -266,6 +269,102 @@ fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
     let pairs: Vec<StudyPair> = pairs.into_iter().take(config.pairs).collect();
     let population = population_references(&model, &pairs)?;
     Ok((summarise(pairs, results, population), candidates))
+}
+
+/// A unit of Figure 2's work: trials of one setting whose gadgets train together, a stack per
+/// gadget, then are evaluated one by one; or one trial, trained alone and evaluated.
+struct Chunk<'a> {
+    trials: Vec<&'a TrialSpec<'a>>,
+}
+
+/// The units of work of `trials`: with `--stack`, each setting's trials in chunks that fit the
+/// training device ([`gadgets::footprint`]: as few and as equal as the free memory allows for the
+/// larger of the two gadgets' runs), the settings interleaved chunk by chunk; else each trial alone.
+fn chunks<'a>(
+    ctx: &Context,
+    config: &Config,
+    trials: &'a [TrialSpec<'a>],
+) -> Result<Vec<Chunk<'a>>> {
+    if !ctx.stack {
+        return Ok(trials.iter().map(|t| Chunk { trials: vec![t] }).collect());
+    }
+    let free = footprint::free_bytes(DeviceChoice::Auto.resolve()?)?;
+    let mut by_setting = Vec::new();
+    for setting in SETTINGS {
+        let of_setting: Vec<&TrialSpec> =
+            trials.iter().filter(|t| t.setting.name == setting.name).collect();
+        let Some(first) = of_setting.first() else {
+            continue;
+        };
+        let bytes = first
+            .gadget_runs(config)
+            .iter()
+            .map(|(_, _, run)| footprint::run_bytes(&run.gadget, &run.training))
+            .max()
+            .unwrap_or(0);
+        let mut rest = of_setting.as_slice();
+        let mut setting_chunks = Vec::new();
+        for size in footprint::stack_sizes(rest.len(), bytes, free)? {
+            let (chunk, after) = rest.split_at(size);
+            setting_chunks.push(Chunk { trials: chunk.to_vec() });
+            rest = after;
+        }
+        by_setting.push(setting_chunks.into_iter());
+    }
+    let mut out = Vec::new();
+    while by_setting.iter().any(|c| c.len() > 0) {
+        out.extend(by_setting.iter_mut().filter_map(Iterator::next));
+    }
+    Ok(out)
+}
+
+impl Chunk<'_> {
+    /// As a unit of shared work: done when all its trials are cached; a trial alone is locked as
+    /// a trial, a chunk by its trials' keys.
+    fn plan(&self, ctx: &Context, config: &Config, fingerprint: &str) -> Result<Plan> {
+        let plans = self
+            .trials
+            .iter()
+            .map(|t| t.plan(ctx, config, fingerprint))
+            .collect::<Result<Vec<_>>>()?;
+        let lock = match plans.as_slice() {
+            [one] => one.lock.clone(),
+            _ => {
+                let keys: Vec<String> = self.trials.iter().map(|t| t.key(fingerprint)).collect();
+                format!("figure2-stack-{:016x}", fnv1a(keys.join("\n").as_bytes()))
+            }
+        };
+        Ok(Plan {
+            done: plans.iter().all(|p| p.done),
+            steps: plans.iter().filter(|p| !p.done).map(|p| p.steps).sum(),
+            lock,
+        })
+    }
+
+    /// Trains the chunk's gadgets not yet trained, each gadget's runs as stacks
+    /// ([`train_fitting_stacks`]; a trial alone trains in `cached_trial`), then evaluates each trial.
+    fn work(
+        &self,
+        ctx: &Context,
+        config: &Config,
+        progress: &Progress,
+        cached_trial: &dyn Fn(&TrialSpec) -> Result<Trial>,
+    ) -> Result<()> {
+        if self.trials.len() > 1 {
+            let device = DeviceChoice::Auto.resolve()?;
+            let runs: Vec<[(GadgetKind, String, TrainRun); 2]> =
+                self.trials.iter().map(|t| t.gadget_runs(config)).collect();
+            for gadget in 0..2 {
+                let members: Vec<(&str, &TrainRun)> =
+                    runs.iter().map(|r| (r[gadget].1.as_str(), &r[gadget].2)).collect();
+                train_fitting_stacks(ctx, &members, device, progress)?;
+            }
+        }
+        for trial in &self.trials {
+            cached_trial(trial)?;
+        }
+        Ok(())
+    }
 }
 
 /// One trial: a setting, a pair and a reward draw.
