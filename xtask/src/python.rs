@@ -5,7 +5,8 @@
 //! the user's); a torch outside a virtual environment (a bare `LIBTORCH`, a system Python) is left
 //! alone and the stage is skipped with a message that says so. Missing tools (maturin, numpy,
 //! pytest, safetensors) are installed into it with its pip. `maturin develop` builds the dev profile
-//! into the workspace's `target/`, so the stage reuses what `cargo test` built.
+//! into the workspace's `target/`, so the stage reuses what `cargo test` built (crates/python's
+//! manifest gives its dependencies the features the workspace gives them, so that the builds match).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,5 +1,5 @@
-//! The file layout that checkpoints ([`crate::checkpoint`]) and training snapshots
-//! ([`crate::snapshot`]) share: a magic line naming the format, the header length (u64,
+//! The file layout of training snapshots ([`crate::snapshot`]) and of checkpoints of the earlier
+//! format ([`crate::checkpoint`] reads them): a magic line naming the format, the header length (u64,
 //! little-endian), a JSON header (which lists each tensor's name and shape and holds an FNV-1a
 //! checksum of the payload), then the payload: every tensor's values, little-endian f32, in header
 //! order. Each format owns its header; this module writes and reads the frame and the tensors.
@@ -150,7 +150,8 @@ pub(crate) fn corrupt(path: &Path, reason: String) -> GadgetError {
     GadgetError::Checkpoint { path: path.display().to_string(), reason }
 }
 
-fn io(path: &Path, error: std::io::Error) -> GadgetError {
+/// The error for a file that cannot be read or written.
+pub(crate) fn io(path: &Path, error: std::io::Error) -> GadgetError {
     GadgetError::Io { path: path.display().to_string(), error }
 }
 

@@ -132,6 +132,21 @@ impl Gadget {
         to_vec(&marginal)
     }
 
+    /// The logits the gadget's Gumbel-max runs on for `p`, one row per latent value z, computed in
+    /// f64 from the network's f32 output: Gadget 1's log pi(x, z | p) (`K` rows z of `K` outcomes x,
+    /// Eq. 10), Gadget 2's log pi(x | z, p) (`|Z|` rows, after the Sinkhorn sweeps and the correction
+    /// of Eq. 14). `-inf` where p is zero.
+    pub fn logits(&self, p: &Categorical) -> Result<Vec<Vec<f64>>> {
+        self.check_single()?;
+        self.check_len("p", p.len())?;
+        let log_p = log_probs_tensor(p, Kind::Double, self.device());
+        let logits = tch::no_grad(|| match &self.body {
+            Body::One(g) => g.log_joint(&log_p),
+            Body::Two(g) => g.log_conditionals(&log_p),
+        });
+        Ok(to_vec(&logits)?.chunks(self.outcomes()).map(<[f64]>::to_vec).collect())
+    }
+
     /// `[B, n]` hard (argmax) or `[B, n, K]` relaxed (Gumbel-softmax at the configured temperature)
     /// samples of (x, y) for every pair of `batch`, with common random numbers for p and q.
     ///

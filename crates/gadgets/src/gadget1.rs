@@ -59,9 +59,14 @@ impl Gadget1 {
         }
     }
 
+    /// log pi(x, z | p), `[B, K (z), K (x)]`, for normalised `log_p` `[B, K]` (p's network).
+    pub fn log_joint(&self, log_p: &Tensor) -> Tensor {
+        self.log_joint_with(&self.nets[0], log_p)
+    }
+
     /// Marginal sum_z pi(x, z | p), `[B, K]` probabilities (equal to p by construction).
     pub fn marginal(&self, log_p: &Tensor) -> Tensor {
-        self.log_joint_with(&self.nets[0], log_p).logsumexp(1, false).exp()
+        self.log_joint(log_p).logsumexp(1, false).exp()
     }
 
     /// Sets the output layers so that pi(x = k, z = k | p) = p_k and every other cell is (numerically)

@@ -11,9 +11,10 @@
 //! - [`stack`]: R runs of one architecture trained together as one stacked network (for a GPU, where
 //!   a step's kernel launches, not its arithmetic, set its time); [`footprint`]: how many fit on a
 //!   device.
-//! - [`checkpoint`]: saving and loading a trained gadget with its configuration and metadata;
-//!   `Trainer::save_snapshot` / `Trainer::resume`: a run's state part-way, to continue it bit for bit
-//!   after an interruption (both files share one layout, `framing.rs`).
+//! - [`checkpoint`]: saving and loading a trained gadget with its configuration and training record,
+//!   as a `.safetensors` file that PyTorch reads (`safetensors.rs`); `Trainer::save_snapshot` /
+//!   `Trainer::resume`: a run's state part-way, to continue it bit for bit after an interruption
+//!   (`framing.rs`'s layout, which checkpoints of the earlier format share).
 //!
 //! Randomness (weights, noise, pairs) comes from gumbel-core's generators, never libtorch's global
 //! one: the same seed gives the same numbers on every device. A training step's noise is JAX's
@@ -59,6 +60,7 @@ pub mod job;
 pub mod mixture;
 pub mod mlp;
 pub mod noise;
+mod safetensors;
 mod snapshot;
 pub mod stack;
 pub mod task;

@@ -110,7 +110,7 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
     assert_ne!(weights(&first), weights(&fresh), "training must change the weights");
 
     let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().join("g1.ckpt");
+    let path = dir.path().join("g1.safetensors");
     save(&first, Some(&record), &path).expect("save");
     let loaded = load(&path, Device::Cpu).expect("load");
     assert_eq!(weights(&loaded.gadget), weights(&first));
@@ -147,7 +147,7 @@ fn same_seed_same_weights_and_checkpoints_round_trip() {
     assert!(matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { .. })));
     std::fs::write(&path, b"{}").expect("write");
     assert!(
-        matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("magic"))
+        matches!(load(&path, Device::Cpu), Err(GadgetError::Checkpoint { reason, .. }) if reason.contains("not a safetensors file"))
     );
     assert!(matches!(load(&dir.path().join("missing"), Device::Cpu), Err(GadgetError::Io { .. })));
 }

@@ -122,8 +122,9 @@ impl PyGadget {
         }
     }
 
-    /// Reads a gadget from a checkpoint written by `save` or `gumbel-gadgets train`, onto `device`
-    /// (`cpu`, `cuda` or `auto`).
+    /// Reads a gadget from a checkpoint written by `save` or `gumbel-gadgets train` (a
+    /// `.safetensors` file, or a checkpoint of the earlier format), onto `device` (`cpu`, `cuda` or
+    /// `auto`).
     #[staticmethod]
     #[pyo3(signature = (path, *, device="cpu"))]
     fn load(py: Python<'_>, path: PathBuf, device: &str) -> PyResult<Self> {
@@ -132,7 +133,8 @@ impl PyGadget {
         Ok(Self { gadget: Mutex::new(loaded.gadget), training: loaded.training })
     }
 
-    /// Writes the gadget and its training record to `path` (the CLI's checkpoint format).
+    /// Writes the gadget and its training record to `path`: a `.safetensors` file (the CLI's
+    /// checkpoint format), which `safetensors.torch.load_file` reads.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| -> Result<()> { Ok(save(&*self.lock()?, self.training.as_ref(), &path)?) })?;
         Ok(())
@@ -204,6 +206,23 @@ impl PyGadget {
     ) -> PyResult<Py<PyAny>> {
         let request = self.request(samples, seed)?;
         counterfactual::counterfactual(py, request, &p, &q, observed, logits)
+    }
+
+    /// The logits the gadget's Gumbel-max runs on for one distribution p, float64 [rows, K]: Gadget
+    /// 1's log pi(x, z | p) (rows z), Gadget 2's log pi(x | z, p) (rows z of |Z|).
+    #[pyo3(signature = (p, *, logits=false))]
+    fn logits<'py>(
+        &self,
+        py: Python<'py>,
+        p: ArrayArg<'py>,
+        logits: bool,
+    ) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+        let pairs = convert::pairs(&p, &p, logits)?;
+        let (Some(p), convert::Shape::Single) = (pairs.p.first(), pairs.shape) else {
+            return Err(Error::value("logits takes one distribution: p of shape [K]").into());
+        };
+        let rows = py.detach(|| -> Result<_> { Ok(self.lock()?.logits(p)?) })?;
+        Ok(numpy::PyArray2::from_vec2(py, &rows).map_err(|e| Error::Other(e.to_string()))?)
     }
 
     /// `n` samples of the mechanism for one pair (p, q), from `seed`: the pairs (x, y) as two int64

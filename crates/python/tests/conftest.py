@@ -72,7 +72,7 @@ def trained(tmp_path_factory):
     for kind in ("gadget-1", "gadget-2"):
         config = folder / f"{kind}.json"
         config.write_text(json.dumps(tiny_config(kind)))
-        checkpoint = folder / f"{kind}.ckpt"
+        checkpoint = folder / f"{kind}.safetensors"
         done = run_cli("train", "--config", str(config), "--out", str(checkpoint))
         assert done.returncode == 0, done.stderr
         out[kind] = checkpoint

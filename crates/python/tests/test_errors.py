@@ -102,16 +102,16 @@ def test_method_arguments(cli_error):
 
 def test_files(tmp_path, trained):
     with pytest.raises(FileNotFoundError):
-        gg.Gadget.load(tmp_path / "missing.ckpt")
-    corrupt = tmp_path / "corrupt.ckpt"
+        gg.Gadget.load(tmp_path / "missing.safetensors")
+    corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"not a checkpoint")
-    with pytest.raises(gg.GumbelGadgetsError, match="bad magic"):
+    with pytest.raises(gg.GumbelGadgetsError, match="not a safetensors file"):
         gg.Gadget.load(corrupt)
     assert issubclass(gg.GumbelGadgetsError, Exception)
     g = gg.Gadget.load(trained["gadget-2"])
     (tmp_path / "a-file").write_text("")
     with pytest.raises(OSError):
-        g.save(tmp_path / "a-file" / "g.ckpt")
+        g.save(tmp_path / "a-file" / "g.safetensors")
     with pytest.raises(ValueError, match="unknown device"):
         gg.Gadget.load(trained["gadget-2"], device="tpu")
 

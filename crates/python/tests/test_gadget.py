@@ -44,8 +44,8 @@ def test_training_equals_the_cli_and_round_trips(tmp_path, trained):
     g = gg.Gadget.train(tiny_config("gadget-2"))
     assert g.training["options"]["steps"] == 3 and g.config["latent"] == 4
     np.testing.assert_array_equal(g.coupling(P, Q).joint, gg.Gadget.load(trained["gadget-2"]).coupling(P, Q).joint)
-    g.save(tmp_path / "g.ckpt")
-    again = gg.Gadget.load(tmp_path / "g.ckpt")
+    g.save(tmp_path / "g.safetensors")
+    again = gg.Gadget.load(tmp_path / "g.safetensors")
     np.testing.assert_array_equal(again.coupling(P, Q).joint, g.coupling(P, Q).joint)
     assert again.training == g.training
 

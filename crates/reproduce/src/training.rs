@@ -1,11 +1,13 @@
 //! Resumable gadget training for the parts. A trained gadget is a checkpoint
-//! `results/checkpoints/<mode>/<label>-<hash>.ckpt`: the label names the gadget and the table column
+//! `results/checkpoints/<mode>/<label>-<hash>.safetensors`: the label names the gadget and the table column
 //! or figure setting it was trained for, the hash everything that determines its weights
 //! (architecture, pairs, cost, optimisation settings, seed). So a finished run is never repeated (and
 //! parts that need the same gadget share it). A run in training writes a snapshot of its state
 //! (`<label>-<hash>.snapshot` beside the checkpoint) every [`SNAPSHOT_SECS`] seconds, so an interrupted
 //! run resumes from its last snapshot and ends, bit for bit, as an uninterrupted one would (same
-//! device and thread count); the checkpoint is renamed into place only when the run is complete.
+//! device and thread count); the checkpoint is renamed into place only when the run is complete. A
+//! checkpoint of the earlier format (`<label>-<hash>.ckpt`) counts as done and is converted into
+//! the run's `.safetensors` file when the run is read back, with a note.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -70,7 +72,9 @@ impl Resumable for TrainRun {
     }
 
     fn remaining_steps(&self, ctx: &Context, label: &str) -> Result<u64> {
-        Ok(if path(self, ctx, label)?.exists() { 0 } else { self.training.steps as u64 })
+        let path = path(self, ctx, label)?;
+        let done = path.exists() || legacy_path(&path).exists();
+        Ok(if done { 0 } else { self.training.steps as u64 })
     }
 
     fn plan(&self, ctx: &Context, label: &str) -> Result<Plan> {
@@ -81,6 +85,7 @@ impl Resumable for TrainRun {
     fn trained(&self, ctx: &Context, label: &str, progress: &Progress) -> Result<Trained> {
         let device = DeviceChoice::Auto.resolve()?;
         let path = path(self, ctx, label)?;
+        convert_legacy(&path, device, progress)?;
         if path.exists() {
             match checkpoint::load(&path, device) {
                 Ok(loaded) => {
@@ -141,7 +146,33 @@ impl Resumable for TrainRun {
 
 /// Where the checkpoint of `run` lives.
 fn path(run: &TrainRun, ctx: &Context, label: &str) -> Result<PathBuf> {
-    Ok(ctx.path(format!("checkpoints/{}/{}.ckpt", ctx.mode.label(), run.key(label)?)))
+    Ok(ctx.path(format!("checkpoints/{}/{}.safetensors", ctx.mode.label(), run.key(label)?)))
+}
+
+/// Where a checkpoint of the earlier format would be for the checkpoint at `path`.
+fn legacy_path(path: &Path) -> PathBuf {
+    path.with_extension("ckpt")
+}
+
+/// Converts the checkpoint of the earlier format beside `path`, if there is one and no checkpoint at
+/// `path`, into `path`, and removes it (one format per run in the folder). A file that does not load
+/// is left alone (the run is trained afresh into `path`).
+fn convert_legacy(path: &Path, device: gadgets::Device, progress: &Progress) -> Result<()> {
+    let legacy = legacy_path(path);
+    if path.exists() || !legacy.exists() {
+        return Ok(());
+    }
+    match checkpoint::load(&legacy, device) {
+        Ok(loaded) => {
+            write_in_place(path, |partial| {
+                Ok(checkpoint::save(&loaded.gadget, loaded.training.as_ref(), partial)?)
+            })?;
+            remove_if_present(&legacy)?;
+            progress.note(&format!("converted {} into {}", legacy.display(), path.display()));
+        }
+        Err(error) => progress.note(&format!("ignoring {}: {error}", legacy.display())),
+    }
+    Ok(())
 }
 
 /// Where the snapshot of the training of `run` lives while it is under way.
@@ -591,6 +622,40 @@ mod tests {
         );
         let joint = |t: &Trained| t.gadget.coupling(&p, &q, 0, 0).unwrap().coupling.to_rows();
         assert_eq!(joint(&first), joint(&second));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_checkpoint_of_the_earlier_format_counts_as_done_and_is_converted() {
+        let dir = std::env::temp_dir().join(format!("reproduce-legacy-{}", std::process::id()));
+        let ctx = Context::new(dir.clone(), Mode::Quick, 0).unwrap();
+        let progress = Progress::new("test", 3, "steps");
+        // The run of the gadget that the earlier format's test file holds (its architecture).
+        let mut run = tiny(9);
+        run.gadget = GadgetConfig {
+            hidden: vec![4],
+            latent: 2,
+            learned_prior: true,
+            ..GadgetConfig::paper(GadgetKind::Gadget2, 3)
+        };
+        let legacy =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../gadgets/tests/data/gadget2-legacy.ckpt");
+        let old = legacy_path(&path(&run, &ctx, "old").unwrap());
+        std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+        std::fs::copy(&legacy, &old).unwrap();
+        assert_eq!(run.remaining_steps(&ctx, "old").unwrap(), 0);
+        let read = run.trained(&ctx, "old", &progress).unwrap();
+        let want = checkpoint::load(&legacy, gadgets::Device::Cpu).unwrap();
+        assert_eq!(Some(read.record), want.training, "read back, not retrained");
+        let bits = |g: &Gadget| -> Vec<(String, Vec<f32>)> {
+            let mut vars: Vec<_> = g.var_store().variables().into_iter().collect();
+            vars.sort_by(|a, b| a.0.cmp(&b.0));
+            vars.into_iter()
+                .map(|(n, v)| (n, Vec::<f32>::try_from(v.flatten(0, -1)).unwrap()))
+                .collect()
+        };
+        assert_eq!(bits(&read.gadget), bits(&want.gadget));
+        assert!(path(&run, &ctx, "old").unwrap().exists() && !old.exists(), "converted in place");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

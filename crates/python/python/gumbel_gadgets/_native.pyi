@@ -132,8 +132,17 @@ class Gadget:
         written there every 5 minutes and on Ctrl-C, and the same call continues from it."""
     @staticmethod
     def load(path: Path, *, device: str = "cpu") -> Gadget:
-        """Read a checkpoint (``save`` or ``gumbel-gadgets train``) onto cpu, cuda or auto."""
-    def save(self, path: Path) -> None: ...
+        """Read a checkpoint (``save`` or ``gumbel-gadgets train``; a ``.safetensors`` file, or one of
+        the earlier format) onto cpu, cuda or auto."""
+    def save(self, path: Path) -> None:
+        """Write the gadget and its training record as a ``.safetensors`` file: the weights named as
+        ``torch.nn`` names them (``net.layers.0.weight``, ...), the configuration and training record
+        as JSON strings in its metadata; ``safetensors.torch.load_file`` reads it (docs/python.md)."""
+    def logits(self, p: ArrayLike, *, logits: bool = False) -> Float64Array:
+        """The logits the gadget's Gumbel-max runs on for one distribution p, float64 [rows, K]:
+        Gadget 1's log pi(x, z | p) = R_zx - logsumexp_z R_.x + log p_x (rows z, Eq. 10), Gadget 2's
+        log pi(x | z, p) (rows z, after T Sinkhorn sweeps and the accept-reject correction of Eq. 14,
+        so that sum_z pi(z) pi(x | z, p) = p(x))."""
     @property
     def kind(self) -> str:
         """``gadget-1`` or ``gadget-2``."""
