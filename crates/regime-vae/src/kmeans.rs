@@ -1,4 +1,4 @@
-//! k-means with k-means++ seeding (Arthur & Vassilvitskii 2007): the initialisation shared by the EM
+//! k-means with greedy k-means++ seeding (Arthur & Vassilvitskii 2007): the initialisation shared by the EM
 //! reference and (optionally) the VAE.
 
 use ndarray::{Array1, Array2};
@@ -22,7 +22,11 @@ pub fn kmeans_labels<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) ->
     best.1
 }
 
-/// One k-means++ seeding and Lloyd's iterations: (within-cluster sum of squares, labels).
+/// One greedy k-means++ seeding and Lloyd's iterations: (within-cluster sum of squares, labels). Greedy
+/// seeding (as scikit-learn's): each new centre is the best of `2 + ln k` candidates drawn with
+/// probability proportional to the squared distance to the nearest centre, best meaning the least total
+/// squared distance afterwards. A plain draw often lands a second centre in a large cluster and leaves a
+/// small one without any, which Lloyd's iterations cannot repair.
 fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64, Vec<usize>) {
     let s = x.nrows();
     let dist2 = |r: usize, centre: &Array1<f64>| {
@@ -30,22 +34,32 @@ fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64,
     };
     let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
     let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();
+    let candidates = 2 + (k as f64).ln() as usize;
     while centres.len() < k {
         let total: f64 = nearest.iter().sum();
-        let mut u = rng.random::<f64>() * total;
-        let mut pick = s - 1;
-        for (r, &d) in nearest.iter().enumerate() {
-            if u < d {
-                pick = r;
-                break;
+        let mut best: Option<(f64, Array1<f64>, Vec<f64>)> = None;
+        for _ in 0..candidates {
+            let mut u = rng.random::<f64>() * total;
+            let mut pick = s - 1;
+            for (r, &d) in nearest.iter().enumerate() {
+                if u < d {
+                    pick = r;
+                    break;
+                }
+                u -= d;
             }
-            u -= d;
+            let centre = x.row(pick).to_owned();
+            let updated: Vec<f64> =
+                nearest.iter().enumerate().map(|(r, &d)| d.min(dist2(r, &centre))).collect();
+            let potential: f64 = updated.iter().sum();
+            if best.as_ref().is_none_or(|(p, _, _)| potential < *p) {
+                best = Some((potential, centre, updated));
+            }
         }
-        let centre = x.row(pick).to_owned();
-        for (r, d) in nearest.iter_mut().enumerate() {
-            *d = d.min(dist2(r, &centre));
+        if let Some((_, centre, updated)) = best {
+            centres.push(centre);
+            nearest = updated;
         }
-        centres.push(centre);
     }
     let mut label = vec![0; s];
     for _ in 0..LLOYD_ITERATIONS {
