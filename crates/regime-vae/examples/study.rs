@@ -71,6 +71,8 @@ fn main() -> anyhow::Result<()> {
             _ => anyhow::bail!("unknown key {key}"),
         }
     }
+    // libtorch's intra-op threads: the VAE's configured count, as in the reproduce part.
+    tch::set_num_threads(config.vae.threads.clamp(1, i32::MAX as usize) as i32);
     let progress = |r: &ScmRecord| {
         let em = r.em.as_ref().map_or(String::new(), |e| {
             format!(
