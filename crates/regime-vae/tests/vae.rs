@@ -23,8 +23,11 @@ fn small_scm() -> Scm {
     Scm::random(&config, &mut from_seed(31)).expect("valid config")
 }
 
+/// The shared fixture's settings. Its tests check sampling, counterfactuals and naming on a trained
+/// model; they start from the k-means warm start on x (the residual warm start has its own test).
 fn quick_config() -> VaeConfig {
     VaeConfig {
+        warm_start: WarmStart::KMeans,
         steps: 1200,
         beta_warmup_steps: 200,
         beta_ramp_steps: 400,
