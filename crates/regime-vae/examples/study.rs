@@ -1,9 +1,11 @@
 //! Runs the study and prints it as JSON. Arguments: `quick` or `full`, then optional `key=value`
 //! overrides: `parts=table,ablation,sweep` (which sections run), `scms=K` (SCMs per table setting),
-//! `settings=linear:5,mlp:10` (the table's settings), `ablation_settings=linear:5`, `sweep_scms=K`, `sweep_shifts=0.5,1`,
-//! `sweep_families=linear,mlp`, `ablation_scms=K`, `steps=S`, `train=T`, and `cache=DIR`: each job's
+//! `settings=linear:5,mlp:10` (the table's settings), `ablation_settings=linear:5`, `ablation_scms=K`,
+//! `variants=1,2` (indices into the ablation's variants, in the order given), `sweep_scms=K`,
+//! `sweep_shifts=0.5,1`, `sweep_families=linear,mlp`, `steps=S`, `train=T`, and `cache=DIR`: each job's
 //! record is kept in `DIR/<job>.json` and read back on a rerun, so a long study can run in pieces.
 
+use anyhow::Context;
 use regime_vae::mechanism::MechanismFamily;
 use std::path::PathBuf;
 
@@ -65,12 +67,20 @@ fn main() -> anyhow::Result<()> {
                     value.split(',').map(family).collect::<anyhow::Result<_>>()?
             }
             "ablation_scms" => config.ablation_scms = value.parse()?,
+            "variants" => {
+                let all = std::mem::take(&mut config.variants);
+                for v in list::<usize>(value)? {
+                    config.variants.push(all.get(v).cloned().context("no such variant")?);
+                }
+            }
             "steps" => config.vae.steps = value.parse()?,
             "train" => config.train = value.parse()?,
             "cache" => cache = Some(PathBuf::from(value)),
             _ => anyhow::bail!("unknown key {key}"),
         }
     }
+    // libtorch's intra-op threads: the VAE's configured count, as in the reproduce part.
+    tch::set_num_threads(config.vae.threads.clamp(1, i32::MAX as usize) as i32);
     let progress = |r: &ScmRecord| {
         let em = r.em.as_ref().map_or(String::new(), |e| {
             format!(

@@ -18,7 +18,7 @@ use crate::error::{ensure, RegimeVaeError, Result};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::mechanism::MechanismFamily;
 use crate::scm::{Scm, ScmConfig};
-use crate::vae::{Estimator, LatentKind, RegimeVae, VaeConfig};
+use crate::vae::{Estimator, LatentKind, RegimeVae, VaeConfig, WarmStart};
 
 /// One setting of the data: a mechanism family and a shift size.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,12 +38,12 @@ pub struct Variant {
     pub latent: LatentKind,
     /// Its estimator.
     pub estimator: Estimator,
-    /// Whether it starts from the k-means warm start (else from the random initialisation).
-    pub warm_start: bool,
+    /// Its warm start (`None`: the random initialisation).
+    pub warm_start: Option<WarmStart>,
 }
 
 impl Variant {
-    fn new(latent: LatentKind, estimator: Estimator, warm_start: bool) -> Self {
+    fn new(latent: LatentKind, estimator: Estimator, warm_start: Option<WarmStart>) -> Self {
         let name = format!(
             "{}, {}, {}",
             match latent {
@@ -54,7 +54,11 @@ impl Variant {
                 Estimator::Exact => "exact",
                 Estimator::StraightThrough => "straight-through",
             },
-            if warm_start { "k-means warm start" } else { "random start" }
+            match warm_start {
+                Some(WarmStart::Residuals) => "residual k-means warm start",
+                Some(WarmStart::KMeans) => "k-means warm start",
+                None => "random start",
+            }
         );
         Self { name, latent, estimator, warm_start }
     }
@@ -64,7 +68,12 @@ impl Variant {
         VaeConfig {
             latent: self.latent,
             estimator: self.estimator,
-            kmeans_init_steps: if self.warm_start { base.kmeans_init_steps.max(1) } else { 0 },
+            kmeans_init_steps: if self.warm_start.is_some() {
+                base.kmeans_init_steps.max(1)
+            } else {
+                0
+            },
+            warm_start: self.warm_start.unwrap_or(base.warm_start),
             ..*base
         }
     }
@@ -73,13 +82,15 @@ impl Variant {
     pub fn ablation() -> Vec<Self> {
         use Estimator::{Exact, StraightThrough};
         use LatentKind::{Categorical, PerMechanism};
+        use WarmStart::{KMeans, Residuals};
         vec![
-            Self::new(PerMechanism, Exact, true),
-            Self::new(PerMechanism, Exact, false),
-            Self::new(PerMechanism, StraightThrough, true),
-            Self::new(PerMechanism, StraightThrough, false),
-            Self::new(Categorical, Exact, true),
-            Self::new(Categorical, StraightThrough, true),
+            Self::new(PerMechanism, Exact, Some(Residuals)),
+            Self::new(PerMechanism, Exact, Some(KMeans)),
+            Self::new(PerMechanism, Exact, None),
+            Self::new(PerMechanism, StraightThrough, Some(Residuals)),
+            Self::new(PerMechanism, StraightThrough, None),
+            Self::new(Categorical, Exact, Some(Residuals)),
+            Self::new(Categorical, StraightThrough, Some(Residuals)),
         ]
     }
 }

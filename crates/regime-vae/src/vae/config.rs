@@ -44,6 +44,20 @@ pub enum Estimator {
     Exact,
 }
 
+/// What the warm start clusters before the encoder and decoder are fit to its labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WarmStart {
+    /// k-means on the data `x` itself.
+    KMeans,
+    /// k-means on the residuals `x - mu(Pa(x), z = 0)` of one observational mechanism per node, fit by the
+    /// decoder on all the data first. A mean shift on node `j` moves only node `j`'s residual (the
+    /// parents are observed), so regime `j + 1` sits near `shift * e_j` and the observational one near 0,
+    /// each with unit-variance noise: the spherical, equal-variance clusters k-means finds. In `x` itself
+    /// a shift also moves the descendants, non-linearly for MLP mechanisms, and wide observational
+    /// clusters get split instead of the small intervened ones being separated.
+    Residuals,
+}
+
 /// Settings of the model and its training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VaeConfig {
@@ -77,6 +91,9 @@ pub struct VaeConfig {
     /// ([`crate::identify`]) applied to per-cluster linear regressions: the cluster it calls observational
     /// gets `z = 0`, the cluster it gives target `j` gets `z = e_j`.
     pub kmeans_init_steps: usize,
+    /// What the warm start clusters (with [`WarmStart::Residuals`], `kmeans_init_steps` more steps fit the
+    /// observational decoder first).
+    pub warm_start: WarmStart,
     /// Independent trainings from different seeds; the one with the best exact training ELBO is kept.
     pub restarts: usize,
     /// Seed of initialisation, mini-batches and Gumbel noise.
@@ -101,6 +118,7 @@ impl Default for VaeConfig {
             beta_warmup_steps: 200,
             beta_ramp_steps: 400,
             kmeans_init_steps: 300,
+            warm_start: WarmStart::Residuals,
             restarts: 1,
             seed: 0,
             threads: 1,

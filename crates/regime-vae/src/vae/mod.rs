@@ -7,6 +7,6 @@ pub mod net;
 pub mod sample;
 pub mod tensor;
 
-pub use config::{Estimator, LatentKind, Prior, VaeConfig};
+pub use config::{Estimator, LatentKind, Prior, VaeConfig, WarmStart};
 pub use model::{ElboTerms, RegimeVae, TrainReport};
 pub use sample::{Code, Intervention, Override};

@@ -20,7 +20,7 @@ use crate::error::{ensure, RegimeVaeError, Result};
 use crate::evaluate::{check_columns, check_finite, row_argmax, RegimeModel};
 use crate::identify::identify;
 use crate::kmeans::kmeans_labels;
-use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig};
+use crate::vae::config::{Estimator, LatentKind, Prior, VaeConfig, WarmStart};
 use crate::vae::net::{Decoder, Encoder};
 use crate::vae::tensor::{from_array, to_array};
 
@@ -173,14 +173,28 @@ impl RegimeVae {
         rng: &mut R,
     ) -> Result<()> {
         let k = self.dag.n() + 1;
-        let clusters = kmeans_labels(x, k, rng);
-        let labels = match self.config.latent {
-            LatentKind::Categorical => clusters,
-            LatentKind::PerMechanism => regimes_of_clusters(&self.dag, x, &clusters)?,
+        let rows = x.nrows() as i64;
+        let labels = match self.config.warm_start {
+            WarmStart::KMeans => {
+                let clusters = kmeans_labels(x, k, rng);
+                match self.config.latent {
+                    LatentKind::Categorical => clusters,
+                    LatentKind::PerMechanism => regimes_of_clusters(&self.dag, x, &clusters)?,
+                }
+            }
+            WarmStart::Residuals => {
+                let residuals = self.observational_residuals(data, opt, rng)?;
+                let clusters = kmeans_labels(&residuals, k, rng);
+                match self.config.latent {
+                    LatentKind::Categorical => clusters,
+                    LatentKind::PerMechanism => {
+                        regimes_of_residual_clusters(&residuals, &clusters)?
+                    }
+                }
+            }
         };
         let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
         let labels = Tensor::f_from_slice(&labels)?;
-        let rows = x.nrows() as i64;
         for _ in 0..self.config.kmeans_init_steps {
             let idx: Vec<i64> =
                 (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
@@ -202,6 +216,33 @@ impl RegimeVae {
             opt.step();
         }
         Ok(())
+    }
+
+    /// Fits every node's decoder under the observational code (`z = 0`) to all the rows of `data` for
+    /// `kmeans_init_steps` steps and returns the raw-scale residuals `x - mu(Pa(x), 0)`, `[rows, N]`.
+    fn observational_residuals<R: Rng + ?Sized>(
+        &self,
+        data: &Tensor,
+        opt: &mut nn::Optimizer,
+        rng: &mut R,
+    ) -> Result<Array2<f64>> {
+        let rows = data.size()[0];
+        let width = Decoder::code_width(self.config.latent, self.dag.n()) as i64;
+        let cpu = (Kind::Float, Device::Cpu);
+        let zeros = Tensor::f_zeros([self.config.batch_size as i64, width], cpu)?;
+        for _ in 0..self.config.kmeans_init_steps {
+            let idx: Vec<i64> =
+                (0..self.config.batch_size).map(|_| rng.random_range(0..rows)).collect();
+            let batch = data.f_index_select(0, &Tensor::f_from_slice(&idx)?)?;
+            let loss =
+                Self::gaussian_nll(&batch, &self.decode(&batch, &zeros)?)?.f_mean(Kind::Float)?;
+            opt.zero_grad();
+            loss.f_backward()?;
+            opt.step();
+        }
+        let _guard = tch::no_grad_guard();
+        let fitted = self.decode(data, &Tensor::f_zeros([rows, width], cpu)?)?;
+        to_array(&data.f_sub(&fitted)?)
     }
 
     fn standardise(&self, x: &Tensor) -> Result<Tensor> {
@@ -350,6 +391,15 @@ impl RegimeVae {
         to_array(&logits.f_log_softmax(1, Kind::Float)?)
     }
 
+    /// Log-likelihood `log p(x | r)` of each row under each regime's code, `[rows, N + 1]` (the decoder's
+    /// side: with the prior it gives the learned model's exact posterior `p(r | x)`).
+    pub fn regime_log_likelihood(&self, x: &Array2<f64>) -> Result<Array2<f64>> {
+        check_columns(x, self.dag.n())?;
+        check_finite(x)?;
+        let _guard = tch::no_grad_guard();
+        to_array(&self.nll_per_regime(&from_array(x)?)?.f_neg()?)
+    }
+
     /// The known DAG.
     pub fn dag(&self) -> &Dag {
         &self.dag
@@ -382,6 +432,27 @@ fn regimes_of_clusters(dag: &Dag, x: &Array2<f64>, labels: &[usize]) -> Result<V
     let k = dag.n() + 1;
     let fitted = LinearGaussianMixture::from_labels(dag, x, labels, k)?;
     let id = identify(&fitted.mechanism_means(x)?, labels)?;
+    let regime: Vec<usize> = id.targets.iter().map(|t| t.map_or(0, |j| j + 1)).collect();
+    Ok(labels.iter().map(|&c| regime[c]).collect())
+}
+
+/// The regime of every row from k-means `labels` of observational residuals (see
+/// [`WarmStart::Residuals`]): the identification rule ([`identify`]) applied to each cluster's mean
+/// residual, which is the cluster's constant offset of every mechanism from the observational fit.
+fn regimes_of_residual_clusters(residuals: &Array2<f64>, labels: &[usize]) -> Result<Vec<usize>> {
+    let (k, n) = (residuals.ncols() + 1, residuals.ncols());
+    let mut centroids = Array2::<f64>::zeros((k, n));
+    let mut counts = vec![0.0_f64; k];
+    for (row, &c) in residuals.rows().into_iter().zip(labels) {
+        centroids.row_mut(c).scaled_add(1.0, &row);
+        counts[c] += 1.0;
+    }
+    for (c, &count) in counts.iter().enumerate() {
+        centroids.row_mut(c).mapv_inplace(|v| v / count.max(1.0));
+    }
+    // One pseudo-sample per cluster, at which cluster c's mechanisms are offset by its centroid.
+    let means = Array3::from_shape_fn((k, k, n), |(c, _, i)| centroids[[c, i]]);
+    let id = identify(&means, &(0..k).collect::<Vec<_>>())?;
     let regime: Vec<usize> = id.targets.iter().map(|t| t.map_or(0, |j| j + 1)).collect();
     Ok(labels.iter().map(|&c| regime[c]).collect())
 }

@@ -170,8 +170,8 @@ pub fn render(result: &StudyResult, mode: &str) -> String {
     let v = &c.vae;
     let mut out = format!(
         "{} random SCMs per setting (N = {}, edge probability {}), {} training and {} held-out samples \
-         each ({mode} mode). VAE: {:?} latent, {:?} estimator, {} k-means warm-start steps then {} ELBO \
-         steps (batch {}, Adam {}). Mean ± std over SCMs; the reconstruction MSE's oracle in brackets. \
+         each ({mode} mode). VAE: {:?} latent, {:?} estimator, {:?} warm start ({} steps) then {} \
+         ELBO steps (batch {}, Adam {}). Mean ± std over SCMs; the reconstruction MSE's oracle in brackets. \
          The public code reports ARI {} on linear SCMs at shift 10.\n\n{}\n",
         c.scms,
         c.scm.nodes,
@@ -180,6 +180,7 @@ pub fn render(result: &StudyResult, mode: &str) -> String {
         c.test,
         v.latent,
         v.estimator,
+        v.warm_start,
         v.kmeans_init_steps,
         v.steps,
         v.batch_size,
