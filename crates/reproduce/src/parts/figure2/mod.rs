@@ -25,6 +25,7 @@ use gumbel_core::rng::splitmix64;
 use sepsis_sim::kernel::SparseKernel;
 use sepsis_sim::pairs::{select_pairs, PairConfig};
 use sepsis_sim::physician::plan_physician;
+use sepsis_sim::state::N_PROJ_ABS;
 use serde::{Deserialize, Serialize};
 
 use self::laws::{exact_mixture, sampled_mixture, Exact};
@@ -37,7 +38,8 @@ use crate::part::{names, Part};
 use crate::plot::{bar_chart, BarGroup};
 use crate::progress::Progress;
 use crate::sharing::{share, Plan};
-use crate::training::{train_fitting_stacks, Resumable};
+use crate::training::{train_fitting_stacks, MeasuredStep, Resumable};
+use crate::units::Unit;
 
 /// The part.
 pub struct Figure2;
@@ -191,32 +193,40 @@ pub struct Trial {
     evaluation_seconds: f64,
 }
 
-/// Selects the pairs, runs (or reads back) every trial and computes the population references.
-fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
-    let fingerprint = config.fingerprint(ctx.seed)?;
-    let selection: (Vec<StudyPair>, usize) =
-        ctx.cached(names::FIGURE2, &format!("pairs-{}", config.pair_seed), || {
-            let physician = plan_physician(&SparseKernel::exact())?;
-            let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
-            let pairs = selection
-                .pairs
-                .iter()
-                .map(|s| StudyPair {
-                    p: s.p.clone(),
-                    q: s.q.clone(),
-                    observed_next: s.observed_next,
-                    state: s.state,
-                    observed_action: s.observed_action,
-                    rl_action: s.rl_action,
-                })
-                .collect();
-            Ok((pairs, selection.candidates))
-        })?;
-    let (pairs, candidates) = selection;
+/// The cache key of the pair selection of `config`.
+fn pairs_key(config: &Config) -> String {
+    format!("pairs-{}", config.pair_seed)
+}
+
+/// The selected pairs and the number of distinct candidates: `select_pairs` on 20,000 physician
+/// trajectories of the projected MDP, a deterministic function of `config.pair_seed`.
+fn select(config: &Config) -> Result<(Vec<StudyPair>, usize)> {
+    let physician = plan_physician(&SparseKernel::exact())?;
+    let selection = select_pairs(&physician.policy, &PairConfig::paper(config.pair_seed))?;
+    let pairs = selection
+        .pairs
+        .iter()
+        .map(|s| StudyPair {
+            p: s.p.clone(),
+            q: s.q.clone(),
+            observed_next: s.observed_next,
+            state: s.state,
+            observed_action: s.observed_action,
+            rl_action: s.rl_action,
+        })
+        .collect();
+    Ok((pairs, selection.candidates))
+}
+
+/// Every trial on `pairs`: reward draws outermost and settings innermost, so that a long run stopped
+/// part-way has trials of every setting and pair.
+fn trial_specs<'a>(
+    ctx: &Context,
+    config: &Config,
+    pairs: &'a [StudyPair],
+) -> Result<Vec<TrialSpec<'a>>> {
     let model = RewardModel::new(config.glucose)?;
     let reward_seed = splitmix64(ctx.seed ^ 0xf162_1111);
-    // Reward draws outermost and settings innermost, so that a long run stopped part-way has trials
-    // of every setting and pair.
     let mut trials = Vec::new();
     for reward_index in 0..config.rewards_per_pair {
         for (pair_index, pair) in pairs.iter().take(config.pairs).enumerate() {
@@ -235,6 +245,16 @@ fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
             }
         }
     }
+    Ok(trials)
+}
+
+/// Selects the pairs, runs (or reads back) every trial and computes the population references.
+fn compute(ctx: &Context, config: &Config) -> Result<(Figure2Result, usize)> {
+    let fingerprint = config.fingerprint(ctx.seed)?;
+    let (pairs, candidates): (Vec<StudyPair>, usize) =
+        ctx.cached(names::FIGURE2, &pairs_key(config), || select(config))?;
+    let model = RewardModel::new(config.glucose)?;
+    let trials = trial_specs(ctx, config, &pairs)?;
     // The progress bar counts the training steps of the trials not yet cached.
     let plans =
         trials.iter().map(|t| t.plan(ctx, config, &fingerprint)).collect::<Result<Vec<_>>>()?;
@@ -442,6 +462,22 @@ impl TrialSpec<'_> {
                 (kind, label, run)
             })
     }
+}
+
+/// A measured training step of `kind` at Figure 2's full sizes, on a fixed or a `generalized` pair:
+/// the criterion benchmark `cargo bench -p bench --bench gadgets -- k146` (K = 146, hidden [1024,
+/// 1024], 1,024 noise samples a step (1 pair x 1,024 fixed, 64 pairs x 16 generalized), the
+/// counterfactual loss, 1 libtorch thread, idle 2-core AMD EPYC; docs/figure2.md, "Cost of the full
+/// study"): Gadget 1 (separate networks) 1.09 s fixed and 1.23 s generalized, Gadget 2 (|Z| = 20)
+/// 97 ms and 193 ms.
+fn measured_step(kind: GadgetKind, generalized: bool) -> MeasuredStep {
+    let seconds = match (kind, generalized) {
+        (GadgetKind::Gadget1, false) => 1.09,
+        (GadgetKind::Gadget1, true) => 1.23,
+        (GadgetKind::Gadget2, false) => 0.097,
+        (GadgetKind::Gadget2, true) => 0.193,
+    };
+    MeasuredStep { gadget: architecture(kind, N_PROJ_ABS, &[1024, 1024]), samples: 1024, seconds }
 }
 
 /// Trains (or reads back) both gadgets of a trial and evaluates all four methods.
@@ -733,13 +769,32 @@ impl Part for Figure2 {
         render(ctx, config, result, candidates)
     }
 
-    /// Quick: 83.6 s on an idle 2-core AMD EPYC (docs/figure1-table1.md, "Measured time"); full:
-    /// about 87 core-hours of training (docs/figure2.md, "Cost of the full study").
-    fn estimated_seconds(&self, mode: Mode) -> f64 {
-        match mode {
-            Mode::Quick => 83.6,
-            Mode::Full => 87.0 * 3600.0,
+    /// Every trial's two gadget training runs, as stage-0 units keyed by their checkpoints
+    /// ([`crate::training::unit`]); the trials' evaluations (seconds each) stay in the merging run. The
+    /// pairs are read from the cache where a run left them, else selected here without writing
+    /// anything (a pure function of the seed), so that no two shards write the same file.
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Option<Vec<Unit<'a>>>> {
+        let config = self.config(ctx)?;
+        let (pairs, _): (Vec<StudyPair>, usize) =
+            match ctx.read_cached(names::FIGURE2, &pairs_key(&config)) {
+                Some(selection) => selection,
+                None => select(&config)?,
+            };
+        let mut units = Vec::new();
+        for trial in trial_specs(ctx, &config, &pairs)? {
+            let measured = |kind| measured_step(kind, trial.setting.generalized);
+            for (kind, label, run) in trial.gadget_runs(&config) {
+                units.push(crate::training::unit(
+                    ctx,
+                    0,
+                    names::FIGURE2,
+                    label,
+                    run,
+                    &measured(kind),
+                )?);
+            }
         }
+        Ok(Some(units))
     }
 
     fn checks(&self, _mode: Mode, _result: &Figure2Result) -> Vec<Check> {
@@ -770,4 +825,46 @@ fn timing_summary(results: &BTreeMap<String, Vec<Trial>>) -> String {
         1e3 * mean_of(&per_step("gadget-2")),
         mean_of(&|t: &Trial| t.evaluation_seconds),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::part::AnyPart;
+
+    /// The full plan: two units per trial (4 settings x 6 pairs x 5 rewards), keys unique, costing
+    /// the docs' 87 core-hours (docs/figure2.md: Gadget 1 77 h, Gadget 2 10 h).
+    #[test]
+    fn full_plan_lists_both_gadgets_of_every_trial_at_the_documented_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(dir.path().to_owned(), Mode::Full, 0).unwrap();
+        let units = AnyPart::units(&Figure2, &ctx).unwrap();
+        let config = Config::new(Mode::Full, 0);
+        let trials = SETTINGS.len() * config.pairs * config.rewards_per_pair;
+        assert_eq!(units.len(), 2 * trials);
+        let keys: HashSet<&str> = units.iter().map(|u| u.key.as_str()).collect();
+        assert_eq!(keys.len(), units.len(), "duplicate keys");
+        assert!(units.iter().all(|u| u.stage == 0 && u.part == names::FIGURE2));
+        let hours = units.iter().map(|u| u.cost).sum::<f64>() / 3600.0;
+        assert!((hours - 87.0).abs() < 1.0, "{hours} core-hours, the docs say 87");
+        // Listing the plan wrote no file (no pairs cache entry, no checkpoint).
+        assert_eq!(files_under(dir.path()), 0);
+    }
+
+    /// The number of files under `dir`, at any depth.
+    fn files_under(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    files_under(&path)
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
 }
