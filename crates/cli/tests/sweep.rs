@@ -121,6 +121,18 @@ fn the_points_are_the_cartesian_product_in_key_order_with_stable_names() {
 fn shards_partition_the_points_and_a_repeated_shard_finds_its_points_done() {
     let dir = sweep_dir();
     let all = plan_names(dir.path(), "grid.json");
+    let (mut plans, mut widths) = (Vec::new(), Vec::new());
+    for shard in ["0/2", "1/2"] {
+        let args = ["--grid", "grid.json", "--out", "out", "--plan", "--shard", shard];
+        let plan = sweep(dir.path(), &args)["plan"].as_array().unwrap().clone();
+        plans.push(plan.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+        let mut hidden: Vec<String> =
+            plan.iter().map(|p| p["values"]["gadget.hidden"].to_string()).collect();
+        hidden.sort();
+        widths.push(hidden);
+    }
+    // Balanced by cost, not count: each shard has one point of each hidden width.
+    assert_eq!(widths, [["[16]", "[8]"], ["[16]", "[8]"]], "{plans:?}");
     let first = sweep(dir.path(), &["--grid", "grid.json", "--out", "out", "--shard", "0/2"]);
     let auto = sweep_env(
         dir.path(),
@@ -131,7 +143,7 @@ fn shards_partition_the_points_and_a_repeated_shard_finds_its_points_done() {
     let second: Value = serde_json::from_slice(&auto.stdout).unwrap();
     assert_eq!(second["shard"], "1/2");
     let (a, b) = (strings(&first["trained"]), strings(&second["trained"]));
-    assert!(!a.is_empty() && !b.is_empty(), "{a:?} {b:?}");
+    assert_eq!((&a, &b), (&plans[0], &plans[1]), "each shard trains the points of its plan");
     let mut union: Vec<String> = a.iter().chain(&b).cloned().collect();
     union.sort();
     let mut expected = all.clone();
