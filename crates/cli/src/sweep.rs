@@ -500,7 +500,10 @@ fn markdown(grid: &Grid, table: &Value) -> String {
         let (g, m) = (&row["gadget_numbers"], &row["gumbel_max"]);
         let mut cells =
             vec![(rank + 1).to_string(), row["name"].as_str().unwrap_or_default().into()];
-        cells.extend(keys.iter().map(|k| row["values"][*k].to_string()));
+        cells.extend(keys.iter().map(|k| match &row["values"][*k] {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }));
         cells.extend([
             cell(&g["expected_cost"]),
             cell(&m["expected_cost"]),
