@@ -249,6 +249,11 @@ fn bad_grids_and_shards_are_one_line_with_exit_code_2_and_lose_nothing() {
     bad(r#"{"training.seed": [1, 2, 1]}"#, "points 0 (training.seed=1) and 2 (training.seed=1)");
     std::fs::write(path.join("extra.json"), r#"{"base": {}, "varies": {}}"#).unwrap();
     refused(&["--grid", "extra.json", "--out", "out"], "unknown field `varies`");
+    let generated = r#"{"base": {"gadget": {"kind": "gadget-2", "outcomes": 3},
+        "pairs": {"type": "softmax-uniform", "outcomes": 3, "mode": "independent"},
+        "cost": {"type": "mismatch"}, "training": {"steps": 5}}}"#;
+    std::fs::write(path.join("generated.json"), generated).unwrap();
+    refused(&["--grid", "generated.json", "--out", "out"], "needs \"pairs\"");
     for shard in ["2/2", "x", "0/0", "1/2/3"] {
         refused(&["--grid", "grid.json", "--out", "out", "--shard", shard], shard);
     }
