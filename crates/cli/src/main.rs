@@ -10,6 +10,7 @@ mod gadget;
 mod input;
 mod methods;
 mod sepsis;
+mod sweep;
 
 use std::io::{ErrorKind, Write};
 
@@ -39,6 +40,9 @@ enum Command {
     Train(gadget::TrainArgs),
     /// The sepsis simulator: its kernel, the off-policy evaluation study and the Section 7.3 pairs.
     Sepsis(sepsis::Args),
+    /// A grid of training configurations: train and evaluate each point (or one shard's), or
+    /// summarise them all, best first.
+    Sweep(sweep::Args),
 }
 
 fn main() {
@@ -57,6 +61,7 @@ fn main() {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Train(args) => gadget::train(&args),
         Command::Sepsis(args) => sepsis::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     };
     match result {
         // A text answer (evaluate --markdown) as it is.
