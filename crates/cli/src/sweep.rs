@@ -7,7 +7,7 @@
 //! `gadget.hidden` takes a list of lists). The points are the cartesian product of the lists in the
 //! order the keys are written, the last key varying fastest. A point's name is the FNV-1a hash of its
 //! training configuration and the grid's `evaluate` section, and its folder `DIR/points/<name>/`
-//! holds `config.json`, `model.ckpt` and `result.json`, each written to a temporary file and renamed;
+//! holds `config.json`, `model.safetensors` and `result.json`, each written to a temporary file and renamed;
 //! `result.json`, written last, marks the point done, so a rerun skips it.
 
 use std::fmt;
@@ -30,7 +30,7 @@ use serde_json::{json, Map, Value};
 /// The file of a point that marks it done.
 const RESULT: &str = "result.json";
 /// The checkpoint of a point.
-const CHECKPOINT: &str = "model.ckpt";
+const CHECKPOINT: &str = "model.safetensors";
 
 /// Arguments of `sweep`.
 #[derive(clap::Args)]

@@ -171,7 +171,7 @@ fn a_rerun_resumes_with_the_points_not_done() {
     assert_eq!(strings(&rerun["already_done"]).len(), 3);
     let after = std::fs::read(dir.path().join("out/points").join(&all[0]).join("result.json"));
     assert_eq!(untouched.unwrap(), after.unwrap());
-    assert!(folder.join("model.ckpt").exists() && folder.join("config.json").exists());
+    assert!(folder.join("model.safetensors").exists() && folder.join("config.json").exists());
 }
 
 #[test]
