@@ -5,10 +5,11 @@
 //! starts `munged`, `slurmctld` and `slurmd` on this host from a configuration it writes into a
 //! temporary folder (its own munge key and socket, free ports, `ProctrackType=proctrack/linuxproc`,
 //! no cgroups), so nothing of the machine's own configuration is used or changed. It runs `reproduce
-//! --only table1,sepsis` (quick mode) once in one process, then submits an array of [`SHARDS`]
-//! shards per stage (`--shard auto --stage S`, each stage `--dependency=afterok` on the one before)
-//! and a merging job (`--merge`) after them, waits for every job with a timeout, and compares the
-//! merged JSON with the single process's, timings aside. Every daemon it started is stopped by its
+//! --only table1,sepsis --threads 1` (quick mode) once in one process, then submits the same run with
+//! the README's `examples/slurm/submit-full.sh` (an array of [`SHARDS`] single-threaded shards per
+//! stage, `--shard auto --stage S`, each stage `--dependency=afterok` on the one before, and the
+//! merging job, `--merge`, after them), waits for every job with a timeout, and compares the merged
+//! JSON with the single process's, timings aside. Every daemon it started is stopped by its
 //! process id when the stage ends, whatever the outcome (a drop guard); on a failure the daemons' logs
 //! and the jobs' output are printed. Without root or apt, the stage says so and is skipped.
 
@@ -214,29 +215,37 @@ impl Cluster {
         }
     }
 
-    /// Submits `command` (an array of `array` tasks when given) after the jobs of `after`; returns
-    /// the job id.
-    fn submit(
+    /// Submits `reproduce ARGS` as the README does, with `examples/slurm/submit-full.sh` (its shard
+    /// arrays of [`SHARDS`] tasks per stage, then the merging job) into the results folder `out`;
+    /// returns the job ids it printed.
+    fn submit_full(
         &self,
-        name: &str,
-        command: &str,
-        array: Option<usize>,
-        after: Option<&str>,
-    ) -> Result<String> {
-        let mut sbatch = self.slurm("sbatch")?;
-        sbatch.args(["--parsable", "-J", name, "-c", "1", "-D"]).arg(&self.dir);
-        let log = match array {
-            Some(n) => {
-                sbatch.arg(format!("--array=0-{}", n - 1));
-                format!("{name}-%a.log")
-            }
-            None => format!("{name}.log"),
-        };
-        sbatch.arg("-o").arg(self.dir.join(log));
-        if let Some(after) = after {
-            sbatch.arg(format!("--dependency=afterok:{after}")).arg("--kill-on-invalid-dep=yes");
+        root: &Path,
+        reproduce: &Path,
+        args: &str,
+        out: &Path,
+    ) -> Result<Vec<String>> {
+        let printed = output(
+            Command::new("sh")
+                .arg(root.join("examples").join("slurm").join("submit-full.sh"))
+                .current_dir(&self.dir)
+                .env("SLURM_CONF", self.dir.join("slurm.conf"))
+                .env("SHARDS", SHARDS.to_string())
+                .env("REPRODUCE", reproduce)
+                .env("ARGS", args)
+                .env("OUT", out),
+        )?;
+        // "stage 0: job 101, stage 1: job 102, merge: job 103"
+        let ids: Vec<String> = printed
+            .split(',')
+            .filter_map(|field| field.rsplit("job ").next())
+            .map(|id| id.trim().split(';').next().unwrap_or_default().to_owned())
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        if ids.len() != STAGES as usize + 1 {
+            bail!("submit-full.sh printed '{}', not {} job ids", printed.trim(), STAGES + 1);
         }
-        Ok(output(sbatch.arg("--wrap").arg(command))?.trim().to_owned())
+        Ok(ids)
     }
 
     /// Waits for every job of `ids` (array tasks included) to complete; fails on a job that did not.
@@ -279,7 +288,8 @@ impl Cluster {
             .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         files.sort();
-        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "log")) {
+        let shown = |f: &&PathBuf| f.extension().is_some_and(|e| e == "log" || e == "out");
+        for file in files.iter().filter(shown) {
             let text = std::fs::read_to_string(file).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
             eprintln!("xtask: --- {} (last {} lines) ---", file.display(), tail.len());
@@ -321,7 +331,7 @@ fn sweep(root: &Path, reproduce: &Path, cluster: &Cluster) -> Result<()> {
     )?;
     let status = Command::new("sh")
         .arg("-c")
-        .arg(format!("{base} --out {}", single.display()))
+        .arg(format!("{base} --threads 1 --out {}", single.display()))
         .current_dir(root)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -329,17 +339,7 @@ fn sweep(root: &Path, reproduce: &Path, cluster: &Cluster) -> Result<()> {
     if !status.success() {
         bail!("the single-process run failed ({status})");
     }
-    let mut after: Option<String> = None;
-    let mut ids = Vec::new();
-    for stage in 0..STAGES {
-        let command = format!("{base} --out {} --shard auto --stage {stage}", sharded.display());
-        let id =
-            cluster.submit(&format!("stage{stage}"), &command, Some(SHARDS), after.as_deref())?;
-        after = Some(id.clone());
-        ids.push(id);
-    }
-    let merge = format!("{base} --out {} --merge", sharded.display());
-    ids.push(cluster.submit("merge", &merge, None, after.as_deref())?);
+    let ids = cluster.submit_full(root, reproduce, &format!("--only {PARTS}"), &sharded)?;
     let jobs = cluster.wait(&ids)?;
     let mut compared = 0;
     for part in PARTS.split(',') {
