@@ -76,14 +76,18 @@ impl GadgetError {
     /// allocator's "not enough memory"): a stack that meets it may fit when split.
     pub fn is_out_of_memory(&self) -> bool {
         match self {
-            GadgetError::Torch(error) => {
-                let message = error.to_string();
-                message.contains("out of memory") || message.contains("not enough memory")
-            }
+            GadgetError::Torch(error) => is_out_of_memory_message(&error.to_string()),
             GadgetError::Memory { .. } => true,
             _ => false,
         }
     }
+}
+
+/// Whether libtorch's error `message` says an allocation failed (CUDA's "out of memory", the CPU
+/// allocator's "not enough memory"), as [`GadgetError::is_out_of_memory`] and a caught panic of
+/// tch's infallible calls both need to tell.
+pub fn is_out_of_memory_message(message: &str) -> bool {
+    message.contains("out of memory") || message.contains("not enough memory")
 }
 
 impl From<tch::TchError> for GadgetError {

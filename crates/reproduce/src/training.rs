@@ -408,7 +408,7 @@ fn train_splitting(
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
-            if !(message.contains("out of memory") || message.contains("not enough memory")) {
+            if !gadgets::error::is_out_of_memory_message(&message) {
                 std::panic::resume_unwind(panic);
             }
             message
