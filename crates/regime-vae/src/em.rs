@@ -9,6 +9,7 @@
 use gumbel_core::logspace::logsumexp;
 use gumbel_core::rng::stream;
 use ndarray::{Array1, Array2, Array3};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dag::Dag;
@@ -61,28 +62,46 @@ impl LinearGaussianMixture {
         ensure(config.restarts >= 1 && config.var_floor > 0.0, || {
             "EM needs a restart and a positive variance floor".into()
         })?;
+        // Restarts run in parallel, each from its own seed stream; the best is picked in restart
+        // order, so the result does not depend on the number of threads.
+        let fits = (0..config.restarts)
+            .into_par_iter()
+            .map(|restart| Self::fit_once(dag, x, clusters, config, restart))
+            .collect::<Result<Vec<_>>>()?;
         let mut best: Option<Self> = None;
-        for restart in 0..config.restarts {
-            let mut rng = stream(config.seed, restart as u64);
-            let labels = kmeans_labels(x, clusters, &mut rng);
-            let mut model = Self::from_labels_floored(dag, x, &labels, clusters, config.var_floor)?;
-            let mut previous = f64::NEG_INFINITY;
-            for iter in 1..=config.max_iter {
-                let (resp, ll) = model.e_step(x);
-                model.m_step(x, &resp, config.var_floor)?;
-                model.iterations = iter;
-                model.log_likelihood = ll;
-                if ll - previous < config.tol {
-                    break;
-                }
-                previous = ll;
-            }
-            model.log_likelihood = model.e_step(x).1;
+        for model in fits {
             if best.as_ref().is_none_or(|b| model.log_likelihood > b.log_likelihood) {
                 best = Some(model);
             }
         }
         best.ok_or_else(|| RegimeVaeError::InvalidConfig("no restart ran".into()))
+    }
+
+    /// One restart: k-means labels from seed stream `restart`, then EM until the mean log-likelihood
+    /// gains less than `config.tol` or `config.max_iter` iterations ran.
+    fn fit_once(
+        dag: &Dag,
+        x: &Array2<f64>,
+        clusters: usize,
+        config: &EmConfig,
+        restart: usize,
+    ) -> Result<Self> {
+        let mut rng = stream(config.seed, restart as u64);
+        let labels = kmeans_labels(x, clusters, &mut rng);
+        let mut model = Self::from_labels_floored(dag, x, &labels, clusters, config.var_floor)?;
+        let mut previous = f64::NEG_INFINITY;
+        for iter in 1..=config.max_iter {
+            let (resp, ll) = model.e_step(x);
+            model.m_step(x, &resp, config.var_floor)?;
+            model.iterations = iter;
+            model.log_likelihood = ll;
+            if ll - previous < config.tol {
+                break;
+            }
+            previous = ll;
+        }
+        model.log_likelihood = model.e_step(x).1;
+        Ok(model)
     }
 
     /// The M-step on hard labels (`labels[r] < clusters`): per cluster, least-squares mechanisms and
@@ -122,28 +141,33 @@ impl LinearGaussianMixture {
         Ok(model)
     }
 
-    fn node_mean(&self, c: usize, i: usize, row: ndarray::ArrayView1<f64>) -> f64 {
-        let theta = &self.coef[c][i];
-        theta[0]
-            + self.dag.parents(i).iter().zip(&theta[1..]).map(|(&p, w)| w * row[p]).sum::<f64>()
+    /// `b_ci + w_ci . Pa(x_i)` at one row of data.
+    fn node_mean(&self, c: usize, i: usize, row: &[f64]) -> f64 {
+        linear_mean(&self.coef[c][i], self.dag.parents(i), row)
     }
 
     /// Log joint `log pi_c + log p(x | c)` for every row and cluster: `[rows, clusters]`.
     fn log_joint(&self, x: &Array2<f64>) -> Array2<f64> {
+        let (s, n) = x.dim();
         let k = self.log_weights.len();
         let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
-        Array2::from_shape_fn((x.nrows(), k), |(r, c)| {
-            let row = x.row(r);
-            self.log_weights[c]
-                + (0..x.ncols())
-                    .map(|i| {
-                        let v = self.var[[c, i]];
-                        -half_log_2pi
-                            - 0.5 * v.ln()
-                            - 0.5 * (row[i] - self.node_mean(c, i, row)).powi(2) / v
-                    })
-                    .sum::<f64>()
-        })
+        // `-log sqrt(2 pi v)` of every (cluster, node), once per call rather than once per row.
+        let norm: Vec<f64> = self.var.iter().map(|v| -half_log_2pi - 0.5 * v.ln()).collect();
+        let var: Vec<f64> = self.var.iter().copied().collect();
+        let x = x.as_standard_layout();
+        let data = x.as_slice().unwrap_or(&[]);
+        let mut joint = Array2::zeros((s, k));
+        for (row, mut out) in data.chunks_exact(n.max(1)).zip(joint.rows_mut()) {
+            for (c, slot) in out.iter_mut().enumerate() {
+                let mut sum = 0.0;
+                let (norm, var) = (&norm[c * n..(c + 1) * n], &var[c * n..(c + 1) * n]);
+                for (i, &value) in row.iter().enumerate() {
+                    sum += norm[i] - 0.5 * (value - self.node_mean(c, i, row)).powi(2) / var[i];
+                }
+                *slot = self.log_weights[c] + sum;
+            }
+        }
+        joint
     }
 
     /// Responsibilities and mean log-likelihood per row.
@@ -161,8 +185,14 @@ impl LinearGaussianMixture {
     /// Closed-form M-step: weights, weighted least squares per (cluster, node), residual variances.
     fn m_step(&mut self, x: &Array2<f64>, resp: &Array2<f64>, var_floor: f64) -> Result<()> {
         let (s, n) = x.dim();
-        for c in 0..self.log_weights.len() {
-            let weight: f64 = resp.column(c).sum();
+        let x = x.as_standard_layout();
+        let data = x.as_slice().unwrap_or(&[]);
+        let rows = || data.chunks_exact(n.max(1));
+        // Responsibilities cluster by cluster, each a contiguous slice.
+        let by_cluster = resp.t().as_standard_layout().into_owned();
+        for (c, w_c) in by_cluster.rows().into_iter().enumerate() {
+            let w_c = w_c.to_slice().unwrap_or(&[]);
+            let weight = w_c.iter().fold(0.0, |sum, w| sum + w);
             self.log_weights[c] = (weight / s as f64).max(1e-12).ln();
             if weight < 1e-6 {
                 continue; // An empty component keeps its mechanisms.
@@ -170,38 +200,47 @@ impl LinearGaussianMixture {
             for i in 0..n {
                 let pa = self.dag.parents(i);
                 let d = pa.len() + 1;
-                let mut a = Array2::<f64>::zeros((d, d));
-                let mut b = Array1::<f64>::zeros(d);
+                // The normal equations `A theta = b`, A row-major.
+                let mut a = vec![0.0; d * d];
+                let mut b = vec![0.0; d];
                 let mut design = vec![0.0; d];
-                for r in 0..s {
-                    let w = resp[[r, c]];
+                design[0] = 1.0;
+                for (row, &w) in rows().zip(w_c) {
                     if w < 1e-12 {
                         continue;
                     }
-                    design[0] = 1.0;
                     for (slot, &p) in design[1..].iter_mut().zip(pa) {
-                        *slot = x[[r, p]];
+                        *slot = row[p];
                     }
-                    for u in 0..d {
-                        b[u] += w * design[u] * x[[r, i]];
-                        for v in 0..d {
-                            a[[u, v]] += w * design[u] * design[v];
+                    for (u, (b_u, a_u)) in b.iter_mut().zip(a.chunks_exact_mut(d)).enumerate() {
+                        let w_u = w * design[u];
+                        *b_u += w_u * row[i];
+                        for (a_uv, design_v) in a_u.iter_mut().zip(&design) {
+                            *a_uv += w_u * design_v;
                         }
                     }
                 }
                 for u in 0..d {
-                    a[[u, u]] += 1e-6 * weight;
+                    a[u * d + u] += 1e-6 * weight;
                 }
-                let theta = solve(&a, &b)?;
-                self.coef[c][i] = theta.to_vec();
-                let sq: f64 = (0..s)
-                    .map(|r| resp[[r, c]] * (x[[r, i]] - self.node_mean(c, i, x.row(r))).powi(2))
-                    .sum();
+                let a = Array2::from_shape_vec((d, d), a)
+                    .map_err(|e| RegimeVaeError::Shape(e.to_string()))?;
+                let theta = solve(&a, &Array1::from(b))?.to_vec();
+                let mut sq = 0.0;
+                for (row, &w) in rows().zip(w_c) {
+                    sq += w * (row[i] - linear_mean(&theta, pa, row)).powi(2);
+                }
+                self.coef[c][i] = theta;
                 self.var[[c, i]] = (sq / weight).max(var_floor);
             }
         }
         Ok(())
     }
+}
+
+/// `theta[0] + sum_j theta[j + 1] row[parents[j]]`: a linear mechanism's mean at one row.
+fn linear_mean(theta: &[f64], parents: &[usize], row: &[f64]) -> f64 {
+    theta[0] + parents.iter().zip(&theta[1..]).map(|(&p, w)| w * row[p]).sum::<f64>()
 }
 
 /// Checks data against the DAG and the number of clusters against the single-target assumption.
@@ -233,8 +272,9 @@ impl RegimeModel for LinearGaussianMixture {
 
     fn mechanism_means(&self, x: &Array2<f64>) -> Result<Array3<f64>> {
         check_columns(x, self.dag.n())?;
+        let x = x.as_standard_layout();
         Ok(Array3::from_shape_fn((self.clusters(), x.nrows(), x.ncols()), |(c, r, i)| {
-            self.node_mean(c, i, x.row(r))
+            self.node_mean(c, i, x.row(r).to_slice().unwrap_or(&[]))
         }))
     }
 
@@ -244,7 +284,7 @@ impl RegimeModel for LinearGaussianMixture {
         let mut out = Array2::zeros((self.clusters(), n));
         for c in 0..self.clusters() {
             for &i in self.dag.order() {
-                let m = self.node_mean(c, i, out.row(c));
+                let m = self.node_mean(c, i, out.row(c).to_slice().unwrap_or(&[]));
                 out[[c, i]] = m;
             }
         }
@@ -275,6 +315,22 @@ mod tests {
         assert!(eval.targets_correct > 0.99, "{eval:?}");
         assert!(eval.recon_mse < 1.2 * eval.oracle_recon_mse, "{eval:?}");
         assert!(eval.mechanism_rmse < 0.3, "{eval:?}");
+    }
+
+    /// The restarts run in parallel: one thread and three give the same model, bit for bit.
+    #[test]
+    fn the_fit_does_not_depend_on_the_number_of_threads() {
+        let config = ScmConfig { nodes: 4, edge_prob: 0.5, shift: 3.0, ..ScmConfig::default() };
+        let scm = Scm::random(&config, &mut from_seed(5)).expect("valid");
+        let train = scm.sample(600, &mut from_seed(6)).expect("valid");
+        let fit = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            pool.install(|| {
+                let em = EmConfig { restarts: 4, seed: 7, ..EmConfig::default() };
+                LinearGaussianMixture::fit(scm.dag(), &train.x, scm.regimes(), &em).expect("fits")
+            })
+        };
+        assert_eq!(fit(1), fit(3));
     }
 
     #[test]

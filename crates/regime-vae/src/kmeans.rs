@@ -1,7 +1,7 @@
 //! k-means with greedy k-means++ seeding (Arthur & Vassilvitskii 2007): the initialisation shared by the EM
 //! reference and (optionally) the VAE.
 
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use rand::Rng;
 
 /// Lloyd iterations after seeding.
@@ -26,18 +26,22 @@ pub fn kmeans_labels<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) ->
 /// seeding (as scikit-learn's): each new centre is the best of `2 + ln k` candidates drawn with
 /// probability proportional to the squared distance to the nearest centre, best meaning the least total
 /// squared distance afterwards. A plain draw often lands a second centre in a large cluster and leaves a
-/// small one without any, which Lloyd's iterations cannot repair.
+/// small one without any, which Lloyd's iterations cannot repair. Lloyd's iterations stop early once the
+/// labels repeat: the centres, their means, are then fixed points, so the result is the same.
 fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64, Vec<usize>) {
-    let s = x.nrows();
-    let dist2 = |r: usize, centre: &Array1<f64>| {
-        x.row(r).iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+    let (s, n) = x.dim();
+    let x = x.as_standard_layout();
+    let data = x.as_slice().unwrap_or(&[]);
+    let row = |r: usize| &data[r * n..(r + 1) * n];
+    let dist2 = |r: usize, centre: &[f64]| -> f64 {
+        row(r).iter().zip(centre).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
     };
-    let mut centres: Vec<Array1<f64>> = vec![x.row(rng.random_range(0..s)).to_owned()];
-    let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[0])).collect();
+    let mut centres: Vec<f64> = row(rng.random_range(0..s)).to_vec();
+    let mut nearest: Vec<f64> = (0..s).map(|r| dist2(r, &centres[..n])).collect();
     let candidates = 2 + (k as f64).ln() as usize;
-    while centres.len() < k {
+    while centres.len() < k * n {
         let total: f64 = nearest.iter().sum();
-        let mut best: Option<(f64, Array1<f64>, Vec<f64>)> = None;
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
         for _ in 0..candidates {
             let mut u = rng.random::<f64>() * total;
             let mut pick = s - 1;
@@ -48,39 +52,50 @@ fn kmeans_once<R: Rng + ?Sized>(x: &Array2<f64>, k: usize, rng: &mut R) -> (f64,
                 }
                 u -= d;
             }
-            let centre = x.row(pick).to_owned();
             let updated: Vec<f64> =
-                nearest.iter().enumerate().map(|(r, &d)| d.min(dist2(r, &centre))).collect();
+                nearest.iter().enumerate().map(|(r, &d)| d.min(dist2(r, row(pick)))).collect();
             let potential: f64 = updated.iter().sum();
             if best.as_ref().is_none_or(|(p, _, _)| potential < *p) {
-                best = Some((potential, centre, updated));
+                best = Some((potential, pick, updated));
             }
         }
-        if let Some((_, centre, updated)) = best {
-            centres.push(centre);
+        if let Some((_, pick, updated)) = best {
+            centres.extend_from_slice(row(pick));
             nearest = updated;
         }
     }
     let mut label = vec![0; s];
+    let mut previous: Option<Vec<usize>> = None;
     for _ in 0..LLOYD_ITERATIONS {
         for (r, l) in label.iter_mut().enumerate() {
-            *l = (0..k)
-                .min_by(|&a, &b| dist2(r, &centres[a]).total_cmp(&dist2(r, &centres[b])))
-                .unwrap_or(0);
-        }
-        for (c, centre) in centres.iter_mut().enumerate() {
-            let mut sum = Array1::zeros(x.ncols());
-            let mut count = 0usize;
-            for r in (0..s).filter(|&r| label[r] == c) {
-                sum += &x.row(r);
-                count += 1;
+            let (mut best, mut best_d) = (0, f64::INFINITY);
+            for c in 0..k {
+                let d = dist2(r, &centres[c * n..(c + 1) * n]);
+                if d < best_d {
+                    (best, best_d) = (c, d);
+                }
             }
-            if count > 0 {
+            *l = best;
+        }
+        if previous.as_ref() == Some(&label) {
+            break;
+        }
+        let mut sums = vec![0.0; k * n];
+        let mut counts = vec![0usize; k];
+        for (r, &c) in label.iter().enumerate() {
+            for (sum, v) in sums[c * n..(c + 1) * n].iter_mut().zip(row(r)) {
+                *sum += v;
+            }
+            counts[c] += 1;
+        }
+        for (c, &count) in counts.iter().enumerate().filter(|(_, &count)| count > 0) {
+            for (centre, sum) in centres[c * n..(c + 1) * n].iter_mut().zip(&sums[c * n..]) {
                 *centre = sum / count as f64;
             }
         }
+        previous = Some(label.clone());
     }
-    let inertia = (0..s).map(|r| dist2(r, &centres[label[r]])).sum();
+    let inertia = (0..s).map(|r| dist2(r, &centres[label[r] * n..(label[r] + 1) * n])).sum();
     (inertia, label)
 }
 
