@@ -3,7 +3,7 @@
 //! `settings=linear:5,mlp:10` (the table's settings), `ablation_settings=linear:5`, `ablation_scms=K`,
 //! `variants=1,2` (indices into the ablation's variants, in the order given), `sweep_scms=K`,
 //! `sweep_shifts=0.5,1`, `sweep_families=linear,mlp`, `steps=S`, `train=T`, and `cache=DIR`: each job's
-//! record is kept in `DIR/<job>.json` and read back on a rerun, so a long study can run in pieces.
+//! record is kept in `DIR/<key>.json` (`StudyConfig::job_key`, reproduce's cache names) and read back on a rerun, so a long study can run in pieces.
 
 use anyhow::Context;
 use regime_vae::mechanism::MechanismFamily;
@@ -103,7 +103,8 @@ fn main() -> anyhow::Result<()> {
         )
     };
     let result = run_study_with(&config, |job| -> anyhow::Result<ScmRecord> {
-        let path = cache.as_ref().map(|dir| dir.join(format!("{}.json", job.key())));
+        let key = config.job_key(job)?;
+        let path = cache.as_ref().map(|dir| dir.join(format!("{key}.json")));
         if let Some(text) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
             return Ok(serde_json::from_str(&text)?);
         }

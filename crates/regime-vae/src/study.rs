@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use gumbel_core::hash::fnv1a;
 use gumbel_core::rng::stream;
 use serde::{Deserialize, Serialize};
 
@@ -189,6 +190,29 @@ impl StudyConfig {
     pub fn scm_seed(&self, k: usize) -> u64 {
         stream_seed(self.seed, k as u64)
     }
+
+    /// The VAE configuration `job` trains (before its per-SCM seed).
+    fn job_vae(&self, job: &Job) -> Result<VaeConfig> {
+        Ok(match job.variant {
+            None => self.vae,
+            Some(v) => self
+                .variants
+                .get(v)
+                .ok_or_else(|| RegimeVaeError::InvalidConfig(format!("no variant {v}")))?
+                .apply(&self.vae),
+        })
+    }
+
+    /// The name of `job`'s record in a cache: [`Job::key`] and a hash of every setting the record
+    /// depends on (the SCMs' shared settings, the sample sizes, the VAE configuration it trains and,
+    /// for a default job, EM's), so that a record is reused only under the configuration that made it.
+    pub fn job_key(&self, job: &Job) -> Result<String> {
+        let em = job.variant.is_none().then_some(self.em);
+        let settings = (self.scm, self.train, self.test, self.job_vae(job)?, em);
+        let bytes = serde_json::to_vec(&settings)
+            .map_err(|e| RegimeVaeError::InvalidConfig(format!("job settings: {e}")))?;
+        Ok(format!("{}-{:016x}", job.key(), fnv1a(&bytes)))
+    }
 }
 
 /// Mean and sample standard deviation.
@@ -322,14 +346,7 @@ pub fn run_job(config: &StudyConfig, job: &Job) -> Result<ScmRecord> {
     let train = scm.sample(config.train, &mut stream(seed, 1))?;
     let test = scm.sample(config.test, &mut stream(seed, 2))?;
 
-    let vae_config = match job.variant {
-        None => config.vae,
-        Some(v) => config
-            .variants
-            .get(v)
-            .ok_or_else(|| RegimeVaeError::InvalidConfig(format!("no variant {v}")))?
-            .apply(&config.vae),
-    };
+    let vae_config = config.job_vae(job)?;
     let start = Instant::now();
     let vae = RegimeVae::fit(
         scm.dag(),

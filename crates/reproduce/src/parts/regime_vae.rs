@@ -68,7 +68,7 @@ impl Part for RegimeVae {
         // libtorch's threads are the binary's to set: the VAE's configured count (process-wide).
         tch::set_num_threads(config.vae.threads.clamp(1, i32::MAX as usize) as i32);
         let result = run_study_with(config, |job| {
-            ctx.cached(names::REGIME_VAE, &job.key(), || Ok(run_job(config, job)?))
+            ctx.cached(names::REGIME_VAE, &config.job_key(job)?, || Ok(run_job(config, job)?))
         })?;
         Ok((RegimeVaeResult { result, plot: PLOT.to_owned() }, ()))
     }
