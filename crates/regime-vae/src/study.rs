@@ -192,7 +192,7 @@ impl StudyConfig {
     }
 
     /// The VAE configuration `job` trains (before its per-SCM seed).
-    fn job_vae(&self, job: &Job) -> Result<VaeConfig> {
+    pub fn job_vae(&self, job: &Job) -> Result<VaeConfig> {
         Ok(match job.variant {
             None => self.vae,
             Some(v) => self
@@ -456,8 +456,64 @@ pub fn run_study(
     })
 }
 
-/// Runs the study with `record(job)` producing each job's record (e.g. [`run_job`] behind a cache); each
-/// distinct job is asked for once.
+impl StudyConfig {
+    /// `job`, or the default job when its variant trains the default VAE (the same fit).
+    fn canonical(&self, job: Job) -> Job {
+        let is_default = job
+            .variant
+            .and_then(|v| self.variants.get(v))
+            .is_some_and(|v| v.apply(&self.vae) == self.vae);
+        if is_default {
+            Job { variant: None, ..job }
+        } else {
+            job
+        }
+    }
+
+    /// The jobs of the main table, the sweep and the ablation, in that order, each section's as
+    /// asked for (a job two sections need appears in both).
+    fn section_jobs(&self) -> (Vec<Job>, Vec<Job>, Vec<Job>) {
+        let setting_jobs = |setting: Setting, scms: usize| {
+            (0..scms).map(move |k| Job { setting, seed: self.scm_seed(k), variant: None })
+        };
+        let table = self.settings.iter().flat_map(|&s| setting_jobs(s, self.scms)).collect();
+        let sweep = self
+            .sweep_families
+            .iter()
+            .flat_map(|&family| {
+                self.sweep_shifts.iter().map(move |&shift| Setting { family, shift })
+            })
+            .flat_map(|s| setting_jobs(s, self.sweep_scms))
+            .collect();
+        let ablation = self
+            .ablation_settings
+            .iter()
+            .flat_map(|&setting| {
+                (0..self.variants.len()).flat_map(move |v| {
+                    (0..self.ablation_scms).map(move |k| Job {
+                        setting,
+                        seed: self.scm_seed(k),
+                        variant: Some(v),
+                    })
+                })
+            })
+            .map(|job| self.canonical(job))
+            .collect();
+        (table, sweep, ablation)
+    }
+
+    /// Every distinct fit of the study, once each, in the order [`run_study_with`] asks for them: the
+    /// units of work a study splits into.
+    pub fn jobs(&self) -> Vec<Job> {
+        let (table, sweep, ablation) = self.section_jobs();
+        let mut seen = std::collections::HashSet::new();
+        table.into_iter().chain(sweep).chain(ablation).filter(|j| seen.insert(j.key())).collect()
+    }
+}
+
+/// Runs the study with `record(job)` producing each job's record (e.g. [`run_job`] behind a cache);
+/// each job of [`StudyConfig::jobs`] is asked for once, in that order, and the sections are assembled
+/// from the records.
 pub fn run_study_with<E>(
     config: &StudyConfig,
     mut record: impl FnMut(&Job) -> std::result::Result<ScmRecord, E>,
@@ -467,50 +523,38 @@ where
 {
     ensure(config.scms >= 1, || "the study needs at least one SCM per setting".into())?;
     let mut done: HashMap<String, ScmRecord> = HashMap::new();
-    let mut get = |job: Job| -> std::result::Result<ScmRecord, E> {
-        // A variant equal to the default VAE is the default job.
-        let is_default = job
-            .variant
-            .and_then(|v| config.variants.get(v))
-            .is_some_and(|v| v.apply(&config.vae) == config.vae);
-        let job = if is_default { Job { variant: None, ..job } } else { job };
-        if let Some(r) = done.get(&job.key()) {
-            return Ok(r.clone());
-        }
-        let r = record(&job)?;
-        done.insert(job.key(), r.clone());
-        Ok(r)
-    };
-    let mut setting_result = |setting: Setting, scms: usize| {
-        let per_scm = (0..scms)
-            .map(|k| get(Job { setting, seed: config.scm_seed(k), variant: None }))
-            .collect::<std::result::Result<Vec<_>, E>>()?;
-        let (vae, em) = summarise(&per_scm);
-        Ok::<_, E>(SettingResult { setting, vae, em, per_scm })
-    };
-    let table = config
-        .settings
-        .iter()
-        .map(|&s| setting_result(s, config.scms))
-        .collect::<std::result::Result<Vec<_>, E>>()?;
-    let mut sweep = Vec::new();
-    for &family in &config.sweep_families {
-        for &shift in &config.sweep_shifts {
-            sweep.push(setting_result(Setting { family, shift }, config.sweep_scms)?);
-        }
+    for job in config.jobs() {
+        done.insert(job.key(), record(&job)?);
     }
+    let records = |jobs: &[Job]| -> Result<Vec<ScmRecord>> {
+        jobs.iter()
+            .map(|j| {
+                done.get(&j.key()).cloned().ok_or_else(|| {
+                    RegimeVaeError::InvalidConfig(format!("internal: no record of {}", j.key()))
+                })
+            })
+            .collect()
+    };
+    let setting_results = |jobs: &[Job], scms: usize| -> Result<Vec<SettingResult>> {
+        jobs.chunks(scms.max(1))
+            .map(|chunk| {
+                let per_scm = records(chunk)?;
+                let (vae, em) = summarise(&per_scm);
+                Ok(SettingResult { setting: chunk[0].setting, vae, em, per_scm })
+            })
+            .collect()
+    };
+    let (table_jobs, sweep_jobs, ablation_jobs) = config.section_jobs();
+    let table = setting_results(&table_jobs, config.scms)?;
+    let sweep = setting_results(&sweep_jobs, config.sweep_scms)?;
     let mut ablation = Vec::new();
-    for &setting in &config.ablation_settings {
-        for (v, variant) in config.variants.iter().enumerate() {
-            let records = (0..config.ablation_scms)
-                .map(|k| get(Job { setting, seed: config.scm_seed(k), variant: Some(v) }))
-                .collect::<std::result::Result<Vec<_>, E>>()?;
-            ablation.push(AblationRow {
-                variant: variant.clone(),
-                setting,
-                vae: summarise(&records).0,
-            });
-        }
+    for (row, chunk) in ablation_jobs.chunks(config.ablation_scms.max(1)).enumerate() {
+        let variant = config.variants[row % config.variants.len()].clone();
+        ablation.push(AblationRow {
+            variant,
+            setting: chunk[0].setting,
+            vae: summarise(&records(chunk)?).0,
+        });
     }
     Ok(StudyResult {
         config: config.clone(),

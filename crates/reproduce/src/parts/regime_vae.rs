@@ -13,8 +13,9 @@ use std::path::Path;
 use anyhow::Result;
 use regime_vae::mechanism::MechanismFamily;
 use regime_vae::study::{
-    run_job, run_study_with, MeanStd, MethodSummary, Setting, StudyConfig, StudyResult,
+    run_job, run_study_with, Job, MeanStd, MethodSummary, Setting, StudyConfig, StudyResult,
 };
+use regime_vae::vae::LatentKind;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::Check;
@@ -22,6 +23,7 @@ use crate::context::{Context, Mode};
 use crate::markdown::table;
 use crate::part::{names, Part};
 use crate::plot::{line_plot, Series};
+use crate::units::Unit;
 
 /// The part.
 pub struct RegimeVae;
@@ -84,19 +86,55 @@ impl Part for RegimeVae {
         Ok(render(&result.result, ctx.mode.label()))
     }
 
-    /// Quick: 8.0 s on an idle 2-core AMD EPYC (docs/figure1-table1.md, "Measured time"). Full: not
-    /// measured whole; about 300 fits of 5-100 s and EM runs of 40-280 s (docs/regime-vae.md), so
-    /// of the order of 10 core-hours.
-    fn estimated_seconds(&self, mode: Mode) -> f64 {
-        match mode {
-            Mode::Quick => 8.0,
-            Mode::Full => 36_000.0,
+    /// One unit per fit of the study ([`StudyConfig::jobs`]: a VAE beside EM on one SCM, or one
+    /// ablation variant's VAE), keyed by [`StudyConfig::job_key`], done when its record is in the
+    /// cache; the merging run's [`Part::compute`] assembles the study from these records.
+    fn units<'a>(&'a self, ctx: &'a Context) -> Result<Option<Vec<Unit<'a>>>> {
+        let config = std::rc::Rc::new(self.config(ctx)?);
+        let mut units = Vec::new();
+        for job in config.jobs() {
+            let key = config.job_key(&job)?;
+            let cost = job_seconds(&config, &job)?;
+            let (done_key, config) = (key.clone(), config.clone());
+            units.push(Unit::new(
+                0,
+                names::REGIME_VAE,
+                key.clone(),
+                cost,
+                move || Ok(ctx.is_cached(names::REGIME_VAE, &done_key)),
+                move |_| {
+                    tch::set_num_threads(config.vae.threads.clamp(1, i32::MAX as usize) as i32);
+                    ctx.cached(names::REGIME_VAE, &key, || Ok(run_job(&config, &job)?)).map(drop)
+                },
+            ));
         }
+        Ok(Some(units))
     }
 
     fn checks(&self, _mode: Mode, result: &RegimeVaeResult) -> Vec<Check> {
         checks(&result.result)
     }
+}
+
+/// Estimated seconds of one fit on one core: the per-mechanism VAE 8 s and the categorical one 30 s at
+/// 10,000 training samples and 1,600 steps, EM 6 s at shift 5 or more and 20 s below (where its
+/// restarts run their 100 iterations), scaled by samples, steps and restarts: wall-clock seconds per
+/// fit measured on a 2-core AMD EPYC under a load of 8-12 (docs/regime-vae.md), so upper estimates.
+fn job_seconds(config: &StudyConfig, job: &Job) -> Result<f64> {
+    let vae = config.job_vae(job)?;
+    let steps = (vae.steps + 2 * vae.kmeans_init_steps) as f64 / 1_600.0;
+    let samples = config.train as f64 / 10_000.0;
+    let vae_seconds = match vae.latent {
+        LatentKind::PerMechanism => 8.0,
+        LatentKind::Categorical => 30.0,
+    } * steps;
+    let em_seconds = match job.variant {
+        None if job.setting.shift >= 5.0 => 6.0,
+        None => 20.0,
+        Some(_) => 0.0,
+    } * config.em.restarts as f64
+        / 5.0;
+    Ok((vae_seconds + em_seconds) * samples)
 }
 
 fn family_name(family: MechanismFamily) -> &'static str {
@@ -307,4 +345,54 @@ pub fn checks(result: &StudyResult) -> Vec<Check> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use regime_vae::study::ScmRecord;
+
+    use super::*;
+    use crate::part::AnyPart;
+
+    /// The full plan: one unit per fit, the 120 of the sweep (2 families x 6 shifts x 10 SCMs, the
+    /// main table's fits among them) and the ablation's 60 (2 settings x 6 variants besides the
+    /// default x 5 SCMs), keys unique and equal to the cache keys the merging run reads.
+    #[test]
+    fn full_plan_lists_every_fit_once_with_unique_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(dir.path().to_owned(), Mode::Full, 0).unwrap();
+        let units = AnyPart::units(&RegimeVae, &ctx).unwrap();
+        assert_eq!(units.len(), 120 + 60);
+        let keys: HashSet<&str> = units.iter().map(|u| u.key.as_str()).collect();
+        assert_eq!(keys.len(), units.len(), "duplicate keys");
+        assert!(units.iter().all(|u| u.stage == 0 && u.part == names::REGIME_VAE));
+        // The merging run asks for exactly the plan's records, in plan order.
+        let config = RegimeVae.config(&ctx).unwrap();
+        let scores = serde_json::json!({
+            "ari": 1.0, "nmi": 1.0, "accuracy": 1.0, "observational_identified": true,
+            "targets_correct": 1.0, "identification_margin": 1.0, "clusters_used": 11,
+            "recon_mse": 1.0, "oracle_recon_mse": 1.0, "regime_mse": 1.0,
+            "oracle_regime_mse": 1.0, "mechanism_rmse": 0.0
+        });
+        let mut asked = Vec::new();
+        run_study_with(&config, |job| -> Result<ScmRecord> {
+            asked.push(config.job_key(job)?);
+            let em = job.variant.is_none().then(|| scores.clone());
+            Ok(serde_json::from_value(serde_json::json!({
+                "job": job, "edges": 9, "vae": scores, "vae_seconds": 1.0, "em": em,
+                "em_seconds": em.as_ref().map(|_| 1.0)
+            }))?)
+        })
+        .unwrap();
+        let planned: Vec<String> = units.iter().map(|u| u.key.clone()).collect();
+        assert_eq!(asked, planned);
+        // Keys depend on the configuration: another master seed, other SCMs and other keys.
+        let other = Context::new(dir.path().to_owned(), Mode::Full, 1).unwrap();
+        let other_units = AnyPart::units(&RegimeVae, &other).unwrap();
+        assert!(other_units.iter().all(|u| !keys.contains(u.key.as_str())));
+        let hours = units.iter().map(|u| u.cost).sum::<f64>() / 3600.0;
+        assert!(hours > 0.5 && hours < 3.0, "{hours} core-hours");
+    }
 }
