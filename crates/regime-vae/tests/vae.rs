@@ -18,16 +18,18 @@ use regime_vae::vae::{
 };
 use tch::Tensor;
 
+/// The shift of every intervention of the small SCM.
+const SHIFT: f64 = 10.0;
+
 fn small_scm() -> Scm {
-    let config = ScmConfig { nodes: 4, edge_prob: 0.6, shift: 10.0, ..ScmConfig::default() };
+    let config = ScmConfig { nodes: 4, edge_prob: 0.6, shift: SHIFT, ..ScmConfig::default() };
     Scm::random(&config, &mut from_seed(31)).expect("valid config")
 }
 
-/// The shared fixture's settings. Its tests check sampling, counterfactuals and naming on a trained
-/// model; they start from the k-means warm start on x (the residual warm start has its own test).
+/// The shared fixture's settings: the default warm start (residuals), shorter training. Its tests check
+/// sampling, counterfactuals and naming on a trained model.
 fn quick_config() -> VaeConfig {
     VaeConfig {
-        warm_start: WarmStart::KMeans,
         steps: 1200,
         beta_warmup_steps: 200,
         beta_ramp_steps: 400,
@@ -332,10 +334,49 @@ fn bad_input_is_a_typed_error() {
 }
 
 #[test]
+fn ancestral_samples_follow_the_learned_mechanisms_with_unit_noise() {
+    // What ancestral sampling promises, whatever the fit: under cluster c's code, each node is its
+    // learned conditional mean at the sample's own parents plus N(0, 1) noise. So the residuals
+    // `x_i - mu_i(Pa(x_i), z_c)` of the samples have mean 0 and variance 1, within 5 standard errors
+    // (1 / sqrt(count) and sqrt(2 / count)). Sampling a node before its parents, another code or no
+    // noise fails this.
+    let f = fixture().lock().expect("fixture");
+    let count = 4000;
+    for cluster in 0..f.scm.regimes() {
+        let samples = f
+            .vae
+            .sample(&Intervention::cluster(cluster), count, 40 + cluster as u64)
+            .expect("samples");
+        let means = f.vae.mechanism_means(&samples).expect("means");
+        let residual = &samples - &means.index_axis(Axis(0), cluster);
+        let (mean, var) =
+            (residual.mean_axis(Axis(0)).expect("rows"), residual.var_axis(Axis(0), 1.0));
+        for i in 0..f.scm.nodes() {
+            let (se_mean, se_var) = (1.0 / (count as f64).sqrt(), (2.0 / count as f64).sqrt());
+            assert!(
+                mean[i].abs() < 5.0 * se_mean,
+                "cluster {cluster} node {i}: residual mean {}",
+                mean[i]
+            );
+            assert!(
+                (var[i] - 1.0).abs() < 5.0 * se_var,
+                "cluster {cluster} node {i}: residual variance {}",
+                var[i]
+            );
+        }
+    }
+}
+
+#[test]
 fn ancestral_sampling_reproduces_the_regime_means() {
-    // For each cluster, the mean of its ancestral samples equals the mean of the training rows the model
-    // puts in that cluster (the data its decoder was fit to), within 5 standard errors of the difference
-    // of the two sample means. (That these clusters are the true regimes is the test above.)
+    // For each cluster, the mean of its ancestral samples against the mean of the training rows the model
+    // puts in that cluster. The two differ by the model's own error as well as by sampling: its learned
+    // mechanisms are biased by up to 0.33 at the parent values of an intervened regime (node 0 under
+    // regime 2 of this SCM, after 1,200 steps on 3,000 rows), which ancestral sampling carries downstream
+    // (0.49 on that node's mean, 7 standard errors of the two sample means). The bound is 5 standard
+    // errors plus a tenth of the shift (1.0): regime means lie 7 to 14 apart here, so sampling another
+    // regime's code or dropping the intervention still fails it, while the fit's own error, which the
+    // evaluation's mechanism RMSE measures, does not; the test above checks the sampler exactly.
     let f = fixture().lock().expect("fixture");
     let pred = f.vae.assign(&f.train.x).expect("assigns");
     let count = 4000;
@@ -353,7 +394,7 @@ fn ancestral_sampling_reproduces_the_regime_means() {
         for i in 0..f.scm.nodes() {
             let se = (dv[i] / rows.len() as f64 + sv[i] / count as f64).sqrt();
             assert!(
-                (dm[i] - sm[i]).abs() < 5.0 * se,
+                (dm[i] - sm[i]).abs() < 5.0 * se + 0.1 * SHIFT,
                 "cluster {cluster} node {i}: data {} model {} se {se}",
                 dm[i],
                 sm[i]
