@@ -33,14 +33,14 @@ fn row(index: usize) -> PairRow {
     PairRow { index, p, q: Categorical::from_logits(&b).unwrap(), observed, reward: None }
 }
 
-/// Rows held in memory, read as a file would be.
-struct InMemory {
-    rows: std::vec::IntoIter<PairRow>,
+/// Rows held in memory, read (copied) as a file's would be.
+struct InMemory<'a> {
+    rows: std::slice::Iter<'a, PairRow>,
 }
 
-impl PairSource for InMemory {
+impl PairSource for InMemory<'_> {
     fn next_rows(&mut self, n: usize) -> methods::Result<Vec<PairRow>> {
-        Ok(self.rows.by_ref().take(n).collect())
+        Ok(self.rows.by_ref().take(n).cloned().collect())
     }
 
     fn outcomes(&self) -> Option<usize> {
@@ -78,7 +78,7 @@ fn evaluate_methods(c: &mut Criterion) {
         let name = candidate.name().to_owned();
         group.bench_function(name, |b| {
             b.iter(|| {
-                let mut source = InMemory { rows: rows[..*pairs].to_vec().into_iter() };
+                let mut source = InMemory { rows: rows[..*pairs].iter() };
                 evaluate(&mut source, std::slice::from_ref(candidate), &settings).unwrap()
             })
         });
