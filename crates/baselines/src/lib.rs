@@ -6,7 +6,8 @@
 //!   mechanism, exact counterfactual and a rejection-free counterfactual sampler.
 //! - [`maximal`]: P(x = y) = sum min(p, q): exact joint and sampler.
 //! - [`lp`] and [`network_simplex`]: the optimal coupling for any cost matrix (the transportation
-//!   simplex, or good_lp + microlp).
+//!   simplex, or good_lp + microlp); [`improbable`]: its counterfactual row for an observation too
+//!   improbable for the LP's own row, from the duals.
 //! - [`mechanisms`]: each of them as a `gumbel_core::method::Mechanism`.
 //! - [`order`]: outcome orders for the inverse-CDF coupling.
 //! - [`authors`]: the authors' own streams, so that Table 1 is computed on their rewards: numpy's
@@ -39,6 +40,7 @@
 pub mod authors;
 pub mod cdf;
 pub mod error;
+pub mod improbable;
 pub mod independent;
 pub mod inverse_cdf;
 pub mod lp;

@@ -13,6 +13,8 @@ use gumbel_core::method::{
 use gumbel_core::{Categorical, CoreError, CostMatrix, Result};
 
 use crate::error::BaselineError;
+use crate::improbable::improbable_counterfactual;
+use crate::lp::MARGINAL_TOLERANCE;
 use crate::sampling::JointSampler;
 use crate::{independent_coupling, lp_optimal_coupling, InverseCdf, Maximal, OutcomeOrder};
 
@@ -193,7 +195,9 @@ impl Mechanism for MaximalMethod {
     }
 }
 
-/// The coupling of least expected cost under `cost`, by the transportation simplex.
+/// The coupling of least expected cost under `cost`, by the transportation simplex. The
+/// counterfactual row of an observation of probability at most [`MARGINAL_TOLERANCE`] comes from
+/// the LP's duals ([`crate::improbable`]) where they determine it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LpOptimal {
     /// The K x K cost it minimises.
@@ -222,6 +226,15 @@ impl Mechanism for LpOptimal {
         how: Computation,
     ) -> Result<Conditional> {
         p.check_observation(observed)?;
+        // Below the solver's marginal tolerance the joint's row is not resolved: the row from the
+        // duals (crate::improbable) where the LP without x is nondegenerate.
+        if p.probs()[observed] <= MARGINAL_TOLERANCE {
+            let row = improbable_counterfactual(p, q, &self.cost, observed)
+                .map_err(|e| core("lp-optimal", e))?;
+            if let Some(row) = row {
+                return exact_or_drawn(row, how);
+            }
+        }
         let joint = self.joint(p, q, Computation::Exact)?;
         conditional_of(&joint.value, p, observed, how)
     }

@@ -29,21 +29,41 @@ pub fn network_simplex_coupling(
     cost: &CostMatrix,
 ) -> Result<Coupling> {
     let k = checked_len(p, q, cost)?;
-    let c = cost.matrix();
     let (pp, qq) = (p.probs(), q.probs());
+    let optimum = optimal_basis(&pp, &qq, cost.matrix())?;
+    let mut joint = Array2::zeros((k, k));
+    for (&(i, j), &f) in optimum.basis.iter().zip(&optimum.flow) {
+        joint[[i, j]] = f;
+    }
+    finish(joint, &pp, &qq)
+}
+
+/// An optimal basis of the transportation problem: its 2K - 1 cells, their flows, and the duals.
+pub(crate) struct Optimum {
+    /// The basic cells (row, column).
+    pub(crate) basis: Vec<(usize, usize)>,
+    /// The flow on each basic cell.
+    pub(crate) flow: Vec<f64>,
+    /// u_i for rows i (at index i) and v_j for columns j (at index K + j), with u_i + v_j = C_ij
+    /// on every basic cell, u_0 = 0, and C_ij - u_i - v_j >= -[`Optimum::tolerance`] on every cell.
+    pub(crate) dual: Vec<f64>,
+    /// The pricing tolerance: TOLERANCE x (1 + max |C|).
+    pub(crate) tolerance: f64,
+}
+
+/// The transportation simplex on supplies `pp`, demands `qq` and costs `c`, from the north-west
+/// corner to a basis whose reduced costs are all above -tolerance.
+pub(crate) fn optimal_basis(pp: &[f64], qq: &[f64], c: &Array2<f64>) -> Result<Optimum> {
+    let k = pp.len();
     let tolerance = TOLERANCE * (1.0 + c.iter().fold(0.0_f64, |m, v| m.max(v.abs())));
-    let (mut basis, mut flow) = north_west_corner(&pp, &qq);
+    let (mut basis, mut flow) = north_west_corner(pp, qq);
     let mut tree = Tree::new(k);
     let max_pivots = 50 * k * k + 100;
     let mut start = 0;
     for _ in 0..max_pivots {
         tree.build(&basis, c);
         let Some((i, j)) = entering_cell(c, &tree, tolerance, &mut start) else {
-            let mut joint = Array2::zeros((k, k));
-            for (&(i, j), &f) in basis.iter().zip(&flow) {
-                joint[[i, j]] = f;
-            }
-            return finish(joint, &pp, &qq);
+            return Ok(Optimum { basis, flow, dual: tree.dual, tolerance });
         };
         // The tree path from row i to column j, as basis indices in order from row i.
         let path = tree.path(i, column_node(k, j));

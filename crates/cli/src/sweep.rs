@@ -364,19 +364,21 @@ fn run_point(point: &Point, section: &EvaluateSection, folder: &Path) -> Result<
     rename(&partial, &checkpoint)?;
 
     let outcomes = job.run.gadget.outcomes;
+    // None: each row's reward column, for a point trained on it.
     let (matrix, reward) = match (&section.cost, &section.reward, &job.run.cost) {
-        (Some(rows), _, _) => (CostMatrix::from_rows(rows).context("evaluate.cost")?, None),
+        (Some(rows), _, _) => (Some(CostMatrix::from_rows(rows).context("evaluate.cost")?), None),
         (None, Some(h), _) => {
-            (CostMatrix::squared_reward(h).context("evaluate.reward")?, Some(h.clone()))
+            (Some(CostMatrix::squared_reward(h).context("evaluate.reward")?), Some(h.clone()))
         }
         (None, None, CostSpec::SquaredReward { h }) => {
-            (job.run.cost.build(outcomes)?, Some(h.clone()))
+            (Some(job.run.cost.build(outcomes)?), Some(h.clone()))
         }
-        (None, None, spec) => (spec.build(outcomes)?, None),
+        (None, None, CostSpec::PairReward) => (None, None),
+        (None, None, spec) => (Some(spec.build(outcomes)?), None),
     };
     let mut candidates = Vec::new();
     for method in section.methods()? {
-        candidates.push(Candidate::method(method, Some(&matrix), Spelling::Keywords)?);
+        candidates.push(Candidate::method(method, matrix.as_ref(), Spelling::Keywords)?);
     }
     candidates.push(Candidate::gadget(&gadget, CHECKPOINT));
     let gadget_key = candidates.last().map(|c| c.name().to_owned()).unwrap_or_default();
@@ -390,7 +392,10 @@ fn run_point(point: &Point, section: &EvaluateSection, folder: &Path) -> Result<
         }
     };
     let settings = Settings {
-        cost: Cost::Shared { cost: &matrix, reward: reward.as_deref() },
+        cost: match &matrix {
+            Some(cost) => Cost::Shared { cost, reward: reward.as_deref() },
+            None => Cost::RewardColumn,
+        },
         split,
         samples: section.samples,
         seed: section.seed,

@@ -28,10 +28,23 @@ fn shifted_file(dir: &Path) -> String {
 
 /// A Gadget 2 configuration training on `file` (K = `outcomes` in the gadget) with `split`.
 fn config(dir: &Path, file: &str, outcomes: usize, split: &str, steps: usize) -> String {
+    let cost = format!(r#"{{"type": "squared-reward", "h": {REWARD}}}"#);
+    config_with_cost(dir, file, outcomes, split, steps, &cost)
+}
+
+/// As [`config`], with the cost `cost` (JSON).
+fn config_with_cost(
+    dir: &Path,
+    file: &str,
+    outcomes: usize,
+    split: &str,
+    steps: usize,
+    cost: &str,
+) -> String {
     let text = format!(
         r#"{{"gadget": {{"kind": "gadget-2", "outcomes": {outcomes}, "hidden": [32], "latent": 8}},
             "pairs": {{"type": "file", "path": {file:?}, "split": {split}}},
-            "cost": {{"type": "squared-reward", "h": {REWARD}}},
+            "cost": {cost},
             "training": {{"steps": {steps}, "batch": 32, "inner_samples": 8,
                           "learning_rate": 0.01, "seed": 3, "progress": false}},
             "device": "cpu"}}"#
@@ -119,5 +132,33 @@ fn bad_splits_and_a_k_mismatch_are_one_line_errors() {
         &["train", "--config", &config(dir.path(), &file, 4, split, 1), "--out", &out],
         "4",
     );
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn a_reward_column_trains_with_the_pair_reward_cost_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = shifted_file(dir.path());
+    let rows: Vec<String> = (0..20)
+        .map(|i| {
+            format!(r#"{{"p": [0.5, 0.3, 0.2], "q": [0.2, 0.3, 0.5], "reward": [0, {i}, 1]}}"#)
+        })
+        .collect();
+    let rewarded = dir.path().join("rewarded.jsonl");
+    std::fs::write(&rewarded, rows.join("\n") + "\n").unwrap();
+    let rewarded = rewarded.display().to_string();
+    let split = r#"{"held_out": 0.25, "seed": 5}"#;
+    let pair_reward = r#"{"type": "pair-reward"}"#;
+    let out = dir.path().join("gadget.ckpt").display().to_string();
+    let config = config_with_cost(dir.path(), &rewarded, 3, split, 2, pair_reward);
+    assert_eq!(json(&["train", "--config", &config, "--out", &out])["steps"], 2);
+    std::fs::remove_file(&out).unwrap();
+    for (file, cost, needle) in [
+        (&rewarded, format!(r#"{{"type": "squared-reward", "h": {REWARD}}}"#), "pair-reward"),
+        (&plain, pair_reward.to_owned(), "needs pairs that carry a reward"),
+    ] {
+        let config = config_with_cost(dir.path(), file, 3, split, 1, &cost);
+        assert_bad_input(&["train", "--config", &config, "--out", &out], needle);
+    }
     assert!(!Path::new(&out).exists());
 }

@@ -260,3 +260,39 @@ fn bad_grids_and_shards_are_one_line_with_exit_code_2_and_lose_nothing() {
     refused(&["--grid", "grid.json", "--out", "out", "--shard", "auto"], "no job array");
     assert_eq!(std::fs::read(&result).unwrap(), before);
 }
+
+/// A point trained with the cost `pair-reward` on a file with a reward column is evaluated on each
+/// held-out row's own reward: lp-optimal solves each row's LP and the variances exist.
+#[test]
+fn a_pair_reward_point_is_evaluated_on_the_reward_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            let s = -1.0 + 2.0 * f64::from(i) / 40.0;
+            let r = i % 3;
+            format!(
+                r#"{{"p_logits": [0.0, {s}, -6.0], "q_logits": [-6.0, 0.0, {s}], "reward": [0, 1, {r}]}}"#
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("rewarded.jsonl"), lines.join("\n") + "\n").unwrap();
+    let grid = r#"{"base": {
+          "gadget": {"kind": "gadget-2", "outcomes": 3, "hidden": [8], "latent": 4},
+          "pairs": {"type": "file", "path": "rewarded.jsonl", "split": {"held_out": 0.25, "seed": 5}},
+          "cost": {"type": "pair-reward"},
+          "training": {"steps": 5, "batch": 8, "inner_samples": 4, "learning_rate": 0.01, "seed": 1},
+          "device": "cpu", "threads": 1},
+        "vary": {"training.seed": [1]},
+        "evaluate": {"methods": ["lp-optimal"]}}"#;
+    std::fs::write(dir.path().join("grid.json"), grid).unwrap();
+    sweep(dir.path(), &["--grid", "grid.json", "--out", "out"]);
+    let name = &plan_names(dir.path(), "grid.json")[0];
+    let result = dir.path().join("out").join("points").join(name).join("result.json");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap();
+    let methods = &result["evaluate"]["methods"];
+    for method in ["gumbel-max", "lp-optimal", "gadget-2 (model.safetensors)"] {
+        assert!(methods[method]["variance"]["mean"].is_f64(), "{method}: {methods}");
+    }
+    let cost = |m: &str| methods[m]["expected_cost"]["mean"].as_f64().unwrap();
+    assert!(cost("lp-optimal") <= cost("gumbel-max") + 1e-12);
+}

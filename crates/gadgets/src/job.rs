@@ -25,7 +25,7 @@ pub struct TrainRun {
     pub gadget: GadgetConfig,
     /// The distribution of logit pairs.
     pub pairs: PairSpec,
-    /// The cost matrix the surrogate loss weighs.
+    /// The cost the surrogate loss weighs: one matrix, or each pair's own reward.
     pub cost: CostSpec,
     /// Loss, batch, inner samples, learning rate, steps, seed (also the weights' seed).
     pub training: TrainOptions,
@@ -76,16 +76,12 @@ impl TrainRun {
     ) -> Result<(Gadget, TrainingRecord)> {
         self.check_pairs(pairs.outcomes())?;
         let gadget = self.initial_gadget(device)?;
-        let cost = self.cost.build(self.gadget.outcomes)?;
+        let cost = self.cost.training(self.gadget.outcomes)?;
         let mut trainer = match self.observed {
-            Some(observed) => Trainer::given_observation(
-                &gadget,
-                pairs.as_ref(),
-                &cost,
-                observed,
-                &self.training,
-            )?,
-            None => Trainer::new(&gadget, pairs.as_ref(), &cost, &self.training)?,
+            Some(observed) => {
+                Trainer::given_observation(&gadget, pairs.as_ref(), cost, observed, &self.training)?
+            }
+            None => Trainer::new(&gadget, pairs.as_ref(), cost, &self.training)?,
         };
         while trainer.steps_done() < self.training.steps {
             let loss = trainer.step()?;

@@ -212,16 +212,50 @@ pub enum CostSpec {
         /// The rows.
         rows: Vec<Vec<f64>>,
     },
+    /// (h_i - h_j)^2 with each pair's own reward h: the reward column of a pair file
+    /// ([`PairSpec::File`]), the cost `gumbel-gadgets evaluate` uses for such a file.
+    PairReward,
+}
+
+/// What a training run's loss weighs: one K x K cost for every pair, or each drawn pair's own
+/// reward h as the cost (h_i - h_j)^2 ([`CostSpec::PairReward`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainCost {
+    /// One matrix.
+    Matrix(CostMatrix),
+    /// Each pair's reward ([`gumbel_core::pairs::PairDistribution::sample_with_reward`]).
+    PairReward,
+}
+
+impl From<&CostMatrix> for TrainCost {
+    fn from(cost: &CostMatrix) -> Self {
+        TrainCost::Matrix(cost.clone())
+    }
 }
 
 impl CostSpec {
-    /// The K x K matrix, checked against K.
+    /// The cost a training run weighs: [`TrainCost::PairReward`] for `pair-reward`, else the
+    /// matrix of [`CostSpec::build`].
+    pub fn training(&self, outcomes: usize) -> Result<TrainCost> {
+        match self {
+            CostSpec::PairReward => Ok(TrainCost::PairReward),
+            matrix => Ok(TrainCost::Matrix(matrix.build(outcomes)?)),
+        }
+    }
+
+    /// The K x K matrix, checked against K; an error for `pair-reward`, which has one per pair.
     pub fn build(&self, outcomes: usize) -> Result<CostMatrix> {
         let cost = match self {
             CostSpec::Mismatch => CostMatrix::mismatch(outcomes),
             CostSpec::SquaredIndex => CostMatrix::squared_index(outcomes),
             CostSpec::SquaredReward { h } => CostMatrix::squared_reward(h)?,
             CostSpec::Matrix { rows } => CostMatrix::from_rows(rows)?,
+            CostSpec::PairReward => {
+                return Err(GadgetError::InvalidConfig(
+                    "cost pair-reward has no single matrix: each pair's reward gives its own"
+                        .into(),
+                ))
+            }
         };
         if cost.len() != outcomes {
             return Err(GadgetError::OutcomeMismatch {

@@ -25,6 +25,7 @@ use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::{gumbel, NoiseSource, StepNoise, NOISE_VERSION};
 use crate::snapshot::{self, Identity, Position};
+use crate::task::TrainCost;
 use crate::threefry::Generator;
 
 /// Which surrogate loss to minimise.
@@ -236,7 +237,8 @@ impl LossLog {
 pub struct Trainer<'a> {
     gadget: &'a Gadget,
     pairs: &'a dyn PairDistribution,
-    cost: RowCosts,
+    /// One matrix for every row, or None: each drawn pair's own reward ([`reward_costs`]).
+    cost: Option<RowCosts>,
     observed: Option<usize>,
     options: TrainOptions,
     optimiser: Adam,
@@ -250,19 +252,36 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// A run of `gadget` on pairs from `pairs` with cost `cost`, after checking that the sizes agree.
+    /// A run of `gadget` on pairs from `pairs` with cost `cost` (a [`CostMatrix`], or
+    /// [`TrainCost::PairReward`] for pairs that carry rewards), after checking that the sizes agree.
     pub fn new(
         gadget: &'a Gadget,
         pairs: &'a dyn PairDistribution,
-        cost: &CostMatrix,
+        cost: impl Into<TrainCost>,
         options: &TrainOptions,
     ) -> Result<Self> {
         gadget.check_single()?;
-        check_run(gadget, pairs, cost, options)?;
+        let cost = match cost.into() {
+            TrainCost::Matrix(cost) => {
+                check_run(gadget, pairs, &cost, options)?;
+                Some(RowCosts::Shared(cost_tensor(&cost, gadget.device())))
+            }
+            TrainCost::PairReward => {
+                check_settings(gadget, pairs, options)?;
+                if !pairs.has_rewards() {
+                    return Err(GadgetError::InvalidConfig(
+                        "cost pair-reward needs pairs that carry a reward each (a pair file with a \
+                         reward column)"
+                            .into(),
+                    ));
+                }
+                None
+            }
+        };
         Ok(Self {
             gadget,
             pairs,
-            cost: RowCosts::Shared(cost_tensor(cost, gadget.device())),
+            cost,
             observed: None,
             options: options.clone(),
             optimiser: Adam::new(gadget.var_store(), options.learning_rate),
@@ -281,7 +300,7 @@ impl<'a> Trainer<'a> {
     pub fn given_observation(
         gadget: &'a Gadget,
         pairs: &'a dyn PairDistribution,
-        cost: &CostMatrix,
+        cost: impl Into<TrainCost>,
         observed: usize,
         options: &TrainOptions,
     ) -> Result<Self> {
@@ -305,8 +324,8 @@ impl<'a> Trainer<'a> {
     /// stopped being finite.
     pub fn step(&mut self) -> Result<f64> {
         self.step += 1;
-        let drawn: Vec<LogitPair> =
-            (0..self.options.batch).map(|_| self.pairs.sample(&mut self.rng)).collect();
+        let (drawn, rewards): (Vec<LogitPair>, Vec<Option<Vec<f64>>>) =
+            (0..self.options.batch).map(|_| self.pairs.sample_with_reward(&mut self.rng)).unzip();
         if let Some(observed) = self.observed {
             check_observation(&drawn, observed)?;
         }
@@ -315,15 +334,17 @@ impl<'a> Trainer<'a> {
         let observed = self.observed.map(|x| {
             Tensor::full([drawn.len() as i64, 1], x as i64, (Kind::Int64, self.gadget.device()))
         });
-        let loss = sample_losses(
-            self.gadget,
-            &batch,
-            &self.cost,
-            &self.options,
-            observed.as_ref(),
-            &mut noise,
-        )
-        .mean(Kind::Float);
+        let pair_costs;
+        let cost = match &self.cost {
+            Some(shared) => shared,
+            None => {
+                pair_costs = reward_costs(&rewards, self.gadget.device())?;
+                &pair_costs
+            }
+        };
+        let loss =
+            sample_losses(self.gadget, &batch, cost, &self.options, observed.as_ref(), &mut noise)
+                .mean(Kind::Float);
         let value = self.optimiser.minimise(&loss, self.step)?;
         self.log.add(self.step, value);
         Ok(value)
@@ -430,22 +451,45 @@ pub(crate) fn state_tensors(
     weights.chain(moments).collect()
 }
 
-/// Checks a run's settings and that the gadget, the pairs and the cost agree on K.
+/// Checks a run's settings, that the gadget, the pairs and the cost matrix agree on K, and that the
+/// pairs carry no rewards of their own, which the one matrix would ignore.
 pub(crate) fn check_run(
     gadget: &Gadget,
     pairs: &dyn PairDistribution,
     cost: &CostMatrix,
     options: &TrainOptions,
 ) -> Result<()> {
+    check_settings(gadget, pairs, options)?;
+    if cost.len() != gadget.outcomes() {
+        return Err(GadgetError::OutcomeMismatch {
+            what: "cost matrix",
+            expected: gadget.outcomes(),
+            found: cost.len(),
+        });
+    }
+    if pairs.has_rewards() {
+        return Err(GadgetError::InvalidConfig(
+            "the pairs carry a reward each (a pair file's reward column) and a cost is given too: \
+             use the cost {\"type\": \"pair-reward\"} to train on each pair's reward"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a run's settings and that the gadget and the pairs agree on K.
+fn check_settings(
+    gadget: &Gadget,
+    pairs: &dyn PairDistribution,
+    options: &TrainOptions,
+) -> Result<()> {
     options.validate()?;
     if options.unnormalised_logits && gadget.config().kind != GadgetKind::Gadget2 {
         return Err(GadgetError::InvalidConfig("unnormalised_logits applies to Gadget 2 only (Gadget 1 is unchanged by a shift of the logits)".into()));
     }
-    let k = gadget.outcomes();
-    for (what, found) in [("pair distribution", pairs.outcomes()), ("cost matrix", cost.len())] {
-        if found != k {
-            return Err(GadgetError::OutcomeMismatch { what, expected: k, found });
-        }
+    let (k, found) = (gadget.outcomes(), pairs.outcomes());
+    if found != k {
+        return Err(GadgetError::OutcomeMismatch { what: "pair distribution", expected: k, found });
     }
     Ok(())
 }
@@ -475,7 +519,8 @@ pub(crate) fn training_batch(
 pub(crate) enum RowCosts {
     /// One `[K, K]` matrix for every row.
     Shared(Tensor),
-    /// One per run of a stack, `[R, K, K]`: row i of a batch takes run i mod R's.
+    /// One per run of a stack, or one per row of a batch ([`reward_costs`]), `[R, K, K]`: row i
+    /// of a batch takes matrix i mod R.
     PerRun(Tensor),
 }
 
@@ -586,6 +631,27 @@ pub fn train_observed(
         observer(trainer.report(loss));
     }
     Ok(trainer.record())
+}
+
+/// Row i's cost (h^i_x - h^i_y)^2 from its pair's reward h^i, as [`RowCosts::PerRun`] `[B, K, K]`
+/// on `device` (each matrix [`CostMatrix::squared_reward`]'s, its entries [`cost_tensor`]'s); as
+/// [`RowCosts::Shared`] when every row carries the same reward, the cheaper product, which then
+/// gives the bits of that reward given as the run's cost.
+fn reward_costs(rewards: &[Option<Vec<f64>>], device: Device) -> Result<RowCosts> {
+    let rewards =
+        rewards.iter().map(|h| h.as_deref()).collect::<Option<Vec<&[f64]>>>().ok_or_else(|| {
+            GadgetError::InvalidConfig("cost pair-reward: a drawn pair has no reward".into())
+        })?;
+    let first = CostMatrix::squared_reward(rewards[0])?;
+    if rewards.iter().all(|h| *h == rewards[0]) {
+        return Ok(RowCosts::Shared(cost_tensor(&first, device)));
+    }
+    let mut values = Vec::new();
+    for h in rewards {
+        values.extend(CostMatrix::squared_reward(h)?.matrix().iter().map(|&c| c as f32));
+    }
+    let k = first.len() as i64;
+    Ok(RowCosts::PerRun(Tensor::from_slice(&values).view([-1, k, k]).to_device(device)))
 }
 
 /// The cost matrix as an f32 tensor on `device`.

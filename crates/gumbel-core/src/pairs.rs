@@ -22,6 +22,15 @@ pub trait PairDistribution: Sync {
     fn outcomes(&self) -> usize;
     /// One pair.
     fn sample(&self, rng: &mut SeededRng) -> LogitPair;
+    /// Whether every pair carries its own reward h (a pair file's reward column).
+    fn has_rewards(&self) -> bool {
+        false
+    }
+    /// One pair and its reward (None unless [`PairDistribution::has_rewards`]), drawn with the
+    /// same randomness as [`PairDistribution::sample`]: the same pair from the same generator.
+    fn sample_with_reward(&self, rng: &mut SeededRng) -> (LogitPair, Option<Vec<f64>>) {
+        (self.sample(rng), None)
+    }
 }
 
 /// `n` pairs from `seed`: pair i is drawn from stream i, so any prefix is the same whatever `n`.
@@ -36,10 +45,12 @@ pub fn held_out(seed: u64, index: usize, fraction: f64) -> bool {
     stream(seed, index as u64).random::<f64>() < fraction
 }
 
-/// The uniform distribution over a finite list of pairs (the training rows of a pair file).
+/// The uniform distribution over a finite list of pairs (the training rows of a pair file), each
+/// with its own reward when the file has a reward column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rows {
     pairs: Vec<LogitPair>,
+    rewards: Option<Vec<Vec<f64>>>,
 }
 
 impl Rows {
@@ -48,7 +59,22 @@ impl Rows {
         if pairs.is_empty() {
             return Err(crate::CoreError::ZeroCount { what: "number of training rows" });
         }
-        Ok(Self { pairs })
+        Ok(Self { pairs, rewards: None })
+    }
+
+    /// As [`Rows::new`], pair i carrying the reward `rewards[i]` (K values); an error when the
+    /// counts or a reward's length differ.
+    pub fn with_rewards(pairs: Vec<LogitPair>, rewards: Vec<Vec<f64>>) -> crate::Result<Self> {
+        let rows = Self::new(pairs)?;
+        let mismatch =
+            |what, expected, found| crate::CoreError::LengthMismatch { what, expected, found };
+        if rewards.len() != rows.pairs.len() {
+            return Err(mismatch("rewards", rows.pairs.len(), rewards.len()));
+        }
+        if let Some(h) = rewards.iter().find(|h| h.len() != rows.outcomes()) {
+            return Err(mismatch("reward", rows.outcomes(), h.len()));
+        }
+        Ok(Self { rewards: Some(rewards), ..rows })
     }
 }
 
@@ -58,7 +84,16 @@ impl PairDistribution for Rows {
     }
 
     fn sample(&self, rng: &mut SeededRng) -> LogitPair {
-        self.pairs[rng.random_range(0..self.pairs.len())].clone()
+        self.sample_with_reward(rng).0
+    }
+
+    fn has_rewards(&self) -> bool {
+        self.rewards.is_some()
+    }
+
+    fn sample_with_reward(&self, rng: &mut SeededRng) -> (LogitPair, Option<Vec<f64>>) {
+        let i = rng.random_range(0..self.pairs.len());
+        (self.pairs[i].clone(), self.rewards.as_ref().map(|h| h[i].clone()))
     }
 }
 
@@ -225,5 +260,24 @@ mod tests {
         let ones = (0..4000).filter(|_| rows.sample(&mut rng) == pair(1.0)).count();
         // Binomial(4000, 1/2): sd 31.6; 5 sd.
         assert!((ones as f64 - 2000.0).abs() < 5.0 * 31.6, "{ones}");
+    }
+
+    #[test]
+    fn rows_with_rewards_draw_each_pair_with_its_own_reward_and_the_same_pairs() {
+        let pair = |v: f64| LogitPair { p: vec![v, 0.0], q: vec![0.0, v] };
+        let pairs = vec![pair(1.0), pair(2.0), pair(3.0)];
+        let reward = |v: f64| vec![v, -v];
+        let plain = Rows::new(pairs.clone()).unwrap();
+        let rewarded =
+            Rows::with_rewards(pairs.clone(), vec![reward(1.0), reward(2.0), reward(3.0)]).unwrap();
+        assert!(rewarded.has_rewards() && !plain.has_rewards());
+        let (mut a, mut b) = (from_seed(4), from_seed(4));
+        for _ in 0..50 {
+            let (drawn, h) = rewarded.sample_with_reward(&mut a);
+            assert_eq!(drawn, plain.sample(&mut b));
+            assert_eq!(h, Some(reward(drawn.p[0])));
+        }
+        assert!(Rows::with_rewards(pairs.clone(), vec![reward(1.0)]).is_err());
+        assert!(Rows::with_rewards(pairs, vec![reward(1.0), reward(2.0), vec![3.0]]).is_err());
     }
 }

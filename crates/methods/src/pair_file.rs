@@ -427,22 +427,23 @@ fn finite_reward(h: Vec<f64>) -> std::result::Result<Vec<f64>, Invalid> {
 }
 
 /// The rows of the pair file at `path` that `split` does not hold out, as the distribution that
-/// draws one of them uniformly.
+/// draws one of them uniformly, each with its reward when the file has a reward column.
 pub fn training_rows(path: &Path, split: &Split, probabilities: bool) -> Result<Rows> {
     let mut reader = PairReader::open(path, probabilities)?;
-    let mut kept = Vec::new();
+    let (mut kept, mut rewards) = (Vec::new(), Vec::new());
     loop {
         let rows = reader.next_rows(CHUNK)?;
         if rows.is_empty() {
             break;
         }
-        kept.extend(
-            rows.into_iter()
-                .filter(|r| !split.holds_out(r.index))
-                .map(|r| LogitPair { p: r.p.log_probs().to_vec(), q: r.q.log_probs().to_vec() }),
-        );
+        for r in rows.into_iter().filter(|r| !split.holds_out(r.index)) {
+            kept.push(LogitPair { p: r.p.log_probs().to_vec(), q: r.q.log_probs().to_vec() });
+            rewards.extend(r.reward);
+        }
     }
-    Rows::new(kept).map_err(|error| MethodError::NoTrainingRows { path: reader.name, error })
+    // The reader has checked that every row has a reward or none has.
+    let rows = if rewards.is_empty() { Rows::new(kept) } else { Rows::with_rewards(kept, rewards) };
+    rows.map_err(|error| MethodError::NoTrainingRows { path: reader.name, error })
 }
 
 /// The pairs of a training configuration: a file's training rows for `pairs.type = "file"` (its

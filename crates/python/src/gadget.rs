@@ -57,12 +57,12 @@ fn train(
     let gadget = run.initial_gadget(job.device.resolve()?)?;
     let pairs =
         methods::pair_file::pair_distribution(&run.pairs).map_err(|e| Stop::Failed(e.into()))?;
-    let cost = run.cost.build(run.gadget.outcomes)?;
+    let cost = run.cost.training(run.gadget.outcomes)?;
     let mut trainer = match run.observed {
         Some(observed) => {
-            Trainer::given_observation(&gadget, pairs.as_ref(), &cost, observed, &run.training)?
+            Trainer::given_observation(&gadget, pairs.as_ref(), cost, observed, &run.training)?
         }
-        None => Trainer::new(&gadget, pairs.as_ref(), &cost, &run.training)?,
+        None => Trainer::new(&gadget, pairs.as_ref(), cost, &run.training)?,
     };
     if let Some(path) = snapshot.filter(|p| p.exists()) {
         trainer.resume(path)?;

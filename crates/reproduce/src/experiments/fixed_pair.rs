@@ -9,8 +9,10 @@ use anyhow::Result;
 use gadgets::task::{CostSpec, PairSpec};
 use gadgets::train::{LossKind, TrainOptions};
 use gadgets::{Gadget, GadgetConfig, GadgetKind};
+use gumbel_core::method::Computation;
 use gumbel_core::rng::splitmix64;
-use gumbel_core::{Categorical, Coupling};
+use gumbel_core::{Categorical, CostMatrix, Coupling};
+use methods::{Method, Options, Spelling};
 
 use crate::context::Mode;
 use crate::training::MeasuredStep;
@@ -103,18 +105,83 @@ pub fn measured_step(kind: GadgetKind) -> MeasuredStep {
     MeasuredStep { gadget, samples: 64 * 16, seconds }
 }
 
-/// The coupling of (p, q) under a trained gadget: exact for Gadget 2, for Gadget 1 from
+/// The coupling of (p, q) by `method`, its mechanism from `methods::mechanism` (with `gadget` for a
+/// gadget method, `cost` for lp-optimal): exact, but for Gadget 1, which has no closed form, from
 /// [`GADGET1_SAMPLES`] samples drawn from a seed derived from the master seed.
 pub fn coupling(
+    master: u64,
+    method: Method,
+    gadget: Option<&Gadget>,
+    cost: Option<&CostMatrix>,
+    (p, q): (&Categorical, &Categorical),
+) -> Result<Coupling> {
+    let options = Options { gadget, ..Options::new(Spelling::Keywords) };
+    let mechanism = methods::mechanism(method, &options, cost)?;
+    let how = if mechanism.has_closed_form() {
+        Computation::Exact
+    } else {
+        Computation::Sampled { samples: GADGET1_SAMPLES, seed: splitmix64(master ^ 0x0f16_1b01) }
+    };
+    Ok(mechanism.joint(p, q, how)?.value)
+}
+
+/// The coupling of (p, q) under a trained gadget: [`coupling`] by the gadget's own method.
+pub fn gadget_coupling(
     master: u64,
     gadget: &Gadget,
     p: &Categorical,
     q: &Categorical,
 ) -> Result<Coupling> {
-    Ok(gadget.coupling(p, q, GADGET1_SAMPLES, splitmix64(master ^ 0x0f16_1b01))?.coupling)
+    let method = match gadget.config().kind {
+        GadgetKind::Gadget1 => Method::Gadget1,
+        GadgetKind::Gadget2 => Method::Gadget2,
+    };
+    coupling(master, method, Some(gadget), None, (p, q))
 }
 
 /// The checkpoint label of a gadget of reward column `column` and reward trial `trial`.
 pub fn label(kind: GadgetKind, column: &str, trial: u32) -> String {
     format!("{}-table1-{column}-trial{trial}", kind.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baselines::authors::rewards::fixed_inc_dec_pair;
+    use baselines::{
+        independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling,
+        OutcomeOrder,
+    };
+    use gumbel_core::exact::gumbel_max_coupling;
+
+    /// Each method's coupling through its mechanism is, bit for bit, the coupling function the
+    /// figures called before: the baselines, Gumbel-max, Gadget 2's exact mixture and Gadget 1's
+    /// [`GADGET1_SAMPLES`] samples from the derived seed.
+    #[test]
+    fn couplings_through_the_mechanisms_are_the_coupling_functions() {
+        let (p, q) = fixed_inc_dec_pair(OUTCOMES).unwrap();
+        let h: Vec<f64> = (0..OUTCOMES).map(|i| ((i * 7) % 10) as f64).collect();
+        let cost = CostMatrix::squared_reward(&h).unwrap();
+        let through = |method| coupling(5, method, None, Some(&cost), (&p, &q)).unwrap();
+        let direct = [
+            (Method::Independent, independent_coupling(&p, &q).unwrap()),
+            (Method::GumbelMax, gumbel_max_coupling(&p, &q).unwrap()),
+            (
+                Method::InverseCdf,
+                inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(OUTCOMES)).unwrap(),
+            ),
+            (Method::LpOptimal, lp_optimal_coupling(&p, &q, &cost).unwrap()),
+            (Method::Maximal, maximal_coupling(&p, &q).unwrap()),
+        ];
+        for (method, expected) in direct {
+            assert_eq!(through(method), expected, "{method:?}");
+        }
+        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+            let config = GadgetConfig { hidden: vec![16], ..GadgetConfig::paper(kind, OUTCOMES) };
+            let gadget = Gadget::new(config, tch::Device::Cpu, 3).unwrap();
+            let seed = splitmix64(5 ^ 0x0f16_1b01);
+            let expected = gadget.coupling(&p, &q, GADGET1_SAMPLES, seed).unwrap().coupling;
+            assert_eq!(gadget_coupling(5, &gadget, &p, &q).unwrap(), expected, "{kind:?}");
+        }
+    }
 }

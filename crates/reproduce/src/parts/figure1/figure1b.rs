@@ -9,12 +9,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use baselines::authors::rewards::{fixed_inc_dec_pair, trial_rewards, RewardStream};
-use baselines::{
-    independent_coupling, inverse_cdf_coupling, lp_optimal_coupling, maximal_coupling, OutcomeOrder,
-};
 use gadgets::{GadgetKind, TrainRun};
-use gumbel_core::exact::gumbel_max_coupling;
-use gumbel_core::{CostMatrix, Coupling};
+use gumbel_core::CostMatrix;
+use methods::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
@@ -28,6 +25,17 @@ use crate::training::{Resumable, Throughput};
 /// The methods, in the order of the panels and the table's rows.
 pub const METHODS: [&str; 7] =
     ["independent", "Gumbel-max", "CDF^-1", "LP-optimal", "maximal", "Gadget 1", "Gadget 2"];
+
+/// The method of each of [`METHODS`] (inverse-CDF in index order).
+const MECHANISMS: [Method; 7] = [
+    Method::Independent,
+    Method::GumbelMax,
+    Method::InverseCdf,
+    Method::LpOptimal,
+    Method::Maximal,
+    Method::Gadget1,
+    Method::Gadget2,
+];
 
 /// One reward of Figure 1b: the reward and every method's variance.
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,20 +90,20 @@ pub fn compute(ctx: &Context) -> Result<(Figure1b, Vec<Heatmap>, Throughput)> {
     let mut data = Figure1b::new();
     for (index, (name, h)) in REWARDS.iter().zip(&settings).enumerate() {
         let cost = CostMatrix::squared_reward(h)?;
-        let mut couplings: Vec<Coupling> = vec![
-            independent_coupling(&p, &q)?,
-            gumbel_max_coupling(&p, &q)?,
-            inverse_cdf_coupling(&p, &q, &OutcomeOrder::identity(OUTCOMES))?,
-            lp_optimal_coupling(&p, &q, &cost)?,
-            maximal_coupling(&p, &q)?,
-        ];
+        // Gadget 1, then Gadget 2.
+        let mut trained = Vec::new();
         for (label, run) in &runs[2 * index..2 * index + 2] {
-            let trained = run.trained(ctx, label, &progress)?;
-            throughput.add(&trained);
-            couplings.push(fixed_pair::coupling(ctx.seed, &trained.gadget, &p, &q)?);
+            trained.push(run.trained(ctx, label, &progress)?);
+            throughput.add(&trained[trained.len() - 1]);
         }
         let mut variance = BTreeMap::new();
-        for (method, coupling) in METHODS.iter().zip(couplings) {
+        for (method, mechanism) in METHODS.iter().zip(MECHANISMS) {
+            let gadget = mechanism.gadget_kind().map(|kind| match kind {
+                GadgetKind::Gadget1 => &trained[0].gadget,
+                GadgetKind::Gadget2 => &trained[1].gadget,
+            });
+            let coupling =
+                fixed_pair::coupling(ctx.seed, mechanism, gadget, Some(&cost), (&p, &q))?;
             let v = coupling.variance(h, h)?;
             variance.insert((*method).to_owned(), v);
             panels.push(Heatmap {

@@ -18,9 +18,9 @@ mod protocol;
 
 use anyhow::Result;
 use gadgets::{GadgetConfig, GadgetKind, TrainRun};
-use gumbel_core::exact::gumbel_max_coupling;
 use gumbel_core::pairs::Ramp;
 use gumbel_core::{Categorical, Coupling};
+use methods::Method;
 use serde::{Deserialize, Serialize};
 
 use self::figure1b::Figure1b;
@@ -54,6 +54,12 @@ const AUTHORS_1A: [(f64, [f64; 5]); 7] = [
     (25.6, [0.2958, 0.2984, 0.2979, 0.2970, 0.2967]),
     (102.4, [0.3005, 0.3012, 0.2980, 0.2935, 0.2975]),
 ];
+/// The exact coupling of (p, q) by `method`, a method without a gadget or a cost (Gumbel-max,
+/// maximal), through its mechanism.
+fn exact(method: Method, pair: (&Categorical, &Categorical)) -> Result<Coupling> {
+    fixed_pair::coupling(0, method, None, None, pair)
+}
+
 /// The authors' reference lines (100,000-sample estimates): Gumbel-max and the maximal coupling.
 const AUTHORS_GUMBEL_MAX: f64 = 0.29661;
 const AUTHORS_MAXIMAL: f64 = 0.24343;
@@ -212,7 +218,7 @@ fn figure_1a(
     for (procedure, rho, seed, run) in &runs {
         let trained = run.trained(ctx, &procedure.label(*rho, *seed), &progress)?;
         throughput.add(&trained);
-        let coupling = trained.gadget.coupling(p, q, 0, 0)?.coupling;
+        let coupling = fixed_pair::gadget_coupling(ctx.seed, &trained.gadget, p, q)?;
         let index = protocol.noises.iter().position(|r| r == rho).expect("a point per rho");
         match procedure {
             Procedure::Exact => scores[index].0.push(coupling.p_x_ne_y()),
@@ -285,8 +291,8 @@ impl Part for Figure1 {
         let (figure_1b, panels, throughput_1b) = figure1b::compute(ctx)?;
         let result = Figure1Result {
             points,
-            gumbel_max_exact: gumbel_max_coupling(&p, &q)?.p_x_ne_y(),
-            maximal_exact: baselines::maximal_coupling(&p, &q)?.p_x_ne_y(),
+            gumbel_max_exact: exact(Method::GumbelMax, (&p, &q))?.p_x_ne_y(),
+            maximal_exact: exact(Method::Maximal, (&p, &q))?.p_x_ne_y(),
             learned_coupling: learned.as_ref().map(Coupling::to_rows),
             figure_1b,
             training_1a: Training1a {
@@ -339,7 +345,7 @@ impl Part for Figure1 {
         let (p, q) = test_pair()?;
         let mut panels = vec![Heatmap {
             title: format!("maximal: P(x != y) {maximal:.4}"),
-            matrix: baselines::maximal_coupling(&p, &q)?.to_rows(),
+            matrix: exact(Method::Maximal, (&p, &q))?.to_rows(),
         }];
         if let (Some(c), Some(first)) = (&details.learned, result.points.first()) {
             panels.push(Heatmap {
@@ -349,7 +355,7 @@ impl Part for Figure1 {
         }
         panels.push(Heatmap {
             title: format!("Gumbel-max: {gumbel_max:.4}"),
-            matrix: gumbel_max_coupling(&p, &q)?.to_rows(),
+            matrix: exact(Method::GumbelMax, (&p, &q))?.to_rows(),
         });
         let figure_5 = "figure5_maximality.png";
         heatmaps(

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Check;
 use crate::context::{Context, Mode};
 use crate::experiments::fixed_pair::{
-    coupling, gadget_run, label, measured_step, Schedule, GADGET1_SAMPLES, OUTCOMES,
+    gadget_coupling, gadget_run, label, measured_step, Schedule, GADGET1_SAMPLES, OUTCOMES,
 };
 use crate::markdown::table;
 use crate::paper;
@@ -122,7 +122,7 @@ pub fn gadget_rows(ctx: &Context) -> Result<(FixedPairRows, Throughput)> {
         training.add(&trained);
         let key = format!("variance-{}-{GADGET1_SAMPLES}", run.key(&name)?);
         let variance: f64 = ctx.cached(names::TABLE1, &key, || {
-            Ok(coupling(ctx.seed, &trained.gadget, &p, &q)?.variance(h, h)?)
+            Ok(gadget_coupling(ctx.seed, &trained.gadget, &p, &q)?.variance(h, h)?)
         })?;
         variances.push(((column, *kind), variance));
     }
