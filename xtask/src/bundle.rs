@@ -1,8 +1,11 @@
 //! `cargo xtask bundle`: the release binaries for a machine without Rust (a GPU machine), in one folder.
 //!
 //! The folder holds `bin/reproduce`, `bin/gumbel-gadgets` (debug information stripped), `REVISION`
-//! (the git revision they were built from, `-dirty` with uncommitted changes) and `run.sh`, which finds libtorch 2.11.0 in that machine's `python3` torch (or `$LIBTORCH`), puts its `lib/` on
-//! the library path and runs the binary it is given (README, "On a GPU machine"). The binaries' own
+//! (the git revision they were built from, `-dirty` with uncommitted changes), `run.sh`, which finds
+//! libtorch 2.11.0 in that machine's `python3` torch (or `$LIBTORCH`), puts its `lib/` on the library
+//! path and runs the binary it is given, and `full.sh`, the one command of a GPU machine: every part's
+//! full protocol into one results folder, resumed when run again, then `--verify --full` (README, "On
+//! a GPU machine"). The binaries' own
 //! rpath points at the checkout's `.libtorch` (`.cargo/config.toml`), which a bundle does not have.
 //! The folder is assembled beside its destination and renamed into place, so an interrupted bundle
 //! leaves no half-written folder.
@@ -21,6 +24,9 @@ const BINARIES: [(&str, &str); 2] =
 
 /// The launcher, written as `run.sh`.
 const RUN_SH: &str = include_str!("bundle/run.sh");
+
+/// Every part's full protocol on the GPU, then the checks, written as `full.sh`.
+const FULL_SH: &str = include_str!("bundle/full.sh");
 
 /// The most a bundle may weigh.
 const MAX_BYTES: u64 = 60 * 1024 * 1024;
@@ -74,9 +80,11 @@ fn write(release: &Path, revision: &str, folder: &Path) -> Result<u64> {
         }
     }
     fs::write(folder.join("REVISION"), format!("{revision}\n")).context("writing REVISION")?;
-    let launcher = folder.join("run.sh");
-    fs::write(&launcher, RUN_SH).with_context(|| format!("writing {}", launcher.display()))?;
-    for file in [launcher, bin.join(BINARIES[0].0), bin.join(BINARIES[1].0)] {
+    let (launcher, full) = (folder.join("run.sh"), folder.join("full.sh"));
+    for (file, text) in [(&launcher, RUN_SH), (&full, FULL_SH)] {
+        fs::write(file, text).with_context(|| format!("writing {}", file.display()))?;
+    }
+    for file in [launcher, full, bin.join(BINARIES[0].0), bin.join(BINARIES[1].0)] {
         set_executable(&file)?;
     }
     size(folder)
@@ -210,17 +218,64 @@ mod tests {
         }
     }
 
+    impl Scratch {
+        /// Adds a `bin/reproduce` standing in for the real one under full.sh: `--list` names two
+        /// parts where `FAKE_CUDA` is set and refuses as `--require-cuda` does otherwise; a part's run
+        /// appends the part to the file `calls` and fails where it is `FAKE_FAIL`; `--verify` appends
+        /// "verify".
+        fn with_fake_reproduce(self) -> Self {
+            let calls = self.0.join("calls").display().to_string();
+            let path = self.0.join("bundle/bin/reproduce");
+            let text = format!(
+                r#"#!/bin/sh
+case "$*" in
+*--list*)
+    [ -n "${{FAKE_CUDA:-}}" ] || {{ echo 'reproduce: --require-cuda: libtorch sees no CUDA device' >&2; exit 2; }}
+    printf 'figure1      Figure 1
+table1       Table 1
+' ;;
+*--verify*) echo verify >>'{calls}' ;;
+*)
+    prev= part=
+    for arg in "$@"; do [ "$prev" = --only ] && part=$arg; prev=$arg; done
+    echo "$part" >>'{calls}'
+    [ "$part" != "${{FAKE_FAIL:-}}" ] || exit 1 ;;
+esac
+"#
+            );
+            fs::write(&path, text).expect("fake reproduce");
+            set_executable(&path).expect("chmod");
+            let full = self.0.join("bundle/full.sh");
+            fs::write(&full, FULL_SH).expect("full.sh");
+            set_executable(&full).expect("chmod");
+            self
+        }
+
+        /// full.sh into `<scratch>/results` with the good torch and the environment `env`.
+        fn full(&self, env: &[(&str, &str)]) -> Output {
+            Command::new(self.0.join("bundle/full.sh"))
+                .arg(self.0.join("results"))
+                .env("LIBTORCH", self.0.join("good"))
+                .env_remove("FAKE_CUDA")
+                .env_remove("FAKE_FAIL")
+                .envs(env.iter().copied())
+                .output()
+                .expect("full.sh starts")
+        }
+    }
+
     impl Drop for Scratch {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.0);
         }
     }
 
-    fn one_line_error(output: &Output, says: &str) {
+    /// One line on stderr from `script` saying `says`, exit code 2, nothing on stdout.
+    fn one_line_error(script: &str, output: &Output, says: &str) {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("run.sh: ") && stderr.contains(says), "{stderr}");
+        assert!(stderr.starts_with(&format!("{script}: ")) && stderr.contains(says), "{stderr}");
         assert!(output.stdout.is_empty());
     }
 
@@ -239,11 +294,55 @@ mod tests {
     fn missing_binaries_and_torches_are_one_line_errors() {
         let scratch = Scratch::new("errors");
         let run = |torch, args: &[&str]| scratch.run(torch, args);
-        one_line_error(&run(Torch::Libtorch("good"), &[]), "usage: run.sh BINARY");
-        one_line_error(&run(Torch::Libtorch("good"), &["reproduce"]), "no binary 'reproduce'");
-        one_line_error(&run(Torch::Libtorch("good"), &["../run.sh"]), "no binary '../run.sh'");
-        one_line_error(&run(Torch::Libtorch("other"), &["echo-env"]), "is another version");
-        one_line_error(&run(Torch::Libtorch("absent"), &["echo-env"]), "has no lib/libtorch.so");
-        one_line_error(&run(Torch::Python("python-none"), &["echo-env"]), "no torch 2.11.0 found");
+        one_line_error("run.sh", &run(Torch::Libtorch("good"), &[]), "usage: run.sh BINARY");
+        one_line_error(
+            "run.sh",
+            &run(Torch::Libtorch("good"), &["reproduce"]),
+            "no binary 'reproduce'",
+        );
+        one_line_error(
+            "run.sh",
+            &run(Torch::Libtorch("good"), &["../run.sh"]),
+            "no binary '../run.sh'",
+        );
+        one_line_error(
+            "run.sh",
+            &run(Torch::Libtorch("other"), &["echo-env"]),
+            "is another version",
+        );
+        one_line_error(
+            "run.sh",
+            &run(Torch::Libtorch("absent"), &["echo-env"]),
+            "has no lib/libtorch.so",
+        );
+        one_line_error(
+            "run.sh",
+            &run(Torch::Python("python-none"), &["echo-env"]),
+            "no torch 2.11.0 found",
+        );
+    }
+
+    #[test]
+    fn full_sh_refuses_without_cuda_and_a_rerun_resumes_the_failed_part() {
+        let scratch = Scratch::new("full").with_fake_reproduce();
+        let calls = || fs::read_to_string(scratch.0.join("calls")).unwrap_or_default();
+        one_line_error("full.sh", &scratch.full(&[]), "no CUDA device");
+        assert_eq!(calls(), "", "nothing runs without CUDA");
+
+        let failed = scratch.full(&[("FAKE_CUDA", "1"), ("FAKE_FAIL", "table1")]);
+        assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
+        assert_eq!(calls(), "figure1\ntable1\nverify\n");
+        let resumed = scratch.full(&[("FAKE_CUDA", "1")]);
+        assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+        assert_eq!(calls(), "figure1\ntable1\nverify\ntable1\nverify\n", "only table1 again");
+
+        let timings = fs::read_to_string(scratch.0.join("results/full/timings.tsv")).expect("tsv");
+        let rows: Vec<Vec<&str>> = timings.lines().map(|l| l.split('\t').collect()).collect();
+        let summary: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[2], r[3])).collect();
+        assert_eq!(
+            summary,
+            [("figure1", "0", "abc123"), ("table1", "1", "abc123"), ("table1", "0", "abc123")]
+        );
+        assert!(rows.iter().all(|r| r[1].parse::<u64>().is_ok()), "{timings}");
     }
 }

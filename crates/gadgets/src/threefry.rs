@@ -1,20 +1,21 @@
 //! JAX's `random_bits` (Threefry-2x32, 20 rounds; [`gumbel_core::jax_random`]) for many keys at once,
 //! computed two ways that give the same bits: in libtorch tensor operations on the device that needs
 //! them ([`Generator::Tensor`]), or by the scalar block function on the CPU's threads
-//! ([`Generator::Scalar`]).
+//! ([`Generator::Scalar`], [`gumbel_core::jax_random::BitsPiece`]: 64 blocks at a time in vector
+//! registers, each word written once, straight into the output, uniforms made in the same pass).
 //!
 //! The tensor form holds each 32-bit word in an int64 tensor and uses only addition followed by
 //! `& 0xFFFF_FFFF`, shifts, `|` and xor: integer operations that every libtorch backend computes
 //! exactly, so the bits do not depend on the device (no multiplication, no floating point).
 
-use gumbel_core::jax_random::{threefry2x32, JaxKey, THREEFRY_PARITY, THREEFRY_ROTATIONS};
+use gumbel_core::jax_random::{JaxKey, THREEFRY_PARITY, THREEFRY_ROTATIONS};
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
 /// The low 32 bits of an int64.
 const WORD: i64 = 0xFFFF_FFFF;
 
-/// Blocks per task of the scalar generator.
+/// Blocks per task of the scalar generator (two words each).
 const SCALAR_CHUNK: usize = 1 << 14;
 
 /// Which computation produces the bits (the same bits either way).
@@ -22,7 +23,7 @@ const SCALAR_CHUNK: usize = 1 << 14;
 pub enum Generator {
     /// Tensor operations on the device the noise is used on: nothing crosses the bus.
     Tensor,
-    /// The scalar block function on rayon's threads, then one copy to the device.
+    /// The block function on rayon's threads, over lanes of blocks, then one copy to the device.
     Scalar,
 }
 
@@ -41,11 +42,7 @@ impl Generator {
     pub fn bits(self, keys: &[JaxKey], n: usize, device: Device) -> Tensor {
         match self {
             Self::Tensor => tensor_bits(keys, n, device),
-            Self::Scalar => {
-                let words: Vec<i64> =
-                    keys.iter().flat_map(|&key| scalar_bits(key, n)).map(i64::from).collect();
-                Tensor::from_slice(&words).view([keys.len() as i64, n as i64]).to_device(device)
-            }
+            Self::Scalar => scalar_tensor(keys, n, device, i64::from),
         }
     }
 
@@ -55,14 +52,7 @@ impl Generator {
     pub fn uniforms(self, keys: &[JaxKey], n: usize, device: Device) -> Tensor {
         match self {
             Self::Tensor => unit_of_words(&tensor_bits(keys, n, device)),
-            Self::Scalar => {
-                let values: Vec<f32> = keys
-                    .iter()
-                    .flat_map(|&key| scalar_bits(key, n))
-                    .map(crate::noise::open_unit)
-                    .collect();
-                Tensor::from_slice(&values).view([keys.len() as i64, n as i64]).to_device(device)
-            }
+            Self::Scalar => scalar_tensor(keys, n, device, crate::noise::open_unit),
         }
     }
 }
@@ -72,26 +62,23 @@ fn unit_of_words(words: &Tensor) -> Tensor {
     (words.bitwise_right_shift_tensor_scalar(9).to_kind(Kind::Float) + 0.5) * (1.0 / 8_388_608.0)
 }
 
-/// `jax.random.bits(key, (n,))` on the CPU's threads: block `lane` of `0..ceil(n / 2)` encrypts
-/// `[lane, lane + ceil(n / 2)]` (0 past n) and gives words `lane` and `lane + ceil(n / 2)`.
-fn scalar_bits(key: JaxKey, n: usize) -> Vec<u32> {
-    let half = n.div_ceil(2);
-    let mut words = vec![0_u32; 2 * half];
-    let (first, second) = words.split_at_mut(half);
-    first
-        .par_chunks_mut(SCALAR_CHUNK)
-        .zip(second.par_chunks_mut(SCALAR_CHUNK))
-        .enumerate()
-        .for_each(|(chunk, (a, b))| {
-            let start = chunk * SCALAR_CHUNK;
-            for (offset, (a, b)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-                let lane = start + offset;
-                let high = if lane + half < n { lane + half } else { 0 };
-                [*a, *b] = threefry2x32(key.0, [lane as u32, high as u32]);
-            }
-        });
-    words.truncate(n);
-    words
+/// `jax.random.bits(key, (n,))` of every key of `keys`, each word through `map`, as `[keys, n]` on
+/// `device`: made on rayon's threads in pieces of [`SCALAR_CHUNK`] blocks, written in place.
+fn scalar_tensor<T, M>(keys: &[JaxKey], n: usize, device: Device, map: M) -> Tensor
+where
+    T: tch::kind::Element + Default + Clone + Send,
+    M: Fn(u32) -> T + Sync,
+{
+    let mut values = vec![T::default(); keys.len() * n];
+    let pieces: Vec<_> = keys
+        .iter()
+        .zip(values.chunks_mut(n.max(1)))
+        .flat_map(|(key, row)| {
+            key.bits_pieces(row, SCALAR_CHUNK).expect("at most 2^32 - 1 words per key and draw")
+        })
+        .collect();
+    pieces.into_par_iter().for_each(|piece| piece.fill(&map));
+    Tensor::from_slice(&values).view([keys.len() as i64, n as i64]).to_device(device)
 }
 
 /// `jax.random.bits(key, (n,))` for every key in int64 tensor operations on `device`, `[keys, n]`.

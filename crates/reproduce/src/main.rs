@@ -65,6 +65,10 @@ struct Args {
     /// tolerance or a part is missing or of the other mode. For a folder whose parts ran elsewhere.
     #[arg(long, conflicts_with = "check")]
     verify: bool,
+    /// Refuse to start (exit code 2) unless libtorch sees a CUDA device: for a run meant for a GPU,
+    /// which would otherwise train on the CPU for days.
+    #[arg(long)]
+    require_cuda: bool,
     /// The master seed every random choice derives from.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -132,6 +136,14 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<()> {
+    if args.require_cuda && !tch::Cuda::is_available() {
+        return Err(Refusal(
+            "--require-cuda: libtorch sees no CUDA device on this machine (no GPU, no driver, or a \
+             CPU-only torch)"
+                .to_owned(),
+        )
+        .into());
+    }
     let all = parts::all(parts::Table1 { sweep: !args.no_sweep });
     if args.list {
         for part in &all {

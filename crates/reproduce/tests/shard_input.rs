@@ -1,4 +1,4 @@
-//! Bad input to `reproduce`'s shard options: one line on stderr naming the problem, exit code 2, and
+//! Bad input to `reproduce`'s shard options and a `--require-cuda` without CUDA: one line on stderr naming the problem, exit code 2, and
 //! nothing written.
 
 use std::process::Command;
@@ -52,4 +52,16 @@ fn a_merge_with_units_missing_is_refused_with_exit_code_2_naming_one() {
     let (code, stderr) = reproduce(&["--merge"], &[]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("sepsis-whole-") && stderr.contains("not done"), "{stderr}");
+}
+
+#[test]
+fn require_cuda_without_a_cuda_device_is_refused_with_exit_code_2() {
+    let (code, stderr) = reproduce(&["--require-cuda", "--list"], &[]);
+    if tch::Cuda::is_available() {
+        assert_eq!(code, Some(0), "{stderr}");
+    } else {
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("no CUDA device"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
 }

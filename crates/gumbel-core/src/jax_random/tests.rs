@@ -68,6 +68,35 @@ fn keys_split_and_bits_match_jax_bit_for_bit() {
 }
 
 #[test]
+fn pieces_in_lanes_give_the_bits_word_for_word() {
+    // Lengths around the lane width and its multiples, odd (the zero pad) and even; pieces of one
+    // block, of fewer or more blocks than the lanes, and of the whole; filled last piece first.
+    for key in [JaxKey::from_seed(7), JaxKey([0xFFFF_FFFF, 0x8000_0001])] {
+        for n in [0, 1, 2, 3, 63, 64, 65, 127, 128, 129, 131, 300, 1001] {
+            let expected: Vec<Option<u32>> =
+                key.bits(n).expect("bits").into_iter().map(Some).collect();
+            for blocks in [1, 3, LANES, LANES + 1, 1000] {
+                let mut out = vec![None; n];
+                let mut pieces = key.bits_pieces(&mut out, blocks).expect("pieces");
+                pieces.reverse();
+                for piece in pieces {
+                    piece.fill(Some);
+                }
+                assert_eq!(out, expected, "key {key:?} n {n} blocks {blocks}");
+            }
+        }
+    }
+    let bits = &golden()["bits"];
+    for (n, name) in [(7, "odd"), (8, "even")] {
+        let mut out = vec![0; n];
+        for piece in JaxKey::from_seed(7).bits_pieces(&mut out, 2).expect("pieces") {
+            piece.fill(|w| w);
+        }
+        assert_eq!(out, u32s(&bits[name]), "{name}");
+    }
+}
+
+#[test]
 fn fold_in_matches_jax_bit_for_bit() {
     // The key chain of the gadgets' training noise (gadgets::noise::StepNoise): seed, step, draw.
     let g = &golden()["fold_in"];
