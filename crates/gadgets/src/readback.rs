@@ -24,7 +24,7 @@ use crate::error::{GadgetError, Result};
 /// synchronisation (on a GPU, the queue drains and the device idles until the host queues again);
 /// one every 50 steps costs at most 2% of that idle time per step, whatever the device's rate, and
 /// on the slowest paper-size step measured on a GPU (Gadget 1 at K = 146, about 6 steps/s) the
-/// progress still moves every 10 s. The steps computed after a non-finite one before it is seen
+/// progress still moves about every 8 s. The steps computed after a non-finite one before it is seen
 /// are at most N - 1, under a second at the GPU rates of docs/gadgets.md.
 pub const READBACK_EVERY: usize = 50;
 
