@@ -23,6 +23,9 @@ pub struct PairBatch {
     /// For a batch kept unnormalised ([`PairBatch::unnormalised`]): L_p and L_q, the logsumexp of each
     /// pair's raw p and q logits, `[B]` each (l = log p + L_p); None for a normalised batch.
     pub log_scales: Option<(Tensor, Tensor)>,
+    /// Whether some outcome of some p or q has probability zero (log-probability -inf), known on the
+    /// host: when none has, Gadget 2 skips its masking without reading the tensors back.
+    pub impossible: bool,
 }
 
 impl PairBatch {
@@ -43,7 +46,8 @@ impl PairBatch {
         let to = |v: &[f64]| {
             Tensor::from_slice(v).f_reshape(shape)?.f_to_kind(kind)?.f_to_device(device)
         };
-        Ok(Self { log_p: to(&p)?, log_q: to(&q)?, log_scales: None })
+        let impossible = p.iter().chain(&q).any(|&l| l == f64::NEG_INFINITY);
+        Ok(Self { log_p: to(&p)?, log_q: to(&q)?, log_scales: None, impossible })
     }
 
     /// As [`PairBatch::from_pairs`], remembering each logit vector's logsumexp L: the authors' Gadget 2

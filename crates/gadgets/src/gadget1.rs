@@ -40,7 +40,7 @@ impl Gadget1 {
     /// log pi(x, z | p), `[B, K (z), K (x)]`, from network `net` for normalised `log_p` `[B, K]`.
     fn log_joint_with(&self, net: &Mlp, log_p: &Tensor) -> Tensor {
         let k = self.outcomes;
-        let r = net.forward(log_p).view([-1, k, k]).to_kind(log_p.kind());
+        let r = in_kind(net.forward(log_p).view([-1, k, k]), log_p.kind());
         &r - r.logsumexp(1, true) + log_p.unsqueeze(1)
     }
 
@@ -92,8 +92,10 @@ impl Gadget1 {
     ) -> (Tensor, Tensor) {
         let (joint_p, joint_q) = self.both_joints(batch);
         let k = self.outcomes;
-        let g =
-            gumbel(noise, &[batch.len() as i64, n, k, k], joint_p.device()).to_kind(joint_p.kind());
+        let g = in_kind(
+            gumbel(noise, &[batch.len() as i64, n, k, k], joint_p.device()),
+            joint_p.kind(),
+        );
         let scores_p = (joint_p.unsqueeze(1) + &g).amax(2, false);
         let scores_q = (joint_q.unsqueeze(1) + g.transpose(-1, -2)).amax(2, false);
         (decide(scores_p, temperature), decide(scores_q, temperature))
@@ -112,11 +114,11 @@ impl Gadget1 {
         let (b, n) = (joint_p.size()[0], x_obs.size()[1]);
         let column =
             joint_p.gather(2, &x_obs.unsqueeze(1).expand([b, k, n], false), false).transpose(1, 2);
-        let g = gumbel(noise, &[b, n, k], joint_p.device()).to_kind(joint_p.kind());
+        let g = in_kind(gumbel(noise, &[b, n, k], joint_p.device()), joint_p.kind());
         let row = (column + g).argmax(-1, false);
         let cell = row * k + x_obs;
         let flat = joint_p.view([b, 1, k * k]).expand([b, n, k * k], false);
-        let u = uniform(noise, &[b, n, k * k], joint_p.device()).to_kind(joint_p.kind());
+        let u = in_kind(uniform(noise, &[b, n, k * k], joint_p.device()), joint_p.kind());
         top_down(&flat, &cell, &u).view([b, n, k, k])
     }
 
@@ -135,10 +137,22 @@ impl Gadget1 {
     }
 }
 
-/// Argmax (hard) or softmax at `temperature` (relaxed) over the last axis of `scores`.
+/// `t` in `kind`: itself when it is already, without a conversion (an operation on the device's
+/// queue).
+pub(crate) fn in_kind(t: Tensor, kind: Kind) -> Tensor {
+    if t.kind() == kind {
+        t
+    } else {
+        t.to_kind(kind)
+    }
+}
+
+/// Argmax (hard) or softmax at `temperature` (relaxed) over the last axis of `scores` (at
+/// temperature 1, the paper's, without the division by 1, which changes no bit).
 pub(crate) fn decide(scores: Tensor, temperature: Option<f64>) -> Tensor {
     match temperature {
         None => scores.argmax(-1, false),
+        Some(1.0) => scores.softmax(-1, scores.kind()),
         Some(tau) => (&scores / tau).softmax(-1, scores.kind()),
     }
 }

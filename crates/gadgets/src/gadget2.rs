@@ -16,7 +16,7 @@ use tch::{nn, Kind, Tensor};
 use crate::batch::PairBatch;
 use crate::config::GadgetConfig;
 use crate::error::Result;
-use crate::gadget1::decide;
+use crate::gadget1::{decide, in_kind};
 use crate::mlp::Mlp;
 use crate::noise::{gumbel, top_down, uniform, NoiseSource};
 
@@ -56,7 +56,7 @@ impl Gadget2 {
 
     /// log pi(z), `[|Z|]` (in a stack with a learned prior, `[R, |Z|]`: run r's in row r), in `kind`.
     pub fn log_prior(&self, kind: Kind) -> Tensor {
-        self.prior_logits.to_kind(kind).log_softmax(-1, kind)
+        in_kind(self.prior_logits.shallow_clone(), kind).log_softmax(-1, kind)
     }
 
     /// log pi(z) of each of `rows` batch rows, broadcastable as `[rows, |Z|]`: `[1, |Z|]` when every
@@ -77,16 +77,22 @@ impl Gadget2 {
     /// network runs in f32; with f64 input the Sinkhorn and correction run in f64, so the marginal is
     /// exact to double precision).
     pub fn log_conditionals(&self, log_p: &Tensor) -> Tensor {
-        self.weighted_log_conditionals(log_p, None)
+        self.weighted_log_conditionals(log_p, None, Masks::new(log_p))
     }
 
     /// As [`Gadget2::log_conditionals`], with the rejection step's fallback weighted by e^L per row of
-    /// `log_p` (`log_scales` `[B]`: the authors' mechanism on the raw logits log p + L).
-    fn weighted_log_conditionals(&self, log_p: &Tensor, log_scales: Option<&Tensor>) -> Tensor {
+    /// `log_p` (`log_scales` `[B]`: the authors' mechanism on the raw logits log p + L), and the
+    /// impossible outcomes of `log_p` where `masks` says.
+    fn weighted_log_conditionals(
+        &self,
+        log_p: &Tensor,
+        log_scales: Option<&Tensor>,
+        masks: Masks,
+    ) -> Tensor {
         let kind = log_p.kind();
-        let r = self.net.forward(log_p).view([-1, self.latent, self.outcomes]).to_kind(kind);
+        let r = in_kind(self.net.forward(log_p).view([-1, self.latent, self.outcomes]), kind);
         let log_prior = self.log_prior_rows(kind, r.size()[0]);
-        sinkhorn_correct(&r, log_p, &log_prior, self.iterations, log_scales)
+        conditionals(&r, &masks, &log_prior, self.iterations, log_scales)
     }
 
     /// Marginal sum_z pi(z) pi(x | z, p), `[B, K]` probabilities (equal to p by construction).
@@ -123,7 +129,7 @@ impl Gadget2 {
         let b = batch.len() as i64;
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let z = self.sample_latent(noise, b, n);
-        let g = gumbel(noise, &[b, n, self.outcomes], cond_p.device()).to_kind(cond_p.kind());
+        let g = in_kind(gumbel(noise, &[b, n, self.outcomes], cond_p.device()), cond_p.kind());
         let scores_p = rows_at(&cond_p, &z) + &g;
         let scores_q = rows_at(&cond_q, &z) + &g;
         (decide(scores_p, temperature), decide(scores_q, temperature))
@@ -142,12 +148,12 @@ impl Gadget2 {
         let n = x_obs.size()[1];
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let log_post = self.log_posterior(&cond_p, x_obs);
-        let g = gumbel(noise, &[b, n, self.latent], cond_p.device()).to_kind(log_post.kind());
+        let g = in_kind(gumbel(noise, &[b, n, self.latent], cond_p.device()), log_post.kind());
         let z = (log_post + g).argmax(-1, false);
         let index = z.unsqueeze(-1).expand([b, n, self.outcomes], false);
         let row_p = cond_p.gather(1, &index, false);
         let row_q = cond_q.gather(1, &index, false);
-        let u = uniform(noise, &[b, n, self.outcomes], cond_p.device()).to_kind(row_p.kind());
+        let u = in_kind(uniform(noise, &[b, n, self.outcomes], cond_p.device()), row_p.kind());
         (top_down(&row_p, x_obs, &u) + row_q).argmax(-1, false)
     }
 
@@ -166,7 +172,7 @@ impl Gadget2 {
         let shape = [b, n, self.latent, self.outcomes];
         let (cond_p, cond_q) = self.both_conditionals(batch);
         let post = self.log_posterior(&cond_p, x_obs).exp();
-        let u = uniform(noise, &shape, cond_p.device()).to_kind(cond_p.kind());
+        let u = in_kind(uniform(noise, &shape, cond_p.device()), cond_p.kind());
         let observed = x_obs.unsqueeze(-1).expand([b, n, self.latent], false);
         let noise = top_down(&cond_p.unsqueeze(1).expand(shape, false), &observed, &u);
         let soft = ((noise + cond_q.unsqueeze(1)) / tau).softmax(-1, cond_q.kind());
@@ -177,10 +183,9 @@ impl Gadget2 {
     /// the raw logits' scale where the batch keeps it, as the authors' training did).
     pub fn both_conditionals(&self, batch: &PairBatch) -> (Tensor, Tensor) {
         let scales = batch.log_scales.as_ref().map(|(p, q)| Tensor::cat(&[p, q], 0));
-        let both = self.weighted_log_conditionals(
-            &Tensor::cat(&[&batch.log_p, &batch.log_q], 0),
-            scales.as_ref(),
-        );
+        let log_p = Tensor::cat(&[&batch.log_p, &batch.log_q], 0);
+        let masks = if batch.impossible { Masks::new(&log_p) } else { Masks::all_possible(&log_p) };
+        let both = self.weighted_log_conditionals(&log_p, scales.as_ref(), masks);
         let b = batch.len() as i64;
         (both.narrow(0, 0, b), both.narrow(0, b, b))
     }
@@ -246,20 +251,30 @@ pub fn sinkhorn_correct(
     iterations: usize,
     log_scales: Option<&Tensor>,
 ) -> Tensor {
-    let masks = Masks::new(log_p);
+    conditionals(r, &Masks::new(log_p), log_prior, iterations, log_scales)
+}
+
+/// [`sinkhorn_correct`] with the impossible outcomes of `masks`.
+fn conditionals(
+    r: &Tensor,
+    masks: &Masks,
+    log_prior: &Tensor,
+    iterations: usize,
+    log_scales: Option<&Tensor>,
+) -> Tensor {
     let log_pi = match log_prior.dim() {
         1 => log_prior.view([1, -1, 1]),
         _ => log_prior.unsqueeze(-1),
     };
-    let mut log_a = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
+    let mut log_a = masks.fill(r, f64::NEG_INFINITY);
     if iterations > 0 {
-        log_a = log_space_sweeps(&log_a, &log_pi, &masks, 1);
+        log_a = log_space_sweeps(&log_a, &log_pi, masks, 1);
     }
     if iterations > 1 {
-        log_a = scaled_sweeps(&log_a, &log_pi, log_p, &masks, iterations - 1)
-            .unwrap_or_else(|| log_space_sweeps(&log_a, &log_pi, &masks, iterations - 1));
+        log_a = scaled_sweeps(&log_a, &log_pi, masks, iterations - 1)
+            .unwrap_or_else(|| log_space_sweeps(&log_a, &log_pi, masks, iterations - 1));
     }
-    correct(&normalise_rows(&log_a, &log_pi), &masks, log_scales)
+    correct(&normalise_rows(&log_a, &log_pi), masks, log_scales)
 }
 
 /// Largest |log u_z|, |log v_x| the scaling form accepts: e^23 ~ 1e10 leaves single-precision
@@ -268,16 +283,34 @@ const SCALING_LIMIT: f64 = 23.0;
 
 /// log p with impossible outcomes set to 0, and where they are, both `[B, 1, K]`.
 struct Masks {
+    log_p: Tensor,
     safe_p: Tensor,
-    impossible: Tensor,
+    /// None when every outcome of every row is possible: nothing is masked then.
+    impossible: Option<Tensor>,
 }
 
 impl Masks {
+    /// The masks of normalised `log_p` `[B, K]`, whatever it holds.
     fn new(log_p: &Tensor) -> Self {
         let impossible = log_p.isneginf();
         Self {
+            log_p: log_p.shallow_clone(),
             safe_p: log_p.masked_fill(&impossible, 0.0).unsqueeze(1),
-            impossible: impossible.unsqueeze(1),
+            impossible: Some(impossible.unsqueeze(1)),
+        }
+    }
+
+    /// The masks of `log_p` whose every entry the caller knows to be finite: they mask nothing,
+    /// and every [`Masks::fill`] is the tensor itself, without an operation.
+    fn all_possible(log_p: &Tensor) -> Self {
+        Self { log_p: log_p.shallow_clone(), safe_p: log_p.unsqueeze(1), impossible: None }
+    }
+
+    /// `t` with the impossible outcomes' entries set to `value`.
+    fn fill(&self, t: &Tensor, value: f64) -> Tensor {
+        match &self.impossible {
+            Some(impossible) => t.masked_fill(impossible, value),
+            None => t.shallow_clone(),
         }
     }
 }
@@ -292,54 +325,51 @@ fn log_space_sweeps(log_a: &Tensor, log_pi: &Tensor, masks: &Masks, sweeps: usiz
     let mut r = log_a.shallow_clone();
     for _ in 0..sweeps {
         r = normalise_rows(&r, log_pi);
-        let finite = r.masked_fill(&masks.impossible, 0.0);
-        r = (&finite + &masks.safe_p - finite.logsumexp(1, true))
-            .masked_fill(&masks.impossible, f64::NEG_INFINITY);
+        let finite = masks.fill(&r, 0.0);
+        r = masks.fill(&(&finite + &masks.safe_p - finite.logsumexp(1, true)), f64::NEG_INFINITY);
     }
     r
 }
 
 /// `sweeps` Sinkhorn sweeps in scaling form from `log_a` (columns already summing to p), or `None` when
 /// a scaling leaves e^+-[`SCALING_LIMIT`].
-fn scaled_sweeps(
-    log_a: &Tensor,
-    log_pi: &Tensor,
-    log_p: &Tensor,
-    masks: &Masks,
-    sweeps: usize,
-) -> Option<Tensor> {
+fn scaled_sweeps(log_a: &Tensor, log_pi: &Tensor, masks: &Masks, sweeps: usize) -> Option<Tensor> {
     let kind = log_a.kind();
     let tiny = if kind == Kind::Double { f64::MIN_POSITIVE } else { f64::from(f32::MIN_POSITIVE) };
     // u `[B, |Z|, 1]` and v `[B, 1, K]` broadcast against M `[B, |Z|, K]`; the products M v and M^T u
     // are sums of broadcast products (ATen's batched matrix product is slower at these sizes).
     let m = log_a.exp();
-    let (pi, p) = (log_pi.exp(), log_p.exp().unsqueeze(1));
-    let mut v = p.ones_like();
-    let mut u = pi.ones_like();
-    for _ in 0..sweeps {
-        u = &pi / (&m * &v).sum_dim_intlist(-1, true, kind).clamp_min(tiny);
+    let (pi, p) = (log_pi.exp(), masks.log_p.exp().unsqueeze(1));
+    // The first sweep's v is all ones, so its row sums are M's.
+    let mut u = &pi / m.sum_dim_intlist(-1, true, kind);
+    let mut v = &p / (&m * &u).sum_dim_intlist(1, true, kind).clamp_min(tiny);
+    // The column sums M^T u are clamped: an impossible column's is 0, and so is a column's whose
+    // p_x underflows, and 0 / 0 would spread NaN through every later sweep. A row sum M v needs no
+    // clamp: it is 0 only where pi_z < 1e-28 (f32; 1e-297 in f64), whose u then leaves the safe
+    // range and sends the sweeps to log space, as the clamp did (u = pi_z / tiny > e^23 there);
+    // on every accepted path the clamp would not have acted, so the values are the same.
+    for _ in 1..sweeps {
+        u = &pi / (&m * &v).sum_dim_intlist(-1, true, kind);
         v = &p / (&m * &u).sum_dim_intlist(1, true, kind).clamp_min(tiny);
     }
     let log_u = u.log();
-    let log_v = v.masked_fill(&masks.impossible, 1.0).log();
+    let log_v = masks.fill(&v, 1.0).log();
     let largest =
         tch::no_grad(|| Tensor::cat(&[log_u.flatten(0, -1), log_v.flatten(0, -1)], 0).abs().max());
     let largest = f64::try_from(largest).unwrap_or(f64::INFINITY);
-    (largest <= SCALING_LIMIT).then(|| {
-        (log_a.masked_fill(&masks.impossible, 0.0) + log_u + log_v)
-            .masked_fill(&masks.impossible, f64::NEG_INFINITY)
-    })
+    (largest <= SCALING_LIMIT)
+        .then(|| masks.fill(&(masks.fill(log_a, 0.0) + log_u + log_v), f64::NEG_INFINITY))
 }
 
 /// The accept-reject correction of Eq. (14) on the proposal `log_a` (rows summing to pi_z), all in
 /// log space: c_x = p(x) / sum_z A_zx, then pi(x | z, p) = c_x A_zx / (c* pi_z) + (1 - d_z / c*) p(x),
 /// the fallback weighted by e^L where `log_scales` gives L (see [`sinkhorn_correct`]).
 fn correct(log_a: &Tensor, masks: &Masks, log_scales: Option<&Tensor>) -> Tensor {
-    let (safe_p, impossible) = (&masks.safe_p, &masks.impossible);
+    let safe_p = &masks.safe_p;
     let kind = log_a.kind();
     let neg_inf = f64::NEG_INFINITY;
-    let column_mass = log_a.masked_fill(impossible, 0.0).logsumexp(1, true);
-    let log_c = (safe_p - column_mass).masked_fill(impossible, neg_inf);
+    let column_mass = masks.fill(log_a, 0.0).logsumexp(1, true);
+    let log_c = masks.fill(&(safe_p - column_mass), neg_inf);
     let log_c = &log_c - log_c.amax(-1, true);
     let proposal = log_a.log_softmax(-1, kind) + &log_c;
     let kappa = proposal.logsumexp(-1, true);
@@ -352,10 +382,9 @@ fn correct(log_a: &Tensor, masks: &Masks, log_scales: Option<&Tensor>) -> Tensor
         Some(scales) => reject_mass + safe_p + scales.view([-1, 1, 1]),
         None => reject_mass + safe_p,
     };
-    let fallback = fallback.masked_fill(impossible, neg_inf);
-    let joint =
-        proposal.masked_fill(impossible, 0.0).logaddexp(&fallback.masked_fill(impossible, 0.0));
-    joint.masked_fill(impossible, neg_inf).log_softmax(-1, kind)
+    let fallback = masks.fill(&fallback, neg_inf);
+    let joint = masks.fill(&proposal, 0.0).logaddexp(&masks.fill(&fallback, 0.0));
+    masks.fill(&joint, neg_inf).log_softmax(-1, kind)
 }
 
 #[cfg(test)]
@@ -366,7 +395,7 @@ mod tests {
     /// T sweeps all in log space and the correction: the authors' form.
     fn reference(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
         let (masks, log_pi) = (Masks::new(log_p), log_prior.view([1, -1, 1]));
-        let r = r.masked_fill(&masks.impossible, f64::NEG_INFINITY);
+        let r = masks.fill(r, f64::NEG_INFINITY);
         correct(
             &normalise_rows(&log_space_sweeps(&r, &log_pi, &masks, iterations), &log_pi),
             &masks,
@@ -428,6 +457,28 @@ mod tests {
         let kappa = accepted.logsumexp(-1, true);
         let reject = kappa.exp().neg().log1p().masked_fill(&kappa.exp().ge(1.0), f64::NEG_INFINITY);
         (log_pi + accepted.logaddexp(&(reject + l))).log_softmax(-1, kind)
+    }
+
+    #[test]
+    fn without_impossible_outcomes_skipping_the_masks_changes_no_bit() {
+        tch::manual_seed(7);
+        let options = (Kind::Float, Device::Cpu);
+        let log_prior = Tensor::zeros([20], options).log_softmax(-1, Kind::Float);
+        let log_p = (Tensor::randn([8, 10], options) * 2.0).log_softmax(-1, Kind::Float);
+        // A fresh network's spread (scaling form) and a wide one (log space).
+        for scale in [1.0, 300.0] {
+            let r = Tensor::randn([8, 20, 10], options) * scale;
+            let run = |masks: &Masks| {
+                let leaf = r.detach().set_requires_grad(true);
+                let out = conditionals(&leaf, masks, &log_prior, 10, None);
+                (out.exp() * Tensor::arange(10, options)).sum(Kind::Float).backward();
+                (out.detach(), leaf.grad())
+            };
+            let (masked, masked_grad) = run(&Masks::new(&log_p));
+            let (plain, plain_grad) = run(&Masks::all_possible(&log_p));
+            assert!(masked.equal(&plain), "scale {scale}: values");
+            assert!(masked_grad.equal(&plain_grad), "scale {scale}: gradients");
+        }
     }
 
     #[test]
@@ -501,7 +552,7 @@ mod tests {
             assert!(all_finite(&r.grad()), "scale {scale}: non-finite gradient");
             let (masks, log_pi) = (Masks::new(&log_p), log_prior.view([1, -1, 1]));
             let first = tch::no_grad(|| log_space_sweeps(&r, &log_pi, &masks, 1));
-            let scaled = tch::no_grad(|| scaled_sweeps(&first, &log_pi, &log_p, &masks, 9));
+            let scaled = tch::no_grad(|| scaled_sweeps(&first, &log_pi, &masks, 9));
             if let Some(expected) = scaled_expected {
                 assert_eq!(scaled.is_some(), expected, "scale {scale}");
             }

@@ -84,8 +84,8 @@ impl TrainRun {
             None => Trainer::new(&gadget, pairs.as_ref(), cost, &self.training)?,
         };
         while trainer.steps_done() < self.training.steps {
-            let loss = trainer.step()?;
-            observer(trainer.report(loss));
+            trainer.step()?;
+            observer(trainer.report());
         }
         let mut record = trainer.record();
         drop(trainer);

@@ -7,7 +7,8 @@
 //! - [`coupling`]: the coupling of a pair (Gadget 2 exactly, Gadget 1 by Monte Carlo) and the
 //!   counterfactual distribution given an observation.
 //! - [`train`]: training on a distribution of logit pairs and a cost, joint or counterfactual loss
-//!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser and its finiteness checks.
+//!   (x_obs ~ p, or one fixed observed outcome), with [`adam`]'s optimiser; the
+//!   losses and finiteness checks come back from the device every N steps ([`readback`]).
 //! - [`stack`]: R runs of one architecture trained together as one stacked network (for a GPU, where
 //!   a step's kernel launches, not its arithmetic, set its time); [`footprint`]: how many fit on a
 //!   device.
@@ -60,6 +61,7 @@ pub mod job;
 pub mod mixture;
 pub mod mlp;
 pub mod noise;
+pub mod readback;
 mod safetensors;
 mod snapshot;
 pub mod stack;

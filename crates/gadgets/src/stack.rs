@@ -28,6 +28,7 @@ use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::NOISE_VERSION;
+use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, StackIdentity, StackPosition};
 use crate::train::{
     check_observation, check_run, cost_tensor, sample_losses, state_tensors, step_noise,
@@ -49,6 +50,8 @@ pub struct StackedTrainer<'a> {
     streams: Vec<SeededRng>,
     logs: Vec<LossLog>,
     step: usize,
+    /// The steps' losses and gradient sums on the device until they are read back and checked.
+    readback: Readback,
     /// Seconds spent before this process took the stack over (from a snapshot), and since.
     seconds_before: f64,
     started: Instant,
@@ -143,14 +146,25 @@ impl<'a> StackedTrainer<'a> {
             streams: options.iter().map(|o| stream(o.seed, 1)).collect(),
             logs: options.iter().map(|o| LossLog::new(o.steps)).collect(),
             step: 0,
+            readback: Readback::new(READBACK_EVERY),
             seconds_before: 0.0,
             started: Instant::now(),
         })
     }
 
-    /// One Adam step of every run on a fresh batch each; returns the runs' losses, or the step at
-    /// which the summed loss or a gradient stopped being finite.
-    pub fn step(&mut self) -> Result<Vec<f64>> {
+    /// Reads the losses and gradient sums back every `every` steps (at least 1; [`READBACK_EVERY`]
+    /// unless set), from the next block of steps on, as [`crate::train::Trainer::set_readback_every`].
+    pub fn set_readback_every(&mut self, every: usize) {
+        self.readback.set_every(every);
+    }
+
+    /// One Adam step of every run on a fresh batch each, the losses and gradient sum left on the
+    /// device. Every N steps and at the runs' last step the steps since the last readback come back
+    /// and are checked ([`StackedTrainer::read_back`]): then it returns this step's losses, one per
+    /// run, else None. Errs with the first step whose loss (of any run) or gradient was not finite,
+    /// and after that at every call.
+    pub fn step(&mut self) -> Result<Option<Vec<f64>>> {
+        self.readback.check()?;
         self.step += 1;
         let (runs, batch) = (self.pairs.len(), self.options[0].batch);
         let drawn: Vec<Vec<LogitPair>> = self
@@ -190,14 +204,25 @@ impl<'a> StackedTrainer<'a> {
             false,
             Kind::Float,
         );
-        self.optimiser.minimise(&losses.sum(Kind::Float), self.step)?;
-        let values = Vec::<f64>::try_from(
-            losses.detach().to_device(tch::Device::Cpu).to_kind(Kind::Double),
-        )?;
-        for (log, &value) in self.logs.iter_mut().zip(&values) {
-            log.add(self.step, value);
+        let gradient_sum = self.optimiser.minimise(&losses.sum(Kind::Float))?;
+        self.readback.record(self.step, &losses, &gradient_sum)?;
+        if self.readback.is_full() || self.step == self.options[0].steps {
+            return self.read_back();
         }
-        Ok(values)
+        Ok(None)
+    }
+
+    /// Reads back the steps not read back yet (one transfer), checks them in order and adds each
+    /// run's losses to its log; returns the last one's losses (None when every step was read back
+    /// already). Errs with the first step whose loss or gradient is not finite.
+    pub fn read_back(&mut self) -> Result<Option<Vec<f64>>> {
+        let steps = self.readback.read()?;
+        for (step, losses) in &steps {
+            for (log, &value) in self.logs.iter_mut().zip(losses) {
+                log.add(*step, value);
+            }
+        }
+        Ok(steps.into_iter().last().map(|(_, losses)| losses))
     }
 
     /// Steps done.
@@ -206,8 +231,10 @@ impl<'a> StackedTrainer<'a> {
     }
 
     /// Writes the stack's state (weights, Adam's moments, every run's generator and losses, steps,
-    /// seconds) to `path`, from which [`StackedTrainer::resume`] continues it.
-    pub fn save_snapshot(&self, path: &Path) -> Result<()> {
+    /// seconds) to `path`, from which [`StackedTrainer::resume`] continues it, after reading back
+    /// and checking the steps not read back yet: a non-finite step writes nothing and errs.
+    pub fn save_snapshot(&mut self, path: &Path) -> Result<()> {
+        self.read_back()?;
         let position = StackPosition {
             step: self.step,
             rngs: self.streams.clone(),
@@ -237,6 +264,7 @@ impl<'a> StackedTrainer<'a> {
         )?;
         self.optimiser.set_updates(position.adam_updates);
         (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
+        self.readback.clear();
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }

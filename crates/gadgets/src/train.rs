@@ -5,8 +5,9 @@
 //!
 //! Each step draws B pairs (from the run's seeded generator), runs the network once per pair (p and q
 //! in one pass), and draws the N_in inner samples as an extra tensor axis, their noise from
-//! [`StepNoise`] keyed by the seed and the step, made on the gadget's device; [`crate::adam::Adam`] updates the weights and stops the run at
-//! a loss or gradient that is not finite, naming the step.
+//! [`StepNoise`] keyed by the seed and the step, made on the gadget's device; [`crate::adam::Adam`] updates the weights. The loss and
+//! the gradient sum stay on the device and come back every N steps ([`crate::readback`]), when a
+//! loss or gradient that is not finite stops the run, naming its step.
 
 use std::path::Path;
 use std::time::Instant;
@@ -24,6 +25,7 @@ use crate::device::device_name;
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::{gumbel, NoiseSource, StepNoise, NOISE_VERSION};
+use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, Identity, Position};
 use crate::task::TrainCost;
 use crate::threefry::Generator;
@@ -246,6 +248,10 @@ pub struct Trainer<'a> {
     rng: SeededRng,
     step: usize,
     log: LossLog,
+    /// The steps' losses and gradient sums on the device until they are read back and checked.
+    readback: Readback,
+    /// The last step read back and its loss.
+    last_read: Option<(usize, f64)>,
     /// Seconds spent before this process took the run over (from a snapshot), and since.
     seconds_before: f64,
     started: Instant,
@@ -288,9 +294,17 @@ impl<'a> Trainer<'a> {
             rng: stream(options.seed, 1),
             step: 0,
             log: LossLog::new(options.steps),
+            readback: Readback::new(READBACK_EVERY),
+            last_read: None,
             seconds_before: 0.0,
             started: Instant::now(),
         })
+    }
+
+    /// Reads the losses and gradient sums back every `every` steps (at least 1; [`READBACK_EVERY`]
+    /// unless set), from the next block of steps on. The weights do not depend on it.
+    pub fn set_readback_every(&mut self, every: usize) {
+        self.readback.set_every(every);
     }
 
     /// A run of the counterfactual loss with every sample conditioned on the one observed outcome
@@ -320,9 +334,13 @@ impl<'a> Trainer<'a> {
         Ok(Self { observed: Some(observed), ..Self::new(gadget, pairs, cost, options)? })
     }
 
-    /// One Adam step on a fresh batch; returns its loss, or the step at which the loss or a gradient
-    /// stopped being finite.
-    pub fn step(&mut self) -> Result<f64> {
+    /// One Adam step on a fresh batch, its loss and gradient sum left on the device. Every N steps
+    /// ([`Trainer::set_readback_every`]) and at the run's last step, the steps since the last
+    /// readback come back and are checked ([`Trainer::read_back`]): then it returns this step's
+    /// loss, else None. Errs with the first step whose loss or gradient was not finite, and after
+    /// that at every call.
+    pub fn step(&mut self) -> Result<Option<f64>> {
+        self.readback.check()?;
         self.step += 1;
         let (drawn, rewards): (Vec<LogitPair>, Vec<Option<Vec<f64>>>) =
             (0..self.options.batch).map(|_| self.pairs.sample_with_reward(&mut self.rng)).unzip();
@@ -345,9 +363,25 @@ impl<'a> Trainer<'a> {
         let loss =
             sample_losses(self.gadget, &batch, cost, &self.options, observed.as_ref(), &mut noise)
                 .mean(Kind::Float);
-        let value = self.optimiser.minimise(&loss, self.step)?;
-        self.log.add(self.step, value);
-        Ok(value)
+        let gradient_sum = self.optimiser.minimise(&loss)?;
+        self.readback.record(self.step, &loss, &gradient_sum)?;
+        if self.readback.is_full() || self.step == self.options.steps {
+            return self.read_back();
+        }
+        Ok(None)
+    }
+
+    /// Reads back the steps not read back yet (one transfer from the device), checks them in order
+    /// and adds their losses to the loss log; returns the last one's loss (None when every step was
+    /// read back already). Errs with the first step whose loss or gradient is not finite.
+    pub fn read_back(&mut self) -> Result<Option<f64>> {
+        let steps = self.readback.read()?;
+        for (step, losses) in &steps {
+            self.log.add(*step, losses[0]);
+        }
+        let last = steps.last().map(|(step, losses)| (*step, losses[0]));
+        self.last_read = last.or(self.last_read);
+        Ok(last.map(|(_, loss)| loss))
     }
 
     /// Steps done.
@@ -355,18 +389,19 @@ impl<'a> Trainer<'a> {
         self.step
     }
 
-    /// What an observer hears after the step that returned `loss`.
-    pub fn report(&self, loss: f64) -> StepReport {
+    /// What an observer hears after a step.
+    pub fn report(&self) -> StepReport {
         StepReport {
             step: self.step,
             steps: self.options.steps,
-            loss,
+            loss: self.last_read.filter(|(step, _)| *step == self.step).map(|(_, loss)| loss),
             block_loss: self.log.losses.last().copied(),
         }
     }
 
-    /// The record of the run so far: settings, device, block losses, wall time (summed over the
-    /// processes that trained it when it was resumed from a snapshot).
+    /// The record of the run so far: settings, device, block losses of the steps read back (all of
+    /// them after the run's last step), wall time (summed over the processes that trained it when it
+    /// was resumed from a snapshot).
     pub fn record(&self) -> TrainingRecord {
         let seconds = self.seconds();
         TrainingRecord {
@@ -389,8 +424,10 @@ impl<'a> Trainer<'a> {
     }
 
     /// Writes the run's state (weights, Adam's moments, generator, steps, losses, seconds) to `path`,
-    /// from which [`Trainer::resume`] continues it.
-    pub fn save_snapshot(&self, path: &Path) -> Result<()> {
+    /// from which [`Trainer::resume`] continues it, after reading back and checking the steps not
+    /// read back yet: a run with a non-finite step writes nothing and errs, naming the step.
+    pub fn save_snapshot(&mut self, path: &Path) -> Result<()> {
+        self.read_back()?;
         let adam_updates = self.optimiser.updates();
         let position = Position {
             step: self.step,
@@ -413,6 +450,7 @@ impl<'a> Trainer<'a> {
         self.step = position.step;
         self.rng = position.rng;
         self.log = position.log;
+        self.readback.clear();
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }
@@ -594,15 +632,17 @@ pub(crate) fn sample_losses(
     per_sample.sum_dim_intlist(-1, false, Kind::Float)
 }
 
-/// What an observer of a training run hears after each step.
+/// What an observer of a training run hears after each step: its losses are those of the last
+/// readback.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepReport {
     /// Steps done (counting this one).
     pub step: usize,
     /// Steps of the run.
     pub steps: usize,
-    /// This step's loss.
-    pub loss: f64,
+    /// This step's loss when it was read back at this step (every N steps and the last,
+    /// [`crate::readback`]), else None.
+    pub loss: Option<f64>,
     /// The mean loss of the last finished block of the loss log, if any.
     pub block_loss: Option<f64>,
 }
@@ -627,8 +667,8 @@ pub fn train_observed(
 ) -> Result<TrainingRecord> {
     let mut trainer = Trainer::new(gadget, pairs, cost, options)?;
     for _ in 0..options.steps {
-        let loss = trainer.step()?;
-        observer(trainer.report(loss));
+        trainer.step()?;
+        observer(trainer.report());
     }
     Ok(trainer.record())
 }

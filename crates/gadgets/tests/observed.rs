@@ -34,7 +34,10 @@ fn observed_training_refuses_impossible_observations_and_the_joint_loss() {
     assert!(Trainer::given_observation(&g, &pairs, &cost, 1, &joint).is_err());
     let mut trainer =
         Trainer::given_observation(&g, &pairs, &cost, 1, &options).expect("valid sizes");
-    assert!(trainer.step().expect("a finite step").is_finite());
+    assert!(
+        trainer.step().expect("a finite step").is_some_and(f64::is_finite),
+        "the last step is read back"
+    );
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn run(
 ) -> (Vec<f64>, Vec<(String, Vec<f32>)>) {
     let g = gadget(small(kind, 4, 3), 7);
     let mut trainer = Trainer::new(&g, rows, cost, options).expect("valid run");
-    let losses = (0..options.steps).map(|_| trainer.step().expect("finite step")).collect();
+    trainer.set_readback_every(1);
+    let losses = (0..options.steps)
+        .map(|_| trainer.step().expect("finite step").expect("every step is read back"))
+        .collect();
     drop(trainer);
     (losses, weights(&g))
 }

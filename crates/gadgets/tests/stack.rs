@@ -29,6 +29,11 @@ fn options(loss: LossKind, seed: u64, unnormalised_logits: bool) -> TrainOptions
     }
 }
 
+/// The losses of a step read back at that step (the trainer reads back every step).
+fn every_step<T: std::fmt::Debug>(step: Result<Option<T>, GadgetError>) -> T {
+    step.expect("finite").expect("read back every step")
+}
+
 /// Largest absolute difference between two gadgets' weights, and the largest weight.
 fn gap(a: &Gadget, b: &Gadget) -> (f64, f64) {
     let (wa, wb) = (weights(a), weights(b));
@@ -111,7 +116,8 @@ fn stacked_equals_alone_with(
             None => Trainer::new(&g, ramp, cost, opts),
         }
         .expect("run");
-        alone_losses.push((0..STEPS).map(|_| trainer.step().expect("finite")).collect::<Vec<_>>());
+        trainer.set_readback_every(1);
+        alone_losses.push((0..STEPS).map(|_| every_step(trainer.step())).collect::<Vec<_>>());
         drop(trainer);
         alone.push(g);
     }
@@ -122,8 +128,8 @@ fn stacked_equals_alone_with(
     let mut trainer =
         StackedTrainer::per_run(&stack, dists, &costs.each_ref(), &observations, &all)
             .expect("stacked run");
-    let stacked_losses: Vec<Vec<f64>> =
-        (0..STEPS).map(|_| trainer.step().expect("finite")).collect();
+    trainer.set_readback_every(1);
+    let stacked_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| every_step(trainer.step())).collect();
     let records = trainer.records();
     drop(trainer);
     let parted = stack.unstack().expect("unstack");
@@ -276,12 +282,13 @@ fn a_resumed_stack_ends_as_an_uninterrupted_one() {
 
     let whole = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
     let mut straight = StackedTrainer::new(&whole, dists(), &cost, None, &all).expect("stack run");
-    let straight_losses: Vec<Vec<f64>> =
-        (0..STEPS).map(|_| straight.step().expect("finite")).collect();
+    straight.set_readback_every(1);
+    let straight_losses: Vec<Vec<f64>> = (0..STEPS).map(|_| every_step(straight.step())).collect();
 
     let stopped = Gadget::stacked(config.clone(), Device::Cpu, &[3, 4]).expect("stack");
     let mut first = StackedTrainer::new(&stopped, dists(), &cost, None, &all).expect("stack run");
-    let mut losses: Vec<Vec<f64>> = (0..2).map(|_| first.step().expect("finite")).collect();
+    first.set_readback_every(1);
+    let mut losses: Vec<Vec<f64>> = (0..2).map(|_| every_step(first.step())).collect();
     first.save_snapshot(&path).expect("snapshot");
 
     // A fresh stack with other weights takes the snapshot's.
@@ -297,8 +304,9 @@ fn a_resumed_stack_ends_as_an_uninterrupted_one() {
     );
     assert_eq!(weights(&resumed), before, "a refused snapshot changes nothing");
     second.resume(&path).expect("resume");
+    second.set_readback_every(1);
     assert_eq!(second.steps_done(), 2);
-    losses.extend((2..STEPS).map(|_| second.step().expect("finite")));
+    losses.extend((2..STEPS).map(|_| every_step(second.step())));
     assert_eq!(losses, straight_losses);
     assert_eq!(weights(&resumed), weights(&whole));
     assert_eq!(
@@ -408,7 +416,8 @@ fn trained_in_stacks(
         let mut trainer =
             StackedTrainer::per_run(&stack, dists, &cost_refs, &observations[range], &all)
                 .expect("stack run");
-        let losses: Vec<Vec<f64>> = (0..STEPS).map(|_| trainer.step().expect("finite")).collect();
+        trainer.set_readback_every(1);
+        let losses: Vec<Vec<f64>> = (0..STEPS).map(|_| every_step(trainer.step())).collect();
         drop(trainer);
         for (r, gadget) in stack.unstack().expect("unstack").iter().enumerate() {
             out.push((weights(gadget), losses.iter().map(|l| l[r]).collect()));
