@@ -112,6 +112,14 @@ impl Method {
         NAMES[self as usize]
     }
 
+    /// The method that evaluates a gadget of `kind`: the inverse of [`Method::gadget_kind`].
+    pub fn of_gadget(kind: GadgetKind) -> Self {
+        match kind {
+            GadgetKind::Gadget1 => Method::Gadget1,
+            GadgetKind::Gadget2 => Method::Gadget2,
+        }
+    }
+
     /// The gadget kind of a gadget method.
     pub fn gadget_kind(self) -> Option<GadgetKind> {
         match self {
@@ -478,6 +486,15 @@ mod tests {
         assert!(
             error.starts_with("invalid value 'gumbel' for method; possible values: gumbel-max,")
         );
+    }
+
+    #[test]
+    fn of_gadget_inverts_gadget_kind() {
+        for kind in [GadgetKind::Gadget1, GadgetKind::Gadget2] {
+            assert_eq!(Method::of_gadget(kind).gadget_kind(), Some(kind));
+        }
+        let gadgets = ALL.iter().filter(|method| method.gadget_kind().is_some()).count();
+        assert_eq!(gadgets, 2);
     }
 
     #[test]

@@ -132,11 +132,7 @@ pub fn gadget_coupling(
     p: &Categorical,
     q: &Categorical,
 ) -> Result<Coupling> {
-    let method = match gadget.config().kind {
-        GadgetKind::Gadget1 => Method::Gadget1,
-        GadgetKind::Gadget2 => Method::Gadget2,
-    };
-    coupling(master, method, Some(gadget), None, (p, q))
+    coupling(master, Method::of_gadget(gadget.config().kind), Some(gadget), None, (p, q))
 }
 
 /// The checkpoint label of a gadget of reward column `column` and reward trial `trial`.
