@@ -107,3 +107,30 @@ impl Drop for RawGraph {
         unsafe { cuda_graph_shim_delete(self.graph.as_ptr()) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpp_exception_comes_back_as_one_line_error() {
+        // libtorch throws for a device it does not have (on a CPU machine: no driver at all);
+        // the shim must catch it and hand the message over, not abort the process.
+        let missing = device_count();
+        let Err(GraphError::Cuda(message)) = RawGraph::new(missing) else {
+            panic!("a graph on missing device {missing} was created");
+        };
+        eprintln!("{message}");
+        assert!(message.starts_with("creation failed: "), "{message}");
+        assert!(message.len() > "creation failed: ".len() + 10, "no message from libtorch");
+        assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[test]
+    fn messages_are_joined_into_one_line() {
+        assert_eq!(
+            one_line("CUDA error: x\n  hint one \n\nhint two\n"),
+            "CUDA error: x; hint one; hint two"
+        );
+    }
+}
