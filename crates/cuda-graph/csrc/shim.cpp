@@ -5,6 +5,8 @@
 // Return value: 0 on success, 1 on failure (then *err is set; it may stay null if the copy failed).
 //
 // The capture mirrors torch.cuda.graph (torch/cuda/graphs.py of torch 2.11), step by step:
+//   (every torch.cuda call: torch.cuda._lazy_init()  -> at::globalContext().lazyInitDevice(kCUDA),
+//    once, in cuda_graph_shim_new)
 //   __enter__: torch.cuda.synchronize()             -> c10::cuda::device_synchronize()
 //              torch.cuda.empty_cache()             -> CUDACachingAllocator::emptyCache()
 //              torch._C._host_emptyCache()          -> getHostAllocator(kCUDA)->empty_cache()
@@ -20,6 +22,7 @@
 // guard's inline implementation (CUDAGuardImpl) calls the CUDA runtime directly, which would make
 // every program linking this crate depend on libcudart itself, not only through libtorch_cuda.
 
+#include <ATen/Context.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <ATen/core/CachingHostAllocator.h>
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -158,6 +161,9 @@ int cuda_graph_shim_empty_cache(char** err) {
 int cuda_graph_shim_new(int64_t device, void** out, char** err) {
   return guarded(err, [&] {
     const auto index = static_cast<c10::DeviceIndex>(device);
+    // CUDA's state in libtorch (the caching allocator, generators), as torch.cuda initialises it
+    // before any call; a capture must not be the first to touch it.
+    at::globalContext().lazyInitDevice(at::kCUDA);
     // The constructor reads the current stream of the current device: make that `device`.
     const c10::DeviceIndex previous = c10::cuda::current_device();
     c10::cuda::set_device(index);
