@@ -31,6 +31,20 @@
 //! reserved as long as the [`CudaGraph`] lives (tensors the caller keeps from the body keep their
 //! blocks even after the graph is dropped), and dropping the graph returns it to the allocator.
 //!
+//! # Example
+//!
+//! ```no_run
+//! use tch::{Device, Kind, Tensor};
+//!
+//! let mut x = Tensor::zeros([4], (Kind::Float, Device::Cuda(0)));
+//! let _warm_up = &x * 2.0 + 1.0;
+//! let (graph, y) = cuda_graph::CudaGraph::capture(0, || x.f_mul_scalar(2.0)?.f_add_scalar(1.0))
+//!     .expect("a CUDA device");
+//! x.copy_(&Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]));
+//! graph.replay().expect("replay");
+//! assert!(y.to(Device::Cpu).equal(&Tensor::from_slice(&[3.0f32, 5.0, 7.0, 9.0])));
+//! ```
+//!
 //! Tested on the CPU: the shim compiles wherever libtorch has CUDA headers, and without a device
 //! every call is refused with a one-line reason (`tests/cpu.rs`). Capture and replay are tested only
 //! on a machine with a GPU (`tests/cuda.rs`, skipped with a message elsewhere).
