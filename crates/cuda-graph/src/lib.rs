@@ -23,6 +23,8 @@
 //! - No host-side randomness or state that should change between replays: the body's host code
 //!   runs once. Random numbers must come from tensors (e.g. a counter in a tensor, incremented in
 //!   place by the body).
+//! - No other thread of the process uses CUDA meanwhile: the capture is in CUDA's global mode (as
+//!   `torch.cuda.graph`'s default), in which another thread's unsafe CUDA call fails the capture.
 //! - Warm up first: run the body eagerly once or twice before capturing it, so that lazily created
 //!   state (gradients, optimiser moments, cuBLAS handles) exists before the capture.
 //!
