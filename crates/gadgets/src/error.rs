@@ -57,6 +57,10 @@ pub enum GadgetError {
     /// A failure inside libtorch (its message is part of this one, not a separate source).
     #[error("libtorch: {0}")]
     Torch(tch::TchError),
+    /// CUDA graphs were asked for where they cannot be captured, or capturing or replaying one
+    /// failed (`cuda_graph`).
+    #[error(transparent)]
+    Graph(#[from] cuda_graph::GraphError),
     /// One training run needs more memory than the device has free (`crate::footprint`).
     #[error(
         "one training run needs about {} MiB, the device has {} MiB to give",

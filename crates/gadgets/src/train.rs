@@ -21,7 +21,7 @@ use tch::{Device, Kind, Tensor};
 use crate::adam::Adam;
 use crate::batch::PairBatch;
 use crate::config::GadgetKind;
-use crate::device::device_name;
+use crate::device::{device_name, upload};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::{gumbel, NoiseSource, StepNoise, NOISE_VERSION};
@@ -691,12 +691,12 @@ fn reward_costs(rewards: &[Option<Vec<f64>>], device: Device) -> Result<RowCosts
         values.extend(CostMatrix::squared_reward(h)?.matrix().iter().map(|&c| c as f32));
     }
     let k = first.len() as i64;
-    Ok(RowCosts::PerRun(Tensor::from_slice(&values).view([-1, k, k]).to_device(device)))
+    Ok(RowCosts::PerRun(upload(&Tensor::from_slice(&values).view([-1, k, k]), device)))
 }
 
 /// The cost matrix as an f32 tensor on `device`.
 pub(crate) fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
     let k = cost.len() as i64;
     let values: Vec<f32> = cost.matrix().iter().map(|&c| c as f32).collect();
-    Tensor::from_slice(&values).view([k, k]).to_device(device)
+    upload(&Tensor::from_slice(&values).view([k, k]), device)
 }
