@@ -171,6 +171,36 @@ pub fn top_down(log_p: &Tensor, observed: &Tensor, u: &Tensor) -> Tensor {
 mod tests {
     use super::*;
 
+    fn bits(t: &Tensor) -> Vec<u32> {
+        Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32").into_iter().map(f32::to_bits).collect()
+    }
+
+    #[test]
+    fn keyed_noise_gives_step_noises_values_bit_for_bit() {
+        let seeds = [3, 11, 1 << 40];
+        let shapes: [&[i64]; 3] = [&[6, 2, 5], &[3, 7], &[9, 1, 2, 2]];
+        for generator in [Generator::Scalar, Generator::Tensor] {
+            let mut host = StepNoise::new(&seeds, 17, generator);
+            let table = StepNoise::new(&seeds, 17, generator).key_table(shapes.len() as u32);
+            let mut keyed = KeyedNoise::new(&table);
+            for shape in shapes {
+                let (want, got) =
+                    (host.uniforms(shape, Device::Cpu), keyed.uniforms(shape, Device::Cpu));
+                assert_eq!(got.size(), shape);
+                assert_eq!(bits(&want), bits(&got), "{generator:?} {shape:?}");
+            }
+            assert_eq!(host.draws(), 3);
+        }
+        // Another step's keys give other values: the table is not ignored.
+        let other = StepNoise::new(&seeds, 18, Generator::Scalar).key_table(1);
+        let mut host = StepNoise::new(&seeds, 17, Generator::Scalar);
+        let (want, got) = (
+            host.uniforms(shapes[0], Device::Cpu),
+            KeyedNoise::new(&other).uniforms(shapes[0], Device::Cpu),
+        );
+        assert_ne!(bits(&want), bits(&got));
+    }
+
     #[test]
     fn extreme_bits_give_finite_gumbels() {
         for bits in [0, 1 << 9, u32::MAX - (1 << 9), u32::MAX] {

@@ -13,27 +13,74 @@
 //! Only the order of floating-point operations differs (a batched matrix product instead of R
 //! products), so a stacked run agrees with the run trained alone to rounding, not bit for bit; the
 //! same stack and device give the same bits.
+//!
+//! **A step in two parts.** The host prepares a step: it draws the pairs, builds the batch's values,
+//! folds the noise keys of the step and counts Adam's update (`Adam::prepare`), and
+//! copies them, without waiting for the device, into tensors allocated at the trainer's first step
+//! (the static inputs). The device part then reads only those tensors, the weights and Adam's
+//! state: the same kernels at every step, with no host synchronisation inside (Gadget 2's later
+//! Sinkhorn sweeps in log space on CUDA, [`crate::gadget2::LaterSweeps`]; its masked path always on
+//! CUDA; the noise from the keys on the device, `noise::KeyedNoise`). Eagerly it runs as
+//! it stands; with [`StackedTrainer::set_graphs`] it is captured once as a CUDA graph after
+//! [`GRAPH_WARM_UP`] eager steps and replayed at every later step (docs/gadgets.md, "CUDA graphs").
 
 use std::path::Path;
 use std::time::Instant;
 
+use cuda_graph::{CaptureError, CudaGraph, GraphError};
 use gumbel_core::hash::fnv1a;
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
 use gumbel_core::CostMatrix;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::adam::Adam;
-use crate::device::device_name;
+use crate::batch::PairBatch;
+use crate::device::{device_name, upload};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::NOISE_VERSION;
+use crate::noise::StepNoise;
+use crate::noise::{KeyedNoise, NoiseSource, NOISE_VERSION};
 use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, StackIdentity, StackPosition};
 use crate::train::{
     check_observation, check_run, cost_tensor, sample_losses, state_tensors, step_noise,
     training_batch, LossKind, LossLog, RowCosts, TrainOptions, TrainingRecord,
 };
+
+/// Whether Gadget 2 masks impossible outcomes in every step on `device`, whatever the batch holds:
+/// on CUDA, so that a step is the same kernels whatever its batch and can be captured once; on the
+/// CPU only where the batch has an impossible outcome (known on the host). The masks of a batch
+/// without one change no bit (`gadget2`'s tests), so the choice changes no number.
+fn masks_always(device: Device) -> bool {
+    device.is_cuda()
+}
+
+/// W, the eager steps a trainer makes before it captures its step as a CUDA graph
+/// ([`StackedTrainer::set_graphs`]). The first step records the number of noise draws a step makes
+/// (the key table's size) and allocates the static inputs; the first steps also make libtorch
+/// initialise what it creates lazily (cuBLAS handles and workspaces, the autograd engine's device
+/// thread, the caching allocator's first blocks), which must not happen inside a capture; PyTorch's
+/// own examples warm up 3 steps before capturing, and a few eager steps cost nothing against the
+/// thousands a graph replays.
+pub const GRAPH_WARM_UP: usize = 3;
+
+/// What a step's device part reads besides the weights and Adam's state: allocated at the trainer's
+/// first step, overwritten in place before every step.
+struct StepInputs {
+    /// The step's batch (rows interleaving the runs).
+    batch: PairBatch,
+    /// On CUDA from the second step on: the keys of the step's noise draws, int64 `[D, R, 2]`
+    /// ([`KeyedNoise`]); D is the number of draws the first step made.
+    keys: Option<Tensor>,
+}
+
+/// A step captured as a CUDA graph, and the tensors its replays write (freed before the graph).
+struct Captured {
+    losses: Tensor,
+    gradient_sum: Tensor,
+    graph: CudaGraph,
+}
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
@@ -44,6 +91,16 @@ pub struct StackedTrainer<'a> {
     costs_hash: Option<u64>,
     /// Each run's fixed observation (all or none of them have one).
     observed: Vec<Option<usize>>,
+    /// Row i's fixed observation, run i mod R's (int64 `[B R, 1]` on the device), if the runs have one.
+    observed_rows: Option<Tensor>,
+    /// The static inputs of the device part, from the first step on.
+    inputs: Option<StepInputs>,
+    /// Whether steps after the warm-up replay a CUDA graph.
+    graphs: bool,
+    /// Eager steps made by this trainer (the warm-up before a capture).
+    eager_steps: usize,
+    /// The captured step, once captured.
+    captured: Option<Captured>,
     options: Vec<TrainOptions>,
     optimiser: Adam,
     /// Each run's generator of pairs.
@@ -132,12 +189,25 @@ impl<'a> StackedTrainer<'a> {
                 .collect();
             (RowCosts::PerRun(Tensor::stack(&tensors, 0)), Some(fnv1a(&values)))
         };
+        // Row i's observation is run i mod R's.
+        let observed_rows =
+            observed.iter().map(|o| o.map(|x| x as i64)).collect::<Option<Vec<i64>>>().map(
+                |per_run| {
+                    let rows = Tensor::from_slice(&per_run).repeat([options[0].batch as i64]);
+                    upload(&rows.view([-1, 1]), device)
+                },
+            );
         Ok(Self {
             gadget,
             pairs,
             cost,
             costs_hash,
             observed: observed.to_vec(),
+            observed_rows,
+            inputs: None,
+            graphs: false,
+            eager_steps: 0,
+            captured: None,
             options: options.to_vec(),
             optimiser: Adam::per_run(
                 gadget.var_store(),
@@ -158,6 +228,34 @@ impl<'a> StackedTrainer<'a> {
         self.readback.set_every(every);
     }
 
+    /// Replays the step as a CUDA graph after [`GRAPH_WARM_UP`] eager steps (`on`), or runs every
+    /// step eagerly (off, the default). The weights are the same bit for bit either way (tested on
+    /// a GPU). Errs, changing nothing, where graphs cannot be captured: a stack on the CPU, a build
+    /// without the CUDA graph shim, a CUDA device libtorch does not see ([`GraphError`]).
+    pub fn set_graphs(&mut self, on: bool) -> Result<()> {
+        if on {
+            let device = self.gadget.device();
+            let Device::Cuda(index) = device else {
+                return Err(GraphError::Unavailable(format!(
+                    "the stack trains on {}, not on a CUDA device",
+                    device_name(device)
+                ))
+                .into());
+            };
+            if !cuda_graph::available(index) {
+                let why = if cuda_graph::compiled() {
+                    format!("libtorch sees no CUDA device {index}")
+                } else {
+                    "this build has no CUDA graph shim".to_owned()
+                };
+                return Err(GraphError::Unavailable(why).into());
+            }
+        }
+        self.graphs = on;
+        self.captured = None;
+        Ok(())
+    }
+
     /// One Adam step of every run on a fresh batch each, the losses and gradient sum left on the
     /// device. Every N steps and at the runs' last step the steps since the last readback come back
     /// and are checked ([`StackedTrainer::read_back`]): then it returns this step's losses, one per
@@ -166,7 +264,33 @@ impl<'a> StackedTrainer<'a> {
     pub fn step(&mut self) -> Result<Option<Vec<f64>>> {
         self.readback.check()?;
         self.step += 1;
-        let (runs, batch) = (self.pairs.len(), self.options[0].batch);
+        let mut noise = self.prepare()?;
+        let (losses, gradient_sum) = if self.graphs && self.eager_steps >= GRAPH_WARM_UP {
+            self.replay()?
+        } else {
+            self.eager_steps += 1;
+            match self.inputs.as_ref().and_then(|inputs| inputs.keys.as_ref()) {
+                Some(keys) => self.device_part(&mut KeyedNoise::new(keys))?,
+                None => {
+                    let out = self.device_part(&mut noise)?;
+                    self.record_draws(&noise);
+                    out
+                }
+            }
+        };
+        self.readback.record(self.step, &losses, &gradient_sum)?;
+        if self.readback.is_full() || self.step == self.options[0].steps {
+            return self.read_back();
+        }
+        Ok(None)
+    }
+
+    /// The host's part of a step: draws every run's pairs, writes the batch into the static inputs
+    /// (allocating them at the first step), the step's noise keys into the key table where there is
+    /// one, and prepares Adam's update. Returns the step's noise for a device part without a key
+    /// table (the CPU's, and CUDA's first step).
+    fn prepare(&mut self) -> Result<StepNoise> {
+        let batch = self.options[0].batch;
         let drawn: Vec<Vec<LogitPair>> = self
             .pairs
             .iter()
@@ -180,36 +304,72 @@ impl<'a> StackedTrainer<'a> {
         }
         let rows: Vec<LogitPair> =
             (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
-        let batch_tensors = training_batch(self.gadget, &rows, &self.options[0])?;
+        let host = training_batch(self.gadget, &rows, &self.options[0], Device::Cpu)?;
+        let device = self.gadget.device();
+        match &mut self.inputs {
+            Some(inputs) => inputs.batch.copy_from(&host)?,
+            None => self.inputs = Some(StepInputs { batch: host.to_device(device), keys: None }),
+        }
+        let inputs = self.inputs.as_mut().expect("allocated above");
+        inputs.batch.impossible |= masks_always(device);
         let seeds: Vec<u64> = self.options.iter().map(|o| o.seed).collect();
-        // Row i's observation is run i mod R's.
-        let observed: Option<Vec<i64>> =
-            self.observed.iter().map(|o| o.map(|x| x as i64)).collect();
-        let observed = observed.map(|per_run| {
-            Tensor::from_slice(&per_run)
-                .repeat([batch as i64])
-                .view([-1, 1])
-                .to_device(self.gadget.device())
-        });
+        let noise = step_noise(&seeds, self.step, device);
+        if let Some(keys) = &mut inputs.keys {
+            keys.f_copy_(&upload(&noise.key_table(keys.size()[0] as u32), device))?;
+        }
+        self.optimiser.prepare();
+        Ok(noise)
+    }
+
+    /// On CUDA, after a step that drew from the host's keys (the trainer's first): allocates the key
+    /// table of the later steps, one row per draw that step made.
+    fn record_draws(&mut self, noise: &StepNoise) {
+        let device = self.gadget.device();
+        if let (true, Some(inputs)) = (device.is_cuda(), self.inputs.as_mut()) {
+            inputs.keys = Some(upload(&noise.key_table(noise.draws()), device));
+        }
+    }
+
+    /// The device's part of a step: the losses `[R]` and Adam's update from the static inputs, the
+    /// weights and Adam's state and prepared numbers, the noise from `noise`; returns the losses and
+    /// the gradient sum, on the device.
+    fn device_part(&self, noise: &mut dyn NoiseSource) -> Result<(Tensor, Tensor)> {
+        let inputs = self.inputs.as_ref().expect("prepared before the device part");
+        let (runs, batch) = (self.pairs.len() as i64, self.options[0].batch as i64);
         let per_sample = sample_losses(
             self.gadget,
-            &batch_tensors,
+            &inputs.batch,
             &self.cost,
             &self.options[0],
-            observed.as_ref(),
-            &mut step_noise(&seeds, self.step, self.gadget.device()),
+            self.observed_rows.as_ref(),
+            noise,
         );
-        let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim(
-            [0, 2].as_slice(),
-            false,
-            Kind::Float,
-        );
-        let gradient_sum = self.optimiser.minimise(&losses.sum(Kind::Float))?;
-        self.readback.record(self.step, &losses, &gradient_sum)?;
-        if self.readback.is_full() || self.step == self.options[0].steps {
-            return self.read_back();
+        let losses =
+            per_sample.view([batch, runs, -1]).mean_dim([0, 2].as_slice(), false, Kind::Float);
+        let gradient_sum = self.optimiser.minimise_prepared(&losses.sum(Kind::Float))?;
+        Ok((losses, gradient_sum))
+    }
+
+    /// The device part as a CUDA graph: captured at the first call (after the warm-up, and again
+    /// after a resume), replayed at every call; returns the tensors the replay wrote.
+    fn replay(&mut self) -> Result<(Tensor, Tensor)> {
+        if self.captured.is_none() {
+            let Device::Cuda(index) = self.gadget.device() else {
+                unreachable!("set_graphs accepts CUDA devices only")
+            };
+            let keys = self.inputs.as_ref().and_then(|inputs| inputs.keys.as_ref());
+            let keys = keys.expect("the first eager step allocated the key table");
+            let (graph, (losses, gradient_sum)) =
+                CudaGraph::capture(index, || self.device_part(&mut KeyedNoise::new(keys)))
+                    .map_err(|error| match error {
+                        CaptureError::Graph(error) => GadgetError::Graph(error),
+                        CaptureError::Body(error) => error,
+                    })?;
+            self.captured = Some(Captured { losses, gradient_sum, graph });
         }
-        Ok(None)
+        let captured = self.captured.as_ref().expect("captured above");
+        captured.graph.replay()?;
+        Ok((captured.losses.shallow_clone(), captured.gradient_sum.shallow_clone()))
     }
 
     /// Reads back the steps not read back yet (one transfer), checks them in order and adds each
@@ -265,6 +425,7 @@ impl<'a> StackedTrainer<'a> {
         self.optimiser.set_updates(position.adam_updates);
         (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
         self.readback.clear();
+        self.captured = None;
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }

@@ -347,7 +347,7 @@ impl<'a> Trainer<'a> {
         if let Some(observed) = self.observed {
             check_observation(&drawn, observed)?;
         }
-        let batch = training_batch(self.gadget, &drawn, &self.options)?;
+        let batch = training_batch(self.gadget, &drawn, &self.options, self.gadget.device())?;
         let mut noise = step_noise(&[self.options.seed], self.step, self.gadget.device());
         let observed = self.observed.map(|x| {
             Tensor::full([drawn.len() as i64, 1], x as i64, (Kind::Int64, self.gadget.device()))
@@ -540,16 +540,17 @@ pub(crate) fn check_observation(drawn: &[LogitPair], observed: usize) -> Result<
     Ok(())
 }
 
-/// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so).
+/// The f32 batch of `drawn` for `gadget` on `device` (kept unnormalised when the options say so).
 pub(crate) fn training_batch(
     gadget: &Gadget,
     drawn: &[LogitPair],
     options: &TrainOptions,
+    device: Device,
 ) -> Result<PairBatch> {
     if options.unnormalised_logits {
-        PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+        PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, device)
     } else {
-        PairBatch::from_pairs(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+        PairBatch::from_pairs(drawn, gadget.outcomes(), Kind::Float, device)
     }
 }
 
