@@ -466,6 +466,9 @@ fn train_stack(
         &observed,
         &options,
     )?;
+    if ctx.graphs && device.is_cuda() {
+        trainer.set_graphs(true)?;
+    }
     progress.note(&format!(
         "training {} runs as one stack on {} ({} first)",
         members.len(),
