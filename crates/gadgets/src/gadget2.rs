@@ -280,8 +280,8 @@ pub enum LaterSweeps {
     /// back costs nothing and the scaling form is several times cheaper.
     ScaledChecked,
     /// Log space throughout: nothing is read back, so a step on a GPU never waits for the device and
-    /// can be captured as a CUDA graph (docs/gadgets.md, "CUDA graphs"). The same matrix as the
-    /// checked scaling form to rounding (tested).
+    /// can be captured as a CUDA graph (docs/gadgets.md, "Training with CUDA graphs"). The same
+    /// matrix as the checked scaling form to rounding (tested).
     LogSpace,
 }
 

@@ -20,9 +20,10 @@
 //! (the static inputs). The device part then reads only those tensors, the weights and Adam's
 //! state: the same kernels at every step, with no host synchronisation inside (Gadget 2's later
 //! Sinkhorn sweeps in log space on CUDA, [`crate::gadget2::LaterSweeps`]; its masked path always on
-//! CUDA; the noise from the keys on the device, `noise::KeyedNoise`). Eagerly it runs as
-//! it stands; with [`StackedTrainer::set_graphs`] it is captured once as a CUDA graph after
-//! [`GRAPH_WARM_UP`] eager steps and replayed at every later step (docs/gadgets.md, "CUDA graphs").
+//! CUDA; the noise from the keys on the device, `noise::KeyedNoise`). Eagerly it runs as it
+//! stands; with [`StackedTrainer::set_graphs`] it is captured once as a CUDA graph after
+//! [`GRAPH_WARM_UP`] eager steps and replayed at every later step (docs/gadgets.md, "Training with
+//! CUDA graphs").
 
 use std::path::Path;
 use std::time::Instant;

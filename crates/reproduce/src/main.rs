@@ -92,9 +92,9 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
     /// Replay every stacked training step as a CUDA graph after a few eager ones (docs/gadgets.md,
-    /// "CUDA graphs"): the same weights bit for bit, without a kernel launch per operation. `auto`:
-    /// where this build has the CUDA graph shim and the training device is CUDA; `on`: the same, and
-    /// an error elsewhere; `off`: never.
+    /// "Training with CUDA graphs"): the same weights bit for bit, without a kernel launch per
+    /// operation. `auto`: where this build has the CUDA graph shim and the training device is CUDA;
+    /// `on`: the same, and an error elsewhere; `off`: never.
     #[arg(long, value_enum, default_value_t = GraphChoice::Auto)]
     graphs: GraphChoice,
     /// Run nothing else: train one small stack (Table 1's Gadget 2 sizes, 3 runs, 30 steps) on CUDA
