@@ -14,21 +14,13 @@
 //! products), so a stacked run agrees with the run trained alone to rounding, not bit for bit; the
 //! same stack and device give the same bits.
 //!
-//! **A step in two parts.** The host prepares a step: it draws the pairs, builds the batch's values,
-//! folds the noise keys of the step and counts Adam's update (`Adam::prepare`), and
-//! copies them, without waiting for the device, into tensors allocated at the trainer's first step
-//! (the static inputs). The device part then reads only those tensors, the weights and Adam's
-//! state: the same kernels at every step, with no host synchronisation inside (Gadget 2's later
-//! Sinkhorn sweeps in log space on CUDA, [`crate::gadget2::LaterSweeps`]; its masked path always on
-//! CUDA; the noise from the keys on the device, `noise::KeyedNoise`). Eagerly it runs as it
-//! stands; with [`StackedTrainer::set_graphs`] it is captured once as a CUDA graph after
-//! [`GRAPH_WARM_UP`] eager steps and replayed at every later step (docs/gadgets.md, "Training with
-//! CUDA graphs").
+//! A step is host preparation and a device part (`step.rs`): with [`StackedTrainer::set_graphs`]
+//! the device part is captured once as a CUDA graph after [`GRAPH_WARM_UP`] eager steps and
+//! replayed at every later step (docs/gadgets.md, "Training with CUDA graphs").
 
 use std::path::Path;
 use std::time::Instant;
 
-use cuda_graph::{CaptureError, CudaGraph, GraphError};
 use gumbel_core::hash::fnv1a;
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
@@ -40,47 +32,39 @@ use crate::batch::PairBatch;
 use crate::device::{device_name, upload};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::StepNoise;
-use crate::noise::{KeyedNoise, NoiseSource, NOISE_VERSION};
+use crate::noise::{NoiseSource, StepNoise, NOISE_VERSION};
 use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, StackIdentity, StackPosition};
+use crate::step::DeviceStep;
 use crate::train::{
     check_observation, check_run, cost_tensor, sample_losses, state_tensors, step_noise,
     training_batch, LossKind, LossLog, RowCosts, TrainOptions, TrainingRecord,
 };
 
-/// Whether Gadget 2 masks impossible outcomes in every step on `device`, whatever the batch holds:
-/// on CUDA, so that a step is the same kernels whatever its batch and can be captured once; on the
-/// CPU only where the batch has an impossible outcome (known on the host). The masks of a batch
-/// without one change no bit (`gadget2`'s tests), so the choice changes no number.
-fn masks_always(device: Device) -> bool {
-    device.is_cuda()
-}
+pub use crate::step::GRAPH_WARM_UP;
 
-/// W, the eager steps a trainer makes before it captures its step as a CUDA graph
-/// ([`StackedTrainer::set_graphs`]). The first step records the number of noise draws a step makes
-/// (the key table's size) and allocates the static inputs; the first steps also make libtorch
-/// initialise what it creates lazily (cuBLAS handles and workspaces, the autograd engine's device
-/// thread, the caching allocator's first blocks), which must not happen inside a capture; PyTorch's
-/// own examples warm up 3 steps before capturing, and a few eager steps cost nothing against the
-/// thousands a graph replays.
-pub const GRAPH_WARM_UP: usize = 3;
-
-/// What a step's device part reads besides the weights and Adam's state: allocated at the trainer's
-/// first step, overwritten in place before every step.
-struct StepInputs {
-    /// The step's batch (rows interleaving the runs).
-    batch: PairBatch,
-    /// On CUDA from the second step on: the keys of the step's noise draws, int64 `[D, R, 2]`
-    /// ([`KeyedNoise`]); D is the number of draws the first step made.
-    keys: Option<Tensor>,
-}
-
-/// A step captured as a CUDA graph, and the tensors its replays write (freed before the graph).
-struct Captured {
-    losses: Tensor,
-    gradient_sum: Tensor,
-    graph: CudaGraph,
+/// The device part of a stack's step: the losses `[R]` of `batch` (rows interleaving the runs) and
+/// Adam's prepared update, the noise from `noise`; returns the losses and the gradient sum, on the
+/// device.
+#[allow(clippy::too_many_arguments)]
+fn device_part(
+    gadget: &Gadget,
+    batch: &PairBatch,
+    cost: &RowCosts,
+    options: &TrainOptions,
+    observed: Option<&Tensor>,
+    optimiser: &Adam,
+    runs: usize,
+    noise: &mut dyn NoiseSource,
+) -> Result<(Tensor, Tensor)> {
+    let per_sample = sample_losses(gadget, batch, cost, options, observed, noise);
+    let losses = per_sample.view([options.batch as i64, runs as i64, -1]).mean_dim(
+        [0, 2].as_slice(),
+        false,
+        Kind::Float,
+    );
+    let gradient_sum = optimiser.minimise_prepared(&losses.sum(Kind::Float))?;
+    Ok((losses, gradient_sum))
 }
 
 /// R training runs stepped together.
@@ -94,14 +78,8 @@ pub struct StackedTrainer<'a> {
     observed: Vec<Option<usize>>,
     /// Row i's fixed observation, run i mod R's (int64 `[B R, 1]` on the device), if the runs have one.
     observed_rows: Option<Tensor>,
-    /// The static inputs of the device part, from the first step on.
-    inputs: Option<StepInputs>,
-    /// Whether steps after the warm-up replay a CUDA graph.
-    graphs: bool,
-    /// Eager steps made by this trainer (the warm-up before a capture).
-    eager_steps: usize,
-    /// The captured step, once captured.
-    captured: Option<Captured>,
+    /// The static inputs of the device part and the captured step.
+    device_step: DeviceStep,
     options: Vec<TrainOptions>,
     optimiser: Adam,
     /// Each run's generator of pairs.
@@ -205,10 +183,7 @@ impl<'a> StackedTrainer<'a> {
             costs_hash,
             observed: observed.to_vec(),
             observed_rows,
-            inputs: None,
-            graphs: false,
-            eager_steps: 0,
-            captured: None,
+            device_step: DeviceStep::new(device),
             options: options.to_vec(),
             optimiser: Adam::per_run(
                 gadget.var_store(),
@@ -232,29 +207,9 @@ impl<'a> StackedTrainer<'a> {
     /// Replays the step as a CUDA graph after [`GRAPH_WARM_UP`] eager steps (`on`), or runs every
     /// step eagerly (off, the default). The weights are the same bit for bit either way (tested on
     /// a GPU). Errs, changing nothing, where graphs cannot be captured: a stack on the CPU, a build
-    /// without the CUDA graph shim, a CUDA device libtorch does not see ([`GraphError`]).
+    /// without the CUDA graph shim, a CUDA device libtorch does not see (`GraphError::Unavailable`).
     pub fn set_graphs(&mut self, on: bool) -> Result<()> {
-        if on {
-            let device = self.gadget.device();
-            let Device::Cuda(index) = device else {
-                return Err(GraphError::Unavailable(format!(
-                    "the stack trains on {}, not on a CUDA device",
-                    device_name(device)
-                ))
-                .into());
-            };
-            if !cuda_graph::available(index) {
-                let why = if cuda_graph::compiled() {
-                    format!("libtorch sees no CUDA device {index}")
-                } else {
-                    "this build has no CUDA graph shim".to_owned()
-                };
-                return Err(GraphError::Unavailable(why).into());
-            }
-        }
-        self.graphs = on;
-        self.captured = None;
-        Ok(())
+        self.device_step.set_graphs(on)
     }
 
     /// One Adam step of every run on a fresh batch each, the losses and gradient sum left on the
@@ -266,19 +221,12 @@ impl<'a> StackedTrainer<'a> {
         self.readback.check()?;
         self.step += 1;
         let mut noise = self.prepare()?;
-        let (losses, gradient_sum) = if self.graphs && self.eager_steps >= GRAPH_WARM_UP {
-            self.replay()?
-        } else {
-            self.eager_steps += 1;
-            match self.inputs.as_ref().and_then(|inputs| inputs.keys.as_ref()) {
-                Some(keys) => self.device_part(&mut KeyedNoise::new(keys))?,
-                None => {
-                    let out = self.device_part(&mut noise)?;
-                    self.record_draws(&noise);
-                    out
-                }
-            }
-        };
+        let (gadget, cost, options) = (self.gadget, &self.cost, &self.options[0]);
+        let (observed, optimiser, runs) =
+            (self.observed_rows.as_ref(), &self.optimiser, self.pairs.len());
+        let (losses, gradient_sum) = self.device_step.run(&mut noise, |batch, noise| {
+            device_part(gadget, batch, cost, options, observed, optimiser, runs, noise)
+        })?;
         self.readback.record(self.step, &losses, &gradient_sum)?;
         if self.readback.is_full() || self.step == self.options[0].steps {
             return self.read_back();
@@ -306,71 +254,11 @@ impl<'a> StackedTrainer<'a> {
         let rows: Vec<LogitPair> =
             (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
         let host = training_batch(self.gadget, &rows, &self.options[0], Device::Cpu)?;
-        let device = self.gadget.device();
-        match &mut self.inputs {
-            Some(inputs) => inputs.batch.copy_from(&host)?,
-            None => self.inputs = Some(StepInputs { batch: host.to_device(device), keys: None }),
-        }
-        let inputs = self.inputs.as_mut().expect("allocated above");
-        inputs.batch.impossible |= masks_always(device);
         let seeds: Vec<u64> = self.options.iter().map(|o| o.seed).collect();
-        let noise = step_noise(&seeds, self.step, device);
-        if let Some(keys) = &mut inputs.keys {
-            keys.f_copy_(&upload(&noise.key_table(keys.size()[0] as u32), device))?;
-        }
+        let noise = step_noise(&seeds, self.step, self.gadget.device());
+        self.device_step.load(&host, &noise)?;
         self.optimiser.prepare();
         Ok(noise)
-    }
-
-    /// On CUDA, after a step that drew from the host's keys (the trainer's first): allocates the key
-    /// table of the later steps, one row per draw that step made.
-    fn record_draws(&mut self, noise: &StepNoise) {
-        let device = self.gadget.device();
-        if let (true, Some(inputs)) = (device.is_cuda(), self.inputs.as_mut()) {
-            inputs.keys = Some(upload(&noise.key_table(noise.draws()), device));
-        }
-    }
-
-    /// The device's part of a step: the losses `[R]` and Adam's update from the static inputs, the
-    /// weights and Adam's state and prepared numbers, the noise from `noise`; returns the losses and
-    /// the gradient sum, on the device.
-    fn device_part(&self, noise: &mut dyn NoiseSource) -> Result<(Tensor, Tensor)> {
-        let inputs = self.inputs.as_ref().expect("prepared before the device part");
-        let (runs, batch) = (self.pairs.len() as i64, self.options[0].batch as i64);
-        let per_sample = sample_losses(
-            self.gadget,
-            &inputs.batch,
-            &self.cost,
-            &self.options[0],
-            self.observed_rows.as_ref(),
-            noise,
-        );
-        let losses =
-            per_sample.view([batch, runs, -1]).mean_dim([0, 2].as_slice(), false, Kind::Float);
-        let gradient_sum = self.optimiser.minimise_prepared(&losses.sum(Kind::Float))?;
-        Ok((losses, gradient_sum))
-    }
-
-    /// The device part as a CUDA graph: captured at the first call (after the warm-up, and again
-    /// after a resume), replayed at every call; returns the tensors the replay wrote.
-    fn replay(&mut self) -> Result<(Tensor, Tensor)> {
-        if self.captured.is_none() {
-            let Device::Cuda(index) = self.gadget.device() else {
-                unreachable!("set_graphs accepts CUDA devices only")
-            };
-            let keys = self.inputs.as_ref().and_then(|inputs| inputs.keys.as_ref());
-            let keys = keys.expect("the first eager step allocated the key table");
-            let (graph, (losses, gradient_sum)) =
-                CudaGraph::capture(index, || self.device_part(&mut KeyedNoise::new(keys)))
-                    .map_err(|error| match error {
-                        CaptureError::Graph(error) => GadgetError::Graph(error),
-                        CaptureError::Body(error) => error,
-                    })?;
-            self.captured = Some(Captured { losses, gradient_sum, graph });
-        }
-        let captured = self.captured.as_ref().expect("captured above");
-        captured.graph.replay()?;
-        Ok((captured.losses.shallow_clone(), captured.gradient_sum.shallow_clone()))
     }
 
     /// Reads back the steps not read back yet (one transfer), checks them in order and adds each
@@ -426,7 +314,7 @@ impl<'a> StackedTrainer<'a> {
         self.optimiser.set_updates(position.adam_updates);
         (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
         self.readback.clear();
-        self.captured = None;
+        self.device_step.forget_graph();
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }

@@ -1,16 +1,18 @@
-//! A stack's step replayed as a CUDA graph (`StackedTrainer::set_graphs`): on a GPU with the shim,
-//! the weights and losses of 20 steps are those of the eager step bit for bit, for both gadgets,
-//! per-run rates, costs and observations, and across a snapshot and resume; on the CPU, or in a build
-//! without the shim, asking for graphs is a one-line error that leaves the trainer training eagerly.
+//! A training step replayed as a CUDA graph (`StackedTrainer::set_graphs`, `Trainer::set_graphs`):
+//! on a GPU with the shim, the weights and losses of 20 steps are those of the eager step bit for
+//! bit, for both gadgets, per-run rates, costs and observations, across a snapshot and resume, and
+//! for a run alone; on the CPU, in a build without the shim, or for a run on each pair's own reward,
+//! asking for graphs is a one-line error that leaves the trainer training eagerly.
 
 mod common;
 
 use common::{small, weights};
 use cuda_graph::GraphError;
 use gadgets::stack::StackedTrainer;
-use gadgets::train::{LossKind, TrainOptions};
+use gadgets::task::TrainCost;
+use gadgets::train::{LossKind, TrainOptions, Trainer};
 use gadgets::{Device, Gadget, GadgetConfig, GadgetError, GadgetKind};
-use gumbel_core::pairs::{PairDistribution, Ramp};
+use gumbel_core::pairs::{LogitPair, PairDistribution, Ramp, Rows};
 use gumbel_core::CostMatrix;
 
 const STEPS: usize = 20;
@@ -113,6 +115,46 @@ fn a_stack_replaying_a_graph_ends_bit_for_bit_as_an_eager_one() {
     }
 }
 
+/// A run alone of `config` on `device`, 20 steps with or without graphs: its weights and losses.
+fn train_alone(
+    config: &GadgetConfig,
+    observed: Option<usize>,
+    device: Device,
+    graphs: bool,
+) -> Trained {
+    let g = Gadget::new(config.clone(), device, 7).expect("gadget");
+    let cost = CostMatrix::squared_index(5);
+    let loss = if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint };
+    let mut trainer = match observed {
+        Some(x) => Trainer::given_observation(&g, &RAMPS[1], &cost, x, &options(loss, 8, 1e-2)),
+        None => Trainer::new(&g, &RAMPS[1], &cost, &options(loss, 8, 1e-2)),
+    }
+    .expect("run");
+    trainer.set_readback_every(7);
+    trainer.set_graphs(graphs).expect("graphs available");
+    while trainer.steps_done() < STEPS {
+        trainer.step().expect("finite");
+    }
+    let losses = vec![trainer.record().losses];
+    drop(trainer);
+    (weights(&g), losses)
+}
+
+#[test]
+fn a_run_alone_replaying_a_graph_ends_bit_for_bit_as_an_eager_one() {
+    if !(tch::Cuda::is_available() && cuda_graph::available(0)) {
+        eprintln!("skipped: no CUDA device with graphs (compiled: {})", cuda_graph::compiled());
+        return;
+    }
+    let device = Device::Cuda(0);
+    let gadget2 = GadgetConfig { learned_prior: true, ..small(GadgetKind::Gadget2, 5, 4) };
+    let gadget1 = small(GadgetKind::Gadget1, 5, 5);
+    for (config, observed) in [(&gadget2, None), (&gadget1, Some(2))] {
+        let eager = train_alone(config, observed, device, false);
+        assert_eq!(eager, train_alone(config, observed, device, true), "{:?}", config.kind);
+    }
+}
+
 #[test]
 fn graphs_where_they_cannot_be_captured_are_a_one_line_error() {
     let stack =
@@ -133,4 +175,21 @@ fn graphs_where_they_cannot_be_captured_are_a_one_line_error() {
     trainer.set_graphs(false).expect("off");
     trainer.step().expect("an eager step");
     assert_eq!(trainer.steps_done(), 1);
+
+    // A run alone: on the CPU, and (on any device) when it trains on each pair's own reward.
+    let g = Gadget::new(small(GadgetKind::Gadget2, 5, 3), Device::Cpu, 1).expect("gadget");
+    let cost = CostMatrix::squared_index(5);
+    let mut alone =
+        Trainer::new(&g, &RAMPS[0], &cost, &options(LossKind::Joint, 1, 1e-2)).expect("run");
+    let error = alone.set_graphs(true).expect_err("no graphs on the CPU");
+    assert!(error.to_string().starts_with("CUDA graphs unavailable: "), "{error}");
+    let pair = LogitPair { p: vec![0.0, 0.5, 1.0, -1.0, 0.2], q: vec![0.3, 0.1, 0.0, 0.4, -0.5] };
+    let rewarded =
+        Rows::with_rewards(vec![pair], vec![vec![1.0, 0.0, 2.0, -1.0, 0.5]]).expect("rows");
+    let mut by_reward =
+        Trainer::new(&g, &rewarded, TrainCost::PairReward, &options(LossKind::Joint, 1, 1e-2))
+            .expect("run");
+    let error = by_reward.set_graphs(true).expect_err("no graphs for pair rewards");
+    assert!(error.to_string().contains("cost pair-reward"), "{error}");
+    by_reward.step().expect("an eager step");
 }

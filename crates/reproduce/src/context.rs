@@ -43,8 +43,8 @@ pub struct Context {
     /// Whether runs that differ only in seed, pairs and learning rate are trained together as stacks
     /// (`reproduce --stack`; [`crate::training::train_stacks`]).
     pub stack: bool,
-    /// Whether stacked training steps are replayed as CUDA graphs (`reproduce --graphs`;
-    /// [`crate::training::train_stacks`]).
+    /// Whether training steps on CUDA, stacked or alone, are replayed as CUDA graphs
+    /// (`reproduce --graphs`; [`crate::training`]).
     pub graphs: bool,
 }
 

@@ -91,7 +91,7 @@ struct Args {
     /// (docs/gadgets.md).
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
-    /// Replay every stacked training step as a CUDA graph after a few eager ones (docs/gadgets.md,
+    /// Replay every training step as a CUDA graph after a few eager ones (docs/gadgets.md,
     /// "Training with CUDA graphs"): the same weights bit for bit, without a kernel launch per
     /// operation. `auto`: where this build has the CUDA graph shim and the training device is CUDA;
     /// `on`: the same, and an error elsewhere; `off`: never.
@@ -139,7 +139,7 @@ enum Stacking {
     Off,
 }
 
-/// When to replay stacked training steps as CUDA graphs.
+/// When to replay training steps as CUDA graphs.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum GraphChoice {
     /// Where they are available.
@@ -150,7 +150,7 @@ enum GraphChoice {
     Off,
 }
 
-/// Whether stacked training on the training device replays CUDA graphs, as `choice` asks.
+/// Whether training on the training device replays CUDA graphs, as `choice` asks.
 fn resolve_graphs(choice: GraphChoice) -> Result<bool> {
     let device = gadgets::DeviceChoice::Auto.resolve()?;
     let available = match device {

@@ -24,7 +24,7 @@ pub struct Meta<P = Provenance> {
     pub seed: u64,
     /// Its configuration.
     pub config: Value,
-    /// Whether stacked training replayed CUDA graphs (`--graphs`; false in files that predate it).
+    /// Whether training replayed CUDA graphs (`--graphs`; false in files that predate it).
     #[serde(default)]
     pub graphs: bool,
     /// Seconds the part took.
