@@ -21,9 +21,9 @@
 //! step instead of about 12 per variable). The elementwise arithmetic per weight is the same as per
 //! variable.
 //!
-//! **A step in two parts.** [`Adam::prepare`] is the host's part: it counts the update and writes
+//! **A step in two parts.** `Adam::prepare` is the host's part: it counts the update and writes
 //! the numbers that change with it (-lr / (1 - beta1^t), one or one per run, and
-//! sqrt(1 - beta2^t)) into f32 tensors on the device; [`Adam::minimise_prepared`] is the device's:
+//! sqrt(1 - beta2^t)) into f32 tensors on the device; `Adam::minimise_prepared` is the device's:
 //! backpropagation and the update, reading those tensors, so that it is the same sequence of kernels
 //! at every step and can be captured once as a CUDA graph and replayed (`crate::stack`). The tensors
 //! hold the f32 roundings that libtorch makes of a scalar operand, so the update's bits are those of
@@ -127,7 +127,7 @@ impl Adam {
     }
 
     /// The host's part of a step: counts the update and writes its numbers into the device tensors
-    /// that [`Adam::minimise_prepared`] reads (no wait for the device), after binding the variables
+    /// that `Adam::minimise_prepared` reads (no wait for the device), after binding the variables
     /// to the flat buffer where another optimiser took them.
     pub(crate) fn prepare(&mut self) {
         self.bind();
@@ -152,7 +152,7 @@ impl Adam {
         });
     }
 
-    /// The device's part of a step prepared by [`Adam::prepare`]: backpropagates `loss` and updates
+    /// The device's part of a step prepared by `Adam::prepare`: backpropagates `loss` and updates
     /// every weight, as [`Adam::minimise`] does; the same kernels at every step.
     pub(crate) fn minimise_prepared(&self, loss: &Tensor) -> Result<Tensor> {
         let gradient = self.gradient(loss)?;
