@@ -276,8 +276,8 @@ fn conditionals(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LaterSweeps {
     /// The scaling form, checked: its scalings' range is read back to the host, and the sweeps are
-    /// redone in log space where they left e^+-23 (`SCALING_LIMIT`). On the CPU, where reading a number
-    /// back costs nothing and the scaling form is several times cheaper.
+    /// redone in log space where they left e^+-23 (`SCALING_LIMIT`). On the CPU, where reading a
+    /// number back costs nothing and the scaling form is several times cheaper.
     ScaledChecked,
     /// Log space throughout: nothing is read back, so a step on a GPU never waits for the device and
     /// can be captured as a CUDA graph (docs/gadgets.md, "Training with CUDA graphs"). The same
