@@ -85,7 +85,7 @@ impl NoiseSource for StepNoise {
 /// A training step's noise from its keys on the device: draw d takes the R keys of row d of a table
 /// (int64 `[D, R, 2]`, [`StepNoise::key_table`] of the step) and makes the values of
 /// [`StepNoise`]'s draw d with the tensor generator. Nothing is copied from the host while the step
-/// runs: the table is a static input of a step captured as a CUDA graph (`crate::stack`), written
+/// runs: the table is a static input of a step captured as a CUDA graph (`crate::step`), written
 /// before every replay.
 pub(crate) struct KeyedNoise<'a> {
     table: &'a Tensor,

@@ -10,9 +10,9 @@
 
 use gumbel_core::jax_random::{JaxKey, THREEFRY_PARITY, THREEFRY_ROTATIONS};
 use rayon::prelude::*;
+use tch::{Device, Kind, Tensor};
 
 use crate::device::upload;
-use tch::{Device, Kind, Tensor};
 
 /// The low 32 bits of an int64.
 const WORD: i64 = 0xFFFF_FFFF;
