@@ -115,7 +115,8 @@ fn a_stack_replaying_a_graph_ends_bit_for_bit_as_an_eager_one() {
     }
 }
 
-/// A run alone of `config` on `device`, 20 steps with or without graphs: its weights and losses.
+/// A run alone of `config` on `device` (Gadget 2 on unnormalised logits), 20 steps with or without
+/// graphs: its weights and losses.
 fn train_alone(
     config: &GadgetConfig,
     observed: Option<usize>,
@@ -125,9 +126,12 @@ fn train_alone(
     let g = Gadget::new(config.clone(), device, 7).expect("gadget");
     let cost = CostMatrix::squared_index(5);
     let loss = if observed.is_some() { LossKind::Counterfactual } else { LossKind::Joint };
+    // Gadget 2 on the raw logits: their logsumexps are static inputs too.
+    let unnormalised_logits = config.kind == GadgetKind::Gadget2;
+    let run_options = TrainOptions { unnormalised_logits, ..options(loss, 8, 1e-2) };
     let mut trainer = match observed {
-        Some(x) => Trainer::given_observation(&g, &RAMPS[1], &cost, x, &options(loss, 8, 1e-2)),
-        None => Trainer::new(&g, &RAMPS[1], &cost, &options(loss, 8, 1e-2)),
+        Some(x) => Trainer::given_observation(&g, &RAMPS[1], &cost, x, &run_options),
+        None => Trainer::new(&g, &RAMPS[1], &cost, &run_options),
     }
     .expect("run");
     trainer.set_readback_every(7);
