@@ -220,9 +220,10 @@ mod tests {
 
     impl Scratch {
         /// Adds a `bin/reproduce` standing in for the real one under full.sh: `--list` names two
-        /// parts where `FAKE_CUDA` is set and refuses as `--require-cuda` does otherwise; a part's run
-        /// appends the part to the file `calls` and fails where it is `FAKE_FAIL`; `--verify` appends
-        /// "verify".
+        /// parts where `FAKE_CUDA` is set and refuses as `--require-cuda` does otherwise;
+        /// `--check-graphs` prints its JSON, with `equal_bits` false and exit status 1 where
+        /// `FAKE_GRAPHS_DIFFER` is set; a part's run appends the part and its `--graphs` value to the
+        /// file `calls` and fails where it is `FAKE_FAIL`; `--verify` appends "verify".
         fn with_fake_reproduce(self) -> Self {
             let calls = self.0.join("calls").display().to_string();
             let path = self.0.join("bundle/bin/reproduce");
@@ -234,11 +235,18 @@ case "$*" in
     printf 'figure1      Figure 1
 table1       Table 1
 ' ;;
+*--check-graphs*)
+    if [ -n "${{FAKE_GRAPHS_DIFFER:-}}" ]; then echo '{{"equal_bits":false}}'; exit 1; fi
+    echo '{{"equal_bits":true}}' ;;
 *--verify*) echo verify >>'{calls}' ;;
 *)
-    prev= part=
-    for arg in "$@"; do [ "$prev" = --only ] && part=$arg; prev=$arg; done
-    echo "$part" >>'{calls}'
+    prev= part= graphs=
+    for arg in "$@"; do
+        [ "$prev" = --only ] && part=$arg
+        [ "$prev" = --graphs ] && graphs=$arg
+        prev=$arg
+    done
+    echo "$part $graphs" >>'{calls}'
     [ "$part" != "${{FAKE_FAIL:-}}" ] || exit 1 ;;
 esac
 "#
@@ -258,6 +266,7 @@ esac
                 .env("LIBTORCH", self.0.join("good"))
                 .env_remove("FAKE_CUDA")
                 .env_remove("FAKE_FAIL")
+                .env_remove("FAKE_GRAPHS_DIFFER")
                 .envs(env.iter().copied())
                 .output()
                 .expect("full.sh starts")
@@ -331,10 +340,22 @@ esac
 
         let failed = scratch.full(&[("FAKE_CUDA", "1"), ("FAKE_FAIL", "table1")]);
         assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
-        assert_eq!(calls(), "figure1\ntable1\nverify\n");
-        let resumed = scratch.full(&[("FAKE_CUDA", "1")]);
+        assert_eq!(calls(), "figure1 auto\ntable1 auto\nverify\n");
+        let graphs = fs::read_to_string(scratch.0.join("results/full/graphs.json")).expect("json");
+        assert_eq!(graphs, "{\"equal_bits\":true}\n");
+        // A graph that trains other bits than eager steps: the parts train without graphs, saying so.
+        let resumed = scratch.full(&[("FAKE_CUDA", "1"), ("FAKE_GRAPHS_DIFFER", "1")]);
         assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
-        assert_eq!(calls(), "figure1\ntable1\nverify\ntable1\nverify\n", "only table1 again");
+        assert_eq!(
+            calls(),
+            "figure1 auto\ntable1 auto\nverify\ntable1 off\nverify\n",
+            "only table1 again, without graphs"
+        );
+        let said = String::from_utf8_lossy(&resumed.stdout);
+        assert!(
+            said.contains("training without CUDA graphs (--graphs off): a graph trained"),
+            "{said}"
+        );
 
         let timings = fs::read_to_string(scratch.0.join("results/full/timings.tsv")).expect("tsv");
         let rows: Vec<Vec<&str>> = timings.lines().map(|l| l.split('\t').collect()).collect();

@@ -20,11 +20,20 @@
 //! with the same handful of elementwise operations, whatever the number of variables (about 10 per
 //! step instead of about 12 per variable). The elementwise arithmetic per weight is the same as per
 //! variable.
+//!
+//! **A step in two parts.** `Adam::prepare` is the host's part: it counts the update and writes
+//! the numbers that change with it (-lr / (1 - beta1^t), one or one per run, and
+//! sqrt(1 - beta2^t)) into f32 tensors on the device; `Adam::minimise_prepared` is the device's:
+//! backpropagation and the update, reading those tensors, so that it is the same sequence of kernels
+//! at every step and can be captured once as a CUDA graph and replayed (`crate::stack`). The tensors
+//! hold the f32 roundings that libtorch makes of a scalar operand, so the update's bits are those of
+//! scalar operands on the CPU.
 
 use std::collections::HashMap;
 
 use tch::{nn, Kind, Tensor};
 
+use crate::device::upload;
 use crate::error::Result;
 
 const BETA1: f64 = 0.9;
@@ -44,6 +53,10 @@ pub struct Adam {
     /// The moment estimates, `[R, P]` each.
     first: Tensor,
     second: Tensor,
+    /// -lr / (1 - beta1^t) of the prepared update t: f32, 0-dim, or `[R, 1]` when the rates differ.
+    step_sizes: Tensor,
+    /// sqrt(1 - beta2^t) of the prepared update t: f32, 0-dim.
+    correction2_sqrt: Tensor,
     step: i32,
 }
 
@@ -74,11 +87,14 @@ impl Adam {
             [first, rest @ ..] if rest.iter().all(|r| r == first) => vec![*first],
             _ => learning_rates.to_vec(),
         };
+        let sizes_shape: &[i64] = if learning_rates.len() > 1 { &[runs, 1] } else { &[] };
         let mut adam = Self {
             learning_rates,
             variables,
             first: weights.zeros_like(),
             second: weights.zeros_like(),
+            step_sizes: Tensor::zeros(sizes_shape, (Kind::Float, store.device())),
+            correction2_sqrt: Tensor::zeros([], (Kind::Float, store.device())),
             weights,
             views,
             step: 0,
@@ -106,7 +122,39 @@ impl Adam {
     /// exactly when every entry is, short of overflow): the training loop checks it with the loss
     /// ([`crate::readback`]). A non-finite gradient is applied as it is: the run is over then.
     pub fn minimise(&mut self, loss: &Tensor) -> Result<Tensor> {
+        self.prepare();
+        self.minimise_prepared(loss)
+    }
+
+    /// The host's part of a step: counts the update and writes its numbers into the device tensors
+    /// that `Adam::minimise_prepared` reads (no wait for the device), after binding the variables
+    /// to the flat buffer where another optimiser took them.
+    pub(crate) fn prepare(&mut self) {
         self.bind();
+        self.step += 1;
+        let correction1 = 1.0 - BETA1.powi(self.step);
+        let correction2_sqrt = (1.0 - BETA2.powi(self.step)).sqrt();
+        let step_sizes: Vec<f64> = self.learning_rates.iter().map(|lr| -lr / correction1).collect();
+        tch::no_grad(|| {
+            let _ = self.correction2_sqrt.fill_(correction2_sqrt);
+            match step_sizes.as_slice() {
+                [size] => {
+                    let _ = self.step_sizes.fill_(*size);
+                }
+                sizes => {
+                    // f32 on the host, as libtorch rounds a scalar.
+                    let column: Vec<f32> = sizes.iter().map(|&s| s as f32).collect();
+                    let device = self.step_sizes.device();
+                    let column = upload(&Tensor::from_slice(&column).view([-1, 1]), device);
+                    self.step_sizes.copy_(&column);
+                }
+            }
+        });
+    }
+
+    /// The device's part of a step prepared by `Adam::prepare`: backpropagates `loss` and updates
+    /// every weight, as [`Adam::minimise`] does; the same kernels at every step.
+    pub(crate) fn minimise_prepared(&self, loss: &Tensor) -> Result<Tensor> {
         let gradient = self.gradient(loss)?;
         let sum = gradient.f_sum(Kind::Float)?;
         self.update(&gradient);
@@ -163,27 +211,16 @@ impl Adam {
         self.step = step;
     }
 
-    /// The Adam update of every weight from its `gradient` (`[R, P]`).
-    fn update(&mut self, gradient: &Tensor) {
-        self.step += 1;
-        let correction1 = 1.0 - BETA1.powi(self.step);
-        let correction2_sqrt = (1.0 - BETA2.powi(self.step)).sqrt();
-        // -lr / (1 - beta1^t): one number, or per run an [R, 1] column (f32, as libtorch rounds a scalar).
-        let step_sizes: Vec<f64> = self.learning_rates.iter().map(|lr| -lr / correction1).collect();
+    /// The Adam update of every weight from its `gradient` (`[R, P]`), with the prepared step's
+    /// numbers.
+    fn update(&self, gradient: &Tensor) {
+        let (mut first, mut second) = (self.first.shallow_clone(), self.second.shallow_clone());
         tch::no_grad(|| {
-            let _ = self.first.lerp_(gradient, 1.0 - BETA1);
-            let _ =
-                self.second.g_mul_scalar_(BETA2).addcmul_(gradient, &(gradient * (1.0 - BETA2)));
-            let denominator = (self.second.sqrt() / correction2_sqrt).g_add_scalar_(EPS);
-            let step = match step_sizes.as_slice() {
-                [size] => &self.first * *size,
-                sizes => {
-                    let column: Vec<f32> = sizes.iter().map(|&s| s as f32).collect();
-                    let column = Tensor::from_slice(&column).to_device(self.weights.device());
-                    &self.first * column.view([-1, 1])
-                }
-            };
-            let _ = self.weights.addcdiv_(&step, &denominator);
+            let _ = first.lerp_(gradient, 1.0 - BETA1);
+            let _ = second.g_mul_scalar_(BETA2).addcmul_(gradient, &(gradient * (1.0 - BETA2)));
+            let denominator = (second.sqrt() / &self.correction2_sqrt).g_add_scalar_(EPS);
+            let step = &first * &self.step_sizes;
+            let _ = self.weights.shallow_clone().addcdiv_(&step, &denominator);
         });
     }
 }

@@ -11,6 +11,7 @@ use gumbel_core::pairs::LogitPair;
 use gumbel_core::Categorical;
 use tch::{Device, Kind, Tensor};
 
+use crate::device::upload;
 use crate::error::{GadgetError, Result};
 
 /// `[B, K]` log-probabilities of p and of q for B pairs.
@@ -43,8 +44,8 @@ impl PairBatch {
             q.extend(normalised(&pair.q, outcomes, "q")?);
         }
         let shape = [pairs.len() as i64, outcomes as i64];
-        let to = |v: &[f64]| {
-            Tensor::from_slice(v).f_reshape(shape)?.f_to_kind(kind)?.f_to_device(device)
+        let to = |v: &[f64]| -> Result<Tensor> {
+            Ok(upload(&Tensor::from_slice(v).f_reshape(shape)?.f_to_kind(kind)?, device))
         };
         let impossible = p.iter().chain(&q).any(|&l| l == f64::NEG_INFINITY);
         Ok(Self { log_p: to(&p)?, log_q: to(&q)?, log_scales: None, impossible })
@@ -60,7 +61,7 @@ impl PairBatch {
         device: Device,
     ) -> Result<Self> {
         let batch = Self::from_pairs(pairs, outcomes, kind, device)?;
-        let to = |v: Vec<f64>| Tensor::from_slice(&v).to_kind(kind).to_device(device);
+        let to = |v: Vec<f64>| upload(&Tensor::from_slice(&v).to_kind(kind), device);
         let scales = |side: fn(&LogitPair) -> &[f64]| {
             to(pairs.iter().map(|pair| logsumexp(side(pair))).collect())
         };
@@ -77,6 +78,41 @@ impl PairBatch {
     ) -> Result<Self> {
         let pair = LogitPair { p: p.log_probs().to_vec(), q: q.log_probs().to_vec() };
         Self::from_pairs(&[pair], outcomes, kind, device)
+    }
+
+    /// A copy on `device`, the values copied without waiting for the device ([`upload`]).
+    pub(crate) fn to_device(&self, device: Device) -> PairBatch {
+        PairBatch {
+            log_p: upload(&self.log_p, device),
+            log_q: upload(&self.log_q, device),
+            log_scales: self
+                .log_scales
+                .as_ref()
+                .map(|(p, q)| (upload(p, device), upload(q, device))),
+            impossible: self.impossible,
+        }
+    }
+
+    /// Overwrites this batch's tensors in place with `other`'s values (the same shapes; `other` on
+    /// the CPU or this batch's device), without waiting for the device, and takes its `impossible`.
+    pub(crate) fn copy_from(&mut self, other: &PairBatch) -> Result<()> {
+        let device = self.log_p.device();
+        self.log_p.f_copy_(&upload(&other.log_p, device))?;
+        self.log_q.f_copy_(&upload(&other.log_q, device))?;
+        match (&mut self.log_scales, &other.log_scales) {
+            (Some((p, q)), Some((from_p, from_q))) => {
+                p.f_copy_(&upload(from_p, device))?;
+                q.f_copy_(&upload(from_q, device))?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(GadgetError::InvalidConfig(
+                    "a normalised and an unnormalised batch mixed".into(),
+                ))
+            }
+        }
+        self.impossible = other.impossible;
+        Ok(())
     }
 
     /// B.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use tch::Device;
+use tch::{Device, Tensor};
 
 use crate::error::{GadgetError, Result};
 
@@ -64,6 +64,14 @@ pub const DEFAULT_CPU_THREADS: usize = 1;
 /// Sets libtorch's intra-op thread count (process-wide).
 pub fn set_cpu_threads(threads: usize) {
     tch::set_num_threads(threads.clamp(1, i32::MAX as usize) as i32);
+}
+
+/// `host`, a CPU tensor, on `device`, by a copy that does not wait for the device: libtorch's
+/// blocking copy to a GPU synchronises the stream after it, which stops the host queueing work ahead
+/// and cannot be captured in a CUDA graph. The driver stages the host values before the call returns,
+/// so `host` may be dropped at once. On the CPU `host` itself, as `to_device` gives it.
+pub(crate) fn upload(host: &Tensor, device: Device) -> Tensor {
+    host.to_device_(device, host.kind(), true, false)
 }
 
 /// A short name of a resolved device for logs and metadata: `cpu` or `cuda:N`.

@@ -57,6 +57,10 @@ pub enum GadgetError {
     /// A failure inside libtorch (its message is part of this one, not a separate source).
     #[error("libtorch: {0}")]
     Torch(tch::TchError),
+    /// CUDA graphs were asked for where they cannot be captured, or capturing or replaying one
+    /// failed (`cuda_graph`).
+    #[error(transparent)]
+    Graph(#[from] cuda_graph::GraphError),
     /// One training run needs more memory than the device has free (`crate::footprint`).
     #[error(
         "one training run needs about {} MiB, the device has {} MiB to give",
@@ -73,10 +77,12 @@ pub enum GadgetError {
 
 impl GadgetError {
     /// Whether this is libtorch failing to allocate memory (CUDA's "out of memory", the CPU
-    /// allocator's "not enough memory"): a stack that meets it may fit when split.
+    /// allocator's "not enough memory"), eagerly or while capturing a CUDA graph: a stack that meets
+    /// it may fit when split.
     pub fn is_out_of_memory(&self) -> bool {
         match self {
             GadgetError::Torch(error) => is_out_of_memory_message(&error.to_string()),
+            GadgetError::Graph(error) => is_out_of_memory_message(&error.to_string()),
             GadgetError::Memory { .. } => true,
             _ => false,
         }
@@ -98,3 +104,18 @@ impl From<tch::TchError> for GadgetError {
 
 /// The result type of the gadgets crate.
 pub type Result<T> = std::result::Result<T, GadgetError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuda_graph::GraphError;
+
+    #[test]
+    fn running_out_of_memory_while_capturing_a_graph_counts_as_out_of_memory() {
+        let capture =
+            GraphError::Cuda("capture failed: CUDA out of memory. Tried to allocate".into());
+        assert!(GadgetError::Graph(capture).is_out_of_memory());
+        let unavailable = GraphError::Unavailable("this build has no CUDA graph shim".into());
+        assert!(!GadgetError::Graph(unavailable).is_out_of_memory());
+    }
+}

@@ -11,7 +11,7 @@
 //! Zero-probability outcomes (log p_x = -inf) are masked so that neither values nor gradients are NaN.
 
 use gumbel_core::rng::SeededRng;
-use tch::{nn, Kind, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use crate::batch::PairBatch;
 use crate::config::GadgetConfig;
@@ -236,7 +236,8 @@ fn rows_by_mask(table: &Tensor, index: &Tensor) -> Tensor {
 /// (official-gadgets.md section 3; docs/figure1-table1.md measures what it did to Figure 1a).
 ///
 /// The first sweep runs in log space, as the authors' code does throughout: it removes any scale of R
-/// and leaves log A_1, whose possible columns hold mass p_x. The other T - 1 sweeps find
+/// and leaves log A_1, whose possible columns hold mass p_x. On a GPU the other T - 1 sweeps run in
+/// log space too ([`LaterSweeps`]: no number is read back within a training step). On the CPU they find
 /// A = diag(u) M diag(v) with M = exp(log A_1) by the scaling form of Sinkhorn,
 /// u <- pi / (M v), v <- p / (M^T u): two matrix-vector products per sweep instead of two
 /// logsumexps over the whole matrix (several times cheaper on the CPU, forward and backward), and
@@ -266,15 +267,55 @@ fn conditionals(
         1 => log_prior.view([1, -1, 1]),
         _ => log_prior.unsqueeze(-1),
     };
-    let mut log_a = masks.fill(r, f64::NEG_INFINITY);
-    if iterations > 0 {
-        log_a = log_space_sweeps(&log_a, &log_pi, masks, 1);
-    }
-    if iterations > 1 {
-        log_a = scaled_sweeps(&log_a, &log_pi, masks, iterations - 1)
-            .unwrap_or_else(|| log_space_sweeps(&log_a, &log_pi, masks, iterations - 1));
-    }
+    let log_a = masks.fill(r, f64::NEG_INFINITY);
+    let log_a = sweeps(&log_a, &log_pi, masks, iterations, LaterSweeps::for_device(r.device()));
     correct(&normalise_rows(&log_a, &log_pi), masks, log_scales)
+}
+
+/// How Sinkhorn sweeps 2..T run on a device (the first is in log space on every device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaterSweeps {
+    /// The scaling form, checked: its scalings' range is read back to the host, and the sweeps are
+    /// redone in log space where they left e^+-23 (`SCALING_LIMIT`). On the CPU, where reading a
+    /// number back costs nothing and the scaling form is several times cheaper.
+    ScaledChecked,
+    /// Log space throughout: nothing is read back, so a step on a GPU never waits for the device and
+    /// can be captured as a CUDA graph (docs/gadgets.md, "Training with CUDA graphs"). The same
+    /// matrix as the checked scaling form to rounding (tested).
+    LogSpace,
+}
+
+impl LaterSweeps {
+    /// [`LaterSweeps::ScaledChecked`] on the CPU, [`LaterSweeps::LogSpace`] on every other device.
+    pub fn for_device(device: Device) -> Self {
+        match device {
+            Device::Cpu => Self::ScaledChecked,
+            _ => Self::LogSpace,
+        }
+    }
+}
+
+/// `iterations` Sinkhorn sweeps from `log_a`: the first in log space, the others as `later` says.
+fn sweeps(
+    log_a: &Tensor,
+    log_pi: &Tensor,
+    masks: &Masks,
+    iterations: usize,
+    later: LaterSweeps,
+) -> Tensor {
+    if iterations == 0 {
+        return log_a.shallow_clone();
+    }
+    let first = log_space_sweeps(log_a, log_pi, masks, 1);
+    let rest = iterations - 1;
+    if rest == 0 {
+        return first;
+    }
+    match later {
+        LaterSweeps::ScaledChecked => scaled_sweeps(&first, log_pi, masks, rest)
+            .unwrap_or_else(|| log_space_sweeps(&first, log_pi, masks, rest)),
+        LaterSweeps::LogSpace => log_space_sweeps(&first, log_pi, masks, rest),
+    }
 }
 
 /// Largest |log u_z|, |log v_x| the scaling form accepts: e^23 ~ 1e10 leaves single-precision
@@ -390,7 +431,6 @@ fn correct(log_a: &Tensor, masks: &Masks, log_scales: Option<&Tensor>) -> Tensor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
 
     /// T sweeps all in log space and the correction: the authors' form.
     fn reference(r: &Tensor, log_p: &Tensor, log_prior: &Tensor, iterations: usize) -> Tensor {
@@ -478,6 +518,33 @@ mod tests {
             let (plain, plain_grad) = run(&Masks::all_possible(&log_p));
             assert!(masked.equal(&plain), "scale {scale}: values");
             assert!(masked_grad.equal(&plain_grad), "scale {scale}: gradients");
+        }
+    }
+
+    #[test]
+    fn cuda_devices_sweep_in_log_space_and_both_forms_give_the_same_conditionals() {
+        assert_eq!(LaterSweeps::for_device(Device::Cpu), LaterSweeps::ScaledChecked);
+        for index in [0, 1] {
+            assert_eq!(LaterSweeps::for_device(Device::Cuda(index)), LaterSweeps::LogSpace);
+        }
+        tch::manual_seed(8);
+        for kind in [Kind::Double, Kind::Float] {
+            let options = (kind, Device::Cpu);
+            let log_pi = Tensor::randn([20], options).log_softmax(-1, kind).view([1, -1, 1]);
+            let log_p = (Tensor::randn([8, 10], options) * 2.0).log_softmax(-1, kind);
+            let masks = Masks::new(&log_p);
+            // A fresh network's spread (the checked scaling form accepted) and a wide one (refused).
+            for scale in [1.0, 300.0] {
+                let r = Tensor::randn([8, 20, 10], options) * scale;
+                let form = |later| {
+                    let a = sweeps(&r, &log_pi, &masks, 10, later);
+                    correct(&normalise_rows(&a, &log_pi), &masks, None).exp()
+                };
+                let gap =
+                    max_abs_diff(&form(LaterSweeps::ScaledChecked), &form(LaterSweeps::LogSpace));
+                let bound = if kind == Kind::Double { 1e-12 } else { 1e-5 };
+                assert!(gap < bound, "{kind:?} scale {scale}: {gap}");
+            }
         }
     }
 

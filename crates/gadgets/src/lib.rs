@@ -65,6 +65,7 @@ pub mod readback;
 mod safetensors;
 mod snapshot;
 pub mod stack;
+mod step;
 pub mod task;
 pub mod threefry;
 pub mod train;

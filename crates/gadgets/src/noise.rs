@@ -12,7 +12,7 @@ use gumbel_core::rng::SeededRng;
 use rand::RngCore;
 use tch::{Device, Kind, Tensor};
 
-use crate::threefry::Generator;
+use crate::threefry::{key_tensor, key_tensor_uniforms, Generator};
 
 /// The version of the training noise, recorded with every trained run
 /// ([`crate::train::TrainingRecord::noise`]) and named by every run key and snapshot: 2 is
@@ -57,25 +57,73 @@ impl StepNoise {
         let keys = seeds.iter().map(|&seed| JaxKey::from_seed(seed).fold_in(step)).collect();
         Self { keys, draws: 0, generator }
     }
+
+    /// The draws made so far.
+    pub fn draws(&self) -> u32 {
+        self.draws
+    }
+
+    /// The keys of draws 0..`draws` of every run, int64 `[draws, R, 2]` on the CPU: what
+    /// [`KeyedNoise`] reads, row d giving the values of this noise's draw d.
+    pub(crate) fn key_table(&self, draws: u32) -> Tensor {
+        let keys: Vec<JaxKey> =
+            (0..draws).flat_map(|d| self.keys.iter().map(move |key| key.fold_in(d))).collect();
+        key_tensor(&keys).view([i64::from(draws), self.keys.len() as i64, 2])
+    }
 }
 
 impl NoiseSource for StepNoise {
     fn uniforms(&mut self, shape: &[i64], device: Device) -> Tensor {
         let runs = self.keys.len() as i64;
-        assert!(
-            runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0),
-            "rows {shape:?} of a stack of {runs} runs"
-        );
+        let per_run = per_run_words(shape, runs);
         let keys: Vec<JaxKey> = self.keys.iter().map(|key| key.fold_in(self.draws)).collect();
         self.draws += 1;
-        let per_run = shape.iter().product::<i64>() / runs;
-        // [R, rows / R, rest] -> [rows / R, R, rest]: row b R + r is run r's row b.
-        self.generator
-            .uniforms(&keys, per_run as usize, device)
-            .view([runs, shape[0] / runs, -1])
-            .transpose(0, 1)
-            .reshape(shape)
+        interleave(self.generator.uniforms(&keys, per_run, device), shape)
     }
+}
+
+/// A training step's noise from its keys on the device: draw d takes the R keys of row d of a table
+/// (int64 `[D, R, 2]`, [`StepNoise::key_table`] of the step) and makes the values of
+/// [`StepNoise`]'s draw d with the tensor generator. Nothing is copied from the host while the step
+/// runs: the table is a static input of a step captured as a CUDA graph (`crate::step`), written
+/// before every replay.
+pub(crate) struct KeyedNoise<'a> {
+    table: &'a Tensor,
+    draws: i64,
+}
+
+impl<'a> KeyedNoise<'a> {
+    /// Draws from `table`'s rows in order.
+    pub(crate) fn new(table: &'a Tensor) -> Self {
+        Self { table, draws: 0 }
+    }
+}
+
+impl NoiseSource for KeyedNoise<'_> {
+    fn uniforms(&mut self, shape: &[i64], _device: Device) -> Tensor {
+        let (table_draws, runs) = (self.table.size()[0], self.table.size()[1]);
+        assert!(self.draws < table_draws, "draw {} of a table of {table_draws}", self.draws);
+        let per_run = per_run_words(shape, runs);
+        let keys = self.table.select(0, self.draws);
+        self.draws += 1;
+        interleave(key_tensor_uniforms(&keys, per_run), shape)
+    }
+}
+
+/// The values one run of a stack of `runs` takes of a draw of `shape` (rows interleaving the runs).
+fn per_run_words(shape: &[i64], runs: i64) -> usize {
+    assert!(
+        runs > 0 && shape.first().is_some_and(|rows| rows % runs == 0),
+        "rows {shape:?} of a stack of {runs} runs"
+    );
+    (shape.iter().product::<i64>() / runs) as usize
+}
+
+/// Each run's values (`[R, n]`) as a draw of `shape`: row b R + r is run r's row b.
+fn interleave(per_run: Tensor, shape: &[i64]) -> Tensor {
+    let runs = per_run.size()[0];
+    // [R, rows / R, rest] -> [rows / R, R, rest].
+    per_run.view([runs, shape[0] / runs, -1]).transpose(0, 1).reshape(shape)
 }
 
 /// Uniforms strictly inside (0, 1), of the given shape, f32 on `device` (see [`open_unit`]).
@@ -122,6 +170,36 @@ pub fn top_down(log_p: &Tensor, observed: &Tensor, u: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32").into_iter().map(f32::to_bits).collect()
+    }
+
+    #[test]
+    fn keyed_noise_gives_step_noises_values_bit_for_bit() {
+        let seeds = [3, 11, 1 << 40];
+        let shapes: [&[i64]; 3] = [&[6, 2, 5], &[3, 7], &[9, 1, 2, 2]];
+        for generator in [Generator::Scalar, Generator::Tensor] {
+            let mut host = StepNoise::new(&seeds, 17, generator);
+            let table = StepNoise::new(&seeds, 17, generator).key_table(shapes.len() as u32);
+            let mut keyed = KeyedNoise::new(&table);
+            for shape in shapes {
+                let (want, got) =
+                    (host.uniforms(shape, Device::Cpu), keyed.uniforms(shape, Device::Cpu));
+                assert_eq!(got.size(), shape);
+                assert_eq!(bits(&want), bits(&got), "{generator:?} {shape:?}");
+            }
+            assert_eq!(host.draws(), 3);
+        }
+        // Another step's keys give other values: the table is not ignored.
+        let other = StepNoise::new(&seeds, 18, Generator::Scalar).key_table(1);
+        let mut host = StepNoise::new(&seeds, 17, Generator::Scalar);
+        let (want, got) = (
+            host.uniforms(shapes[0], Device::Cpu),
+            KeyedNoise::new(&other).uniforms(shapes[0], Device::Cpu),
+        );
+        assert_ne!(bits(&want), bits(&got));
+    }
 
     #[test]
     fn extreme_bits_give_finite_gumbels() {

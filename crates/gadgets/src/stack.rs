@@ -13,6 +13,10 @@
 //! Only the order of floating-point operations differs (a batched matrix product instead of R
 //! products), so a stacked run agrees with the run trained alone to rounding, not bit for bit; the
 //! same stack and device give the same bits.
+//!
+//! A step is host preparation and a device part (`step.rs`): with [`StackedTrainer::set_graphs`]
+//! the device part is captured once as a CUDA graph after [`GRAPH_WARM_UP`] eager steps and
+//! replayed at every later step (docs/gadgets.md, "Training with CUDA graphs").
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,19 +25,47 @@ use gumbel_core::hash::fnv1a;
 use gumbel_core::pairs::{LogitPair, PairDistribution};
 use gumbel_core::rng::{stream, SeededRng};
 use gumbel_core::CostMatrix;
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::adam::Adam;
-use crate::device::device_name;
+use crate::batch::PairBatch;
+use crate::device::{device_name, upload};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
-use crate::noise::NOISE_VERSION;
+use crate::noise::{NoiseSource, StepNoise, NOISE_VERSION};
 use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, StackIdentity, StackPosition};
+use crate::step::DeviceStep;
 use crate::train::{
     check_observation, check_run, cost_tensor, sample_losses, state_tensors, step_noise,
     training_batch, LossKind, LossLog, RowCosts, TrainOptions, TrainingRecord,
 };
+
+pub use crate::step::GRAPH_WARM_UP;
+
+/// The device part of a stack's step: the losses `[R]` of `batch` (rows interleaving the runs) and
+/// Adam's prepared update, the noise from `noise`; returns the losses and the gradient sum, on the
+/// device.
+#[allow(clippy::too_many_arguments)]
+fn device_part(
+    gadget: &Gadget,
+    batch: &PairBatch,
+    cost: &RowCosts,
+    options: &TrainOptions,
+    observed: Option<&Tensor>,
+    optimiser: &Adam,
+    runs: usize,
+    noise: &mut dyn NoiseSource,
+) -> Result<(Tensor, Tensor)> {
+    let per_sample = sample_losses(gadget, batch, cost, options, observed, noise);
+    let losses = per_sample.view([options.batch as i64, runs as i64, -1]).mean_dim(
+        [0, 2].as_slice(),
+        false,
+        Kind::Float,
+    );
+    let gradient_sum = optimiser.minimise_prepared(&losses.sum(Kind::Float))?;
+    Ok((losses, gradient_sum))
+}
 
 /// R training runs stepped together.
 pub struct StackedTrainer<'a> {
@@ -44,6 +76,10 @@ pub struct StackedTrainer<'a> {
     costs_hash: Option<u64>,
     /// Each run's fixed observation (all or none of them have one).
     observed: Vec<Option<usize>>,
+    /// Row i's fixed observation, run i mod R's (int64 `[B R, 1]` on the device), if the runs have one.
+    observed_rows: Option<Tensor>,
+    /// The static inputs of the device part and the captured step.
+    device_step: DeviceStep,
     options: Vec<TrainOptions>,
     optimiser: Adam,
     /// Each run's generator of pairs.
@@ -132,12 +168,22 @@ impl<'a> StackedTrainer<'a> {
                 .collect();
             (RowCosts::PerRun(Tensor::stack(&tensors, 0)), Some(fnv1a(&values)))
         };
+        // Row i's observation is run i mod R's.
+        let observed_rows =
+            observed.iter().map(|o| o.map(|x| x as i64)).collect::<Option<Vec<i64>>>().map(
+                |per_run| {
+                    let rows = Tensor::from_slice(&per_run).repeat([options[0].batch as i64]);
+                    upload(&rows.view([-1, 1]), device)
+                },
+            );
         Ok(Self {
             gadget,
             pairs,
             cost,
             costs_hash,
             observed: observed.to_vec(),
+            observed_rows,
+            device_step: DeviceStep::new(device),
             options: options.to_vec(),
             optimiser: Adam::per_run(
                 gadget.var_store(),
@@ -158,6 +204,14 @@ impl<'a> StackedTrainer<'a> {
         self.readback.set_every(every);
     }
 
+    /// Replays the step as a CUDA graph after [`GRAPH_WARM_UP`] eager steps (`on`), or runs every
+    /// step eagerly (off, the default). The weights are the same bit for bit either way (tested on
+    /// a GPU). Errs, changing nothing, where graphs cannot be captured: a stack on the CPU, a build
+    /// without the CUDA graph shim, a CUDA device libtorch does not see (`GraphError::Unavailable`).
+    pub fn set_graphs(&mut self, on: bool) -> Result<()> {
+        self.device_step.set_graphs(on)
+    }
+
     /// One Adam step of every run on a fresh batch each, the losses and gradient sum left on the
     /// device. Every N steps and at the runs' last step the steps since the last readback come back
     /// and are checked ([`StackedTrainer::read_back`]): then it returns this step's losses, one per
@@ -166,7 +220,26 @@ impl<'a> StackedTrainer<'a> {
     pub fn step(&mut self) -> Result<Option<Vec<f64>>> {
         self.readback.check()?;
         self.step += 1;
-        let (runs, batch) = (self.pairs.len(), self.options[0].batch);
+        let mut noise = self.prepare()?;
+        let (gadget, cost, options) = (self.gadget, &self.cost, &self.options[0]);
+        let (observed, optimiser, runs) =
+            (self.observed_rows.as_ref(), &self.optimiser, self.pairs.len());
+        let (losses, gradient_sum) = self.device_step.run(&mut noise, |batch, noise| {
+            device_part(gadget, batch, cost, options, observed, optimiser, runs, noise)
+        })?;
+        self.readback.record(self.step, &losses, &gradient_sum)?;
+        if self.readback.is_full() || self.step == self.options[0].steps {
+            return self.read_back();
+        }
+        Ok(None)
+    }
+
+    /// The host's part of a step: draws every run's pairs, writes the batch into the static inputs
+    /// (allocating them at the first step), the step's noise keys into the key table where there is
+    /// one, and prepares Adam's update. Returns the step's noise for a device part without a key
+    /// table (the CPU's, and CUDA's first step).
+    fn prepare(&mut self) -> Result<StepNoise> {
+        let batch = self.options[0].batch;
         let drawn: Vec<Vec<LogitPair>> = self
             .pairs
             .iter()
@@ -180,36 +253,12 @@ impl<'a> StackedTrainer<'a> {
         }
         let rows: Vec<LogitPair> =
             (0..batch).flat_map(|b| drawn.iter().map(move |run| run[b].clone())).collect();
-        let batch_tensors = training_batch(self.gadget, &rows, &self.options[0])?;
+        let host = training_batch(self.gadget, &rows, &self.options[0], Device::Cpu)?;
         let seeds: Vec<u64> = self.options.iter().map(|o| o.seed).collect();
-        // Row i's observation is run i mod R's.
-        let observed: Option<Vec<i64>> =
-            self.observed.iter().map(|o| o.map(|x| x as i64)).collect();
-        let observed = observed.map(|per_run| {
-            Tensor::from_slice(&per_run)
-                .repeat([batch as i64])
-                .view([-1, 1])
-                .to_device(self.gadget.device())
-        });
-        let per_sample = sample_losses(
-            self.gadget,
-            &batch_tensors,
-            &self.cost,
-            &self.options[0],
-            observed.as_ref(),
-            &mut step_noise(&seeds, self.step, self.gadget.device()),
-        );
-        let losses = per_sample.view([batch as i64, runs as i64, -1]).mean_dim(
-            [0, 2].as_slice(),
-            false,
-            Kind::Float,
-        );
-        let gradient_sum = self.optimiser.minimise(&losses.sum(Kind::Float))?;
-        self.readback.record(self.step, &losses, &gradient_sum)?;
-        if self.readback.is_full() || self.step == self.options[0].steps {
-            return self.read_back();
-        }
-        Ok(None)
+        let noise = step_noise(&seeds, self.step, self.gadget.device());
+        self.device_step.load(&host, &noise)?;
+        self.optimiser.prepare();
+        Ok(noise)
     }
 
     /// Reads back the steps not read back yet (one transfer), checks them in order and adds each
@@ -265,6 +314,7 @@ impl<'a> StackedTrainer<'a> {
         self.optimiser.set_updates(position.adam_updates);
         (self.step, self.streams, self.logs) = (position.step, position.rngs, position.logs);
         self.readback.clear();
+        self.device_step.forget_graph();
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }

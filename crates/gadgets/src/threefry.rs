@@ -12,6 +12,8 @@ use gumbel_core::jax_random::{JaxKey, THREEFRY_PARITY, THREEFRY_ROTATIONS};
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
+use crate::device::upload;
+
 /// The low 32 bits of an int64.
 const WORD: i64 = 0xFFFF_FFFF;
 
@@ -78,18 +80,35 @@ where
         })
         .collect();
     pieces.into_par_iter().for_each(|piece| piece.fill(&map));
-    Tensor::from_slice(&values).view([keys.len() as i64, n as i64]).to_device(device)
+    upload(&Tensor::from_slice(&values).view([keys.len() as i64, n as i64]), device)
 }
 
 /// `jax.random.bits(key, (n,))` for every key in int64 tensor operations on `device`, `[keys, n]`.
 fn tensor_bits(keys: &[JaxKey], n: usize, device: Device) -> Tensor {
+    tensor_bits_of(&upload(&key_tensor(keys), device), n)
+}
+
+/// `keys` as an int64 `[keys, 2]` tensor on the CPU, each word in [0, 2^32): what
+/// [`key_tensor_uniforms`] takes.
+pub(crate) fn key_tensor(keys: &[JaxKey]) -> Tensor {
+    let words: Vec<i64> = keys.iter().flat_map(|k| k.0.map(i64::from)).collect();
+    Tensor::from_slice(&words).view([-1, 2])
+}
+
+/// [`Generator::uniforms`] of the tensor form from keys already on the device (int64 `[keys, 2]`,
+/// [`key_tensor`]): the same values, with nothing copied from the host, so a captured training step
+/// can read its keys from a tensor written before each replay (`crate::noise::KeyedNoise`).
+pub(crate) fn key_tensor_uniforms(keys: &Tensor, n: usize) -> Tensor {
+    unit_of_words(&tensor_bits_of(keys, n))
+}
+
+/// `jax.random.bits(key, (n,))` for every key of int64 `keys` `[keys, 2]`, on their device.
+fn tensor_bits_of(keys: &Tensor, n: usize) -> Tensor {
+    let device = keys.device();
     let half = n.div_ceil(2) as i64;
-    let word = |pick: fn(&JaxKey) -> u32| {
-        let values: Vec<i64> = keys.iter().map(|k| i64::from(pick(k))).collect();
-        Tensor::from_slice(&values).view([-1, 1]).to_device(device)
-    };
-    let schedule =
-        [word(|k| k.0[0]), word(|k| k.0[1]), word(|k| k.0[0] ^ k.0[1] ^ THREEFRY_PARITY)];
+    let (first, second) = (keys.select(1, 0).view([-1, 1]), keys.select(1, 1).view([-1, 1]));
+    let parity = first.bitwise_xor_tensor(&second).bitwise_xor(i64::from(THREEFRY_PARITY));
+    let schedule = [first, second, parity];
     let lanes = Tensor::arange(half, (Kind::Int64, device)).view([1, -1]);
     // The second word of block `lane` counts `lane + half`, or 0 for the pad of an odd n.
     let high = &lanes + half;

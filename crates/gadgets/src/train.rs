@@ -7,7 +7,8 @@
 //! in one pass), and draws the N_in inner samples as an extra tensor axis, their noise from
 //! [`StepNoise`] keyed by the seed and the step, made on the gadget's device; [`crate::adam::Adam`] updates the weights. The loss and
 //! the gradient sum stay on the device and come back every N steps ([`crate::readback`]), when a
-//! loss or gradient that is not finite stops the run, naming its step.
+//! loss or gradient that is not finite stops the run, naming its step. A step is host preparation
+//! and a device part (`step.rs`), which [`Trainer::set_graphs`] replays as a CUDA graph.
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,12 +22,13 @@ use tch::{Device, Kind, Tensor};
 use crate::adam::Adam;
 use crate::batch::PairBatch;
 use crate::config::GadgetKind;
-use crate::device::device_name;
+use crate::device::{device_name, upload};
 use crate::error::{GadgetError, Result};
 use crate::gadget::Gadget;
 use crate::noise::{gumbel, NoiseSource, StepNoise, NOISE_VERSION};
 use crate::readback::{Readback, READBACK_EVERY};
 use crate::snapshot::{self, Identity, Position};
+use crate::step::DeviceStep;
 use crate::task::TrainCost;
 use crate::threefry::Generator;
 
@@ -242,6 +244,10 @@ pub struct Trainer<'a> {
     /// One matrix for every row, or None: each drawn pair's own reward ([`reward_costs`]).
     cost: Option<RowCosts>,
     observed: Option<usize>,
+    /// Row b's fixed observation (int64 `[B, 1]` on the device), if the run has one.
+    observed_rows: Option<Tensor>,
+    /// The static inputs of the device part and the captured step.
+    device_step: DeviceStep,
     options: TrainOptions,
     optimiser: Adam,
     /// The generator of the pairs.
@@ -289,6 +295,8 @@ impl<'a> Trainer<'a> {
             pairs,
             cost,
             observed: None,
+            observed_rows: None,
+            device_step: DeviceStep::new(gadget.device()),
             options: options.clone(),
             optimiser: Adam::new(gadget.var_store(), options.learning_rate),
             rng: stream(options.seed, 1),
@@ -331,7 +339,29 @@ impl<'a> Trainer<'a> {
                 found: observed + 1,
             });
         }
-        Ok(Self { observed: Some(observed), ..Self::new(gadget, pairs, cost, options)? })
+        let rows = [options.batch as i64, 1];
+        let observed_rows = Tensor::full(rows, observed as i64, (Kind::Int64, gadget.device()));
+        Ok(Self {
+            observed: Some(observed),
+            observed_rows: Some(observed_rows),
+            ..Self::new(gadget, pairs, cost, options)?
+        })
+    }
+
+    /// Replays the step's device part as a CUDA graph after [`crate::stack::GRAPH_WARM_UP`] eager
+    /// steps (`on`), or runs every step eagerly (off, the default), as
+    /// [`crate::stack::StackedTrainer::set_graphs`]. Errs, changing nothing, where graphs cannot be
+    /// captured: on the CPU, without the shim, and for a run on each pair's own reward (its cost
+    /// matrices are made at every step, their shape depending on the batch).
+    pub fn set_graphs(&mut self, on: bool) -> Result<()> {
+        if on && self.cost.is_none() {
+            return Err(cuda_graph::GraphError::Unavailable(
+                "a run on each pair's own reward (cost pair-reward) makes its costs at every step"
+                    .into(),
+            )
+            .into());
+        }
+        self.device_step.set_graphs(on)
     }
 
     /// One Adam step on a fresh batch, its loss and gradient sum left on the device. Every N steps
@@ -347,11 +377,9 @@ impl<'a> Trainer<'a> {
         if let Some(observed) = self.observed {
             check_observation(&drawn, observed)?;
         }
-        let batch = training_batch(self.gadget, &drawn, &self.options)?;
+        let host = training_batch(self.gadget, &drawn, &self.options, Device::Cpu)?;
         let mut noise = step_noise(&[self.options.seed], self.step, self.gadget.device());
-        let observed = self.observed.map(|x| {
-            Tensor::full([drawn.len() as i64, 1], x as i64, (Kind::Int64, self.gadget.device()))
-        });
+        self.device_step.load(&host, &noise)?;
         let pair_costs;
         let cost = match &self.cost {
             Some(shared) => shared,
@@ -360,10 +388,15 @@ impl<'a> Trainer<'a> {
                 &pair_costs
             }
         };
-        let loss =
-            sample_losses(self.gadget, &batch, cost, &self.options, observed.as_ref(), &mut noise)
-                .mean(Kind::Float);
-        let gradient_sum = self.optimiser.minimise(&loss)?;
+        self.optimiser.prepare();
+        let (gadget, options, optimiser) = (self.gadget, &self.options, &self.optimiser);
+        let observed = self.observed_rows.as_ref();
+        let (loss, gradient_sum) = self.device_step.run(&mut noise, |batch, noise| {
+            let loss =
+                sample_losses(gadget, batch, cost, options, observed, noise).mean(Kind::Float);
+            let gradient_sum = optimiser.minimise_prepared(&loss)?;
+            Ok((loss, gradient_sum))
+        })?;
         self.readback.record(self.step, &loss, &gradient_sum)?;
         if self.readback.is_full() || self.step == self.options.steps {
             return self.read_back();
@@ -451,6 +484,7 @@ impl<'a> Trainer<'a> {
         self.rng = position.rng;
         self.log = position.log;
         self.readback.clear();
+        self.device_step.forget_graph();
         (self.seconds_before, self.started) = (position.seconds, Instant::now());
         Ok(())
     }
@@ -540,16 +574,17 @@ pub(crate) fn check_observation(drawn: &[LogitPair], observed: usize) -> Result<
     Ok(())
 }
 
-/// The f32 batch of `drawn` on the gadget's device (kept unnormalised when the options say so).
+/// The f32 batch of `drawn` for `gadget` on `device` (kept unnormalised when the options say so).
 pub(crate) fn training_batch(
     gadget: &Gadget,
     drawn: &[LogitPair],
     options: &TrainOptions,
+    device: Device,
 ) -> Result<PairBatch> {
     if options.unnormalised_logits {
-        PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+        PairBatch::unnormalised(drawn, gadget.outcomes(), Kind::Float, device)
     } else {
-        PairBatch::from_pairs(drawn, gadget.outcomes(), Kind::Float, gadget.device())
+        PairBatch::from_pairs(drawn, gadget.outcomes(), Kind::Float, device)
     }
 }
 
@@ -691,12 +726,12 @@ fn reward_costs(rewards: &[Option<Vec<f64>>], device: Device) -> Result<RowCosts
         values.extend(CostMatrix::squared_reward(h)?.matrix().iter().map(|&c| c as f32));
     }
     let k = first.len() as i64;
-    Ok(RowCosts::PerRun(Tensor::from_slice(&values).view([-1, k, k]).to_device(device)))
+    Ok(RowCosts::PerRun(upload(&Tensor::from_slice(&values).view([-1, k, k]), device)))
 }
 
 /// The cost matrix as an f32 tensor on `device`.
 pub(crate) fn cost_tensor(cost: &CostMatrix, device: Device) -> Tensor {
     let k = cost.len() as i64;
     let values: Vec<f32> = cost.matrix().iter().map(|&c| c as f32).collect();
-    Tensor::from_slice(&values).view([k, k]).to_device(device)
+    upload(&Tensor::from_slice(&values).view([k, k]), device)
 }

@@ -77,7 +77,8 @@ impl From<GadgetError> for Error {
             | GadgetError::NonFinite { .. }
             | GadgetError::Checkpoint { .. }
             | GadgetError::Torch(_)
-            | GadgetError::Memory { .. } => Error::Other(message),
+            | GadgetError::Memory { .. }
+            | GadgetError::Graph(_) => Error::Other(message),
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct Context {
     /// Whether runs that differ only in seed, pairs and learning rate are trained together as stacks
     /// (`reproduce --stack`; [`crate::training::train_stacks`]).
     pub stack: bool,
+    /// Whether training steps on CUDA, stacked or alone, are replayed as CUDA graphs
+    /// (`reproduce --graphs`; [`crate::training`]).
+    pub graphs: bool,
 }
 
 impl Context {
@@ -50,7 +53,7 @@ impl Context {
     pub fn new(out: PathBuf, mode: Mode, seed: u64) -> Result<Self> {
         std::fs::create_dir_all(out.join("cache"))
             .with_context(|| format!("creating {}", out.display()))?;
-        Ok(Self { out, mode, seed, provenance: Provenance::gather(), stack: false })
+        Ok(Self { out, mode, seed, provenance: Provenance::gather(), stack: false, graphs: false })
     }
 
     /// The result of a unit of work named `key` within `part` (and mode): read from

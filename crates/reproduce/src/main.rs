@@ -8,7 +8,7 @@
 //! folder, running nothing.
 //!
 //! Layers, each importing only those below it: leaves (`checks`, `markdown`, `paper`, `plot`,
-//! `progress`, `provenance`, `stats`, `store`) import nothing of the crate; `context` (mode, seed,
+//! `progress`, `provenance`, `stats`, `store`, `graphs`) import nothing of the crate; `context` (mode, seed,
 //! cache); `sharing` and `training` (units of work and resumable gadget training); `part` (the part
 //! type); `experiments` (pieces several parts share); `parts` (one module per part, never importing
 //! another); `report` and `verify` (writing and re-checking a part's files); this binary.
@@ -16,6 +16,7 @@
 mod checks;
 mod context;
 mod experiments;
+mod graphs;
 mod markdown;
 mod paper;
 mod part;
@@ -90,6 +91,18 @@ struct Args {
     /// (docs/gadgets.md).
     #[arg(long, value_enum, default_value_t = Stacking::Auto)]
     stack: Stacking,
+    /// Replay every training step as a CUDA graph after a few eager ones (docs/gadgets.md,
+    /// "Training with CUDA graphs"): the same weights bit for bit, without a kernel launch per
+    /// operation. `auto`: where this build has the CUDA graph shim and the training device is CUDA;
+    /// `on`: the same, and an error elsewhere; `off`: never.
+    #[arg(long, value_enum, default_value_t = GraphChoice::Auto)]
+    graphs: GraphChoice,
+    /// Run nothing else: train one small stack (Table 1's Gadget 2 sizes, 3 runs, 30 steps) on CUDA
+    /// eagerly and replaying a CUDA graph, print {equal_bits, eager_steps_per_second,
+    /// graph_steps_per_second, device, ...} as JSON, and exit 0 when the two trained the same bits,
+    /// 1 otherwise (or when graphs are unavailable, one line on stderr).
+    #[arg(long, conflicts_with_all = ["verify", "plan", "shard", "merge", "list"])]
+    check_graphs: bool,
     /// Print the plan and exit: every unit of work of the selected parts, one a line (stage, part,
     /// key, estimated seconds on one core, tab-separated); with --shard, only that shard's units.
     #[arg(long, conflicts_with_all = ["verify", "merge"])]
@@ -126,6 +139,39 @@ enum Stacking {
     Off,
 }
 
+/// When to replay training steps as CUDA graphs.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GraphChoice {
+    /// Where they are available.
+    Auto,
+    /// Always: an error where they are unavailable.
+    On,
+    /// Never.
+    Off,
+}
+
+/// Whether training on the training device replays CUDA graphs, as `choice` asks.
+fn resolve_graphs(choice: GraphChoice) -> Result<bool> {
+    let device = gadgets::DeviceChoice::Auto.resolve()?;
+    let available = match device {
+        gadgets::Device::Cuda(index) => cuda_graph::available(index),
+        _ => false,
+    };
+    Ok(match choice {
+        GraphChoice::Auto => available,
+        GraphChoice::Off => false,
+        GraphChoice::On if available => true,
+        GraphChoice::On => {
+            let why = if !device.is_cuda() {
+                "--graphs on: training runs on the CPU (libtorch sees no CUDA device)"
+            } else {
+                "--graphs on: this build has no CUDA graph shim"
+            };
+            return Err(cuda_graph::GraphError::Unavailable(why.to_owned()).into());
+        }
+    })
+}
+
 fn main() {
     if let Err(error) = run(Args::parse()) {
         eprintln!("reproduce: {error:#}");
@@ -143,6 +189,15 @@ fn run(args: Args) -> Result<()> {
                 .to_owned(),
         )
         .into());
+    }
+    if args.check_graphs {
+        let device = gadgets::DeviceChoice::Cuda.resolve()?;
+        let result = graphs::check(device, &[1024, 1024], 30)?;
+        println!("{}", serde_json::to_string(&result)?);
+        if !result.equal_bits {
+            std::process::exit(1);
+        }
+        return Ok(());
     }
     let all = parts::all(parts::Table1 { sweep: !args.no_sweep });
     if args.list {
@@ -170,12 +225,14 @@ fn run(args: Args) -> Result<()> {
         bail!("--threads must be at least 1");
     }
     tch::set_num_threads(args.threads as i32);
+    let graphs = resolve_graphs(args.graphs)?;
     let mut ctx = Context::new(args.out, mode, args.seed)?;
     ctx.stack = match args.stack {
         Stacking::Auto => gadgets::DeviceChoice::Auto.resolve()?.is_cuda(),
         Stacking::On => true,
         Stacking::Off => false,
     };
+    ctx.graphs = graphs;
     if args.plan || args.shard.is_some() || args.merge {
         let plan = units::plan(selected.iter().map(|part| part.units(&ctx)))?;
         let shard =

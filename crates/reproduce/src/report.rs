@@ -24,6 +24,9 @@ pub struct Meta<P = Provenance> {
     pub seed: u64,
     /// Its configuration.
     pub config: Value,
+    /// Whether training replayed CUDA graphs (`--graphs`; false in files that predate it).
+    #[serde(default)]
+    pub graphs: bool,
     /// Seconds the part took.
     pub seconds: f64,
     /// Where and from what it was made.
@@ -49,6 +52,7 @@ pub fn write_part(
         mode: ctx.mode,
         seed: ctx.seed,
         config: outcome.config.clone(),
+        graphs: ctx.graphs,
         seconds,
         provenance: &ctx.provenance,
         checks: outcome.checks.clone(),
@@ -100,7 +104,7 @@ fn part_section(ctx: &Context, part: &dyn AnyPart, outcome: &Outcome, seconds: f
     let p = &ctx.provenance;
     let gpus = if p.gpus.is_empty() { String::new() } else { format!(" ({})", p.gpus.join(", ")) };
     out.push_str(&format!(
-        "\n_{} mode, seed {}, git {}, {} CPUs ({}) on {}, {} libtorch thread(s), training on {}{gpus}, {seconds:.1} s._\n\n",
+        "\n_{} mode, seed {}, git {}, {} CPUs ({}) on {}, {} libtorch thread(s), training on {}{gpus}{}, {seconds:.1} s._\n\n",
         ctx.mode.label(),
         ctx.seed,
         p.git_revision,
@@ -109,6 +113,7 @@ fn part_section(ctx: &Context, part: &dyn AnyPart, outcome: &Outcome, seconds: f
         p.host,
         p.torch_threads,
         p.training_device,
+        if ctx.graphs { " replaying CUDA graphs" } else { "" },
     ));
     out
 }

@@ -106,6 +106,9 @@ impl Resumable for TrainRun {
             }
             None => Trainer::new(&gadget, pairs.as_ref(), &cost, options)?,
         };
+        if ctx.graphs && device.is_cuda() {
+            trainer.set_graphs(true)?;
+        }
         let snapshot = snapshot_path(self, ctx, label)?;
         if snapshot.exists() {
             match trainer.resume(&snapshot) {
@@ -466,6 +469,9 @@ fn train_stack(
         &observed,
         &options,
     )?;
+    if ctx.graphs && device.is_cuda() {
+        trainer.set_graphs(true)?;
+    }
     progress.note(&format!(
         "training {} runs as one stack on {} ({} first)",
         members.len(),

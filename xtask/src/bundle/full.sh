@@ -3,8 +3,9 @@
 # checks. Usage: ./full.sh [OUT] (default ./results). Run it again after an interruption to resume: a
 # part finished by these binaries is skipped, an unfinished one continues from its checkpoints,
 # snapshots and cached units. Beside the results, OUT/full/ holds each part's log, timings.tsv (part,
-# seconds, exit status, revision per attempt), gpu.csv (nvidia-smi once a second, where it exists) and
-# verify.log. Exit status: 2 without a CUDA device (one line on stderr, nothing run), 1 when a part
+# seconds, exit status, revision per attempt), gpu.csv (nvidia-smi once a second, where it exists),
+# graphs.json (reproduce --check-graphs: a small stack trained eagerly and replaying a CUDA graph; the
+# parts replay graphs only where the two trained the same bits) and verify.log. Exit status: 2 without a CUDA device (one line on stderr, nothing run), 1 when a part
 # failed or a check is outside its tolerance, 0 otherwise.
 set -eu
 
@@ -25,6 +26,20 @@ if ! "$here/run.sh" reproduce --require-cuda --list >"$logs/parts" 2>"$logs/chec
 fi
 parts=$(cut -d ' ' -f 1 "$logs/parts")
 
+# CUDA graphs where they train the weights eager steps train, bit for bit; otherwise none.
+if "$here/run.sh" reproduce --check-graphs >"$logs/graphs.json" 2>"$logs/graphs.err"; then
+    graphs=auto
+    echo "full.sh: CUDA graphs train the eager steps' bits: $(cat "$logs/graphs.json")"
+else
+    graphs=off
+    if [ -s "$logs/graphs.json" ]; then
+        why="a graph trained other bits than eager steps: $(cat "$logs/graphs.json")"
+    else
+        why=$(head -n 1 "$logs/graphs.err")
+    fi
+    echo "full.sh: training without CUDA graphs (--graphs off): $why"
+fi
+
 if command -v nvidia-smi >/dev/null 2>&1; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 \
         >>"$logs/gpu.csv" 2>/dev/null &
@@ -42,7 +57,7 @@ for part in $parts; do
     fi
     echo "full.sh: $part ..."
     start=$(date +%s)
-    { "$here/run.sh" reproduce --full --require-cuda --only "$part" --out "$out" 2>&1 &&
+    { "$here/run.sh" reproduce --full --require-cuda --graphs "$graphs" --only "$part" --out "$out" 2>&1 &&
         echo 0 >"$logs/$part.status" || echo "$?" >"$logs/$part.status"; } | tee -a "$logs/$part.log"
     seconds=$(($(date +%s) - start))
     status=$(cat "$logs/$part.status")
