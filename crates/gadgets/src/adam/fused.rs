@@ -157,7 +157,7 @@ impl HostMoments {
             .zip(self.second.chunks_mut(per_run));
         for (r, (((w, g), m), v)) in rows.enumerate() {
             // -lr / (1 - beta1^t), rounded to f32 as libtorch rounds the scalar.
-            let rate = learning_rates[r.min(learning_rates.len() - 1)];
+            let rate = learning_rates[r.min(learning_rates.len().saturating_sub(1))];
             sum += update_row(w, g, m, v, scalars, (-rate / correction1) as f32, threaded);
         }
         let updated = Tensor::f_from_slice(&self.weights)?.f_view(weights.size().as_slice())?;
