@@ -26,6 +26,7 @@
 
 mod fused;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tch::{nn, Device, Kind, Tensor};
@@ -50,7 +51,7 @@ pub struct Adam {
     first: Tensor,
     second: Tensor,
     /// On the CPU, the moments' values and the buffers of the one-pass update ([`fused`]).
-    host: Option<fused::HostMoments>,
+    host: Option<RefCell<fused::HostMoments>>,
     step: i32,
 }
 
@@ -70,13 +71,19 @@ impl Adam {
         let variables = store.trainable_variables();
         let per_run: i64 = variables.iter().map(|v| v.numel() as i64 / runs).sum();
         let weights = Tensor::zeros([runs, per_run], (Kind::Float, store.device()));
-        let views = views_of(&weights, &variables);
+        let mut offset = 0;
+        let mut views = Vec::with_capacity(variables.len());
+        for variable in &variables {
+            let size = variable.numel() as i64 / runs;
+            views.push(weights.narrow(1, offset, size).view(variable.size().as_slice()));
+            offset += size;
+        }
         let learning_rates = match learning_rates {
             [first, rest @ ..] if rest.iter().all(|r| r == first) => vec![*first],
             _ => learning_rates.to_vec(),
         };
         let host = (store.device() == Device::Cpu)
-            .then(|| fused::HostMoments::zeros((runs * per_run) as usize));
+            .then(|| RefCell::new(fused::HostMoments::zeros((runs * per_run) as usize)));
         let mut adam = Self {
             learning_rates,
             variables,
@@ -111,10 +118,9 @@ impl Adam {
     /// ([`crate::readback`]). A non-finite gradient is applied as it is: the run is over then.
     pub fn minimise(&mut self, loss: &Tensor) -> Result<Tensor> {
         self.bind();
-        if let Some(mut host) = self.host.take() {
-            let sum = self.minimise_on_host(&mut host, loss);
-            self.host = Some(host);
-            return sum;
+        if let Some(host) = &self.host {
+            self.step += 1;
+            return self.minimise_on_host(host, loss);
         }
         let gradient = self.gradient(loss)?;
         let sum = gradient.f_sum(Kind::Float)?;
@@ -122,17 +128,20 @@ impl Adam {
         Ok(sum)
     }
 
-    /// [`Adam::minimise`] on the CPU: the gradients of `loss` go straight into the one-pass update
-    /// ([`fused`]), whose weights become the variables' values.
-    fn minimise_on_host(&mut self, host: &mut fused::HostMoments, loss: &Tensor) -> Result<Tensor> {
+    /// [`Adam::minimise`] on the CPU, the step counted: the gradients of `loss` go straight into
+    /// the one-pass update ([`fused`]), whose weights are copied into the variables' buffer.
+    fn minimise_on_host(
+        &self,
+        host: &RefCell<fused::HostMoments>,
+        loss: &Tensor,
+    ) -> Result<Tensor> {
         let grads = if self.variables.is_empty() {
             Vec::new()
         } else {
             Tensor::f_run_backward(&[loss], &self.variables, false, false)?
         };
-        self.step += 1;
-        let (weights, sum) = tch::no_grad(|| {
-            host.step(fused::Inputs {
+        let sum = tch::no_grad(|| -> Result<f32> {
+            let (updated, sum) = host.borrow_mut().step(fused::Inputs {
                 first: &self.first,
                 second: &self.second,
                 weights: &self.weights,
@@ -141,16 +150,11 @@ impl Adam {
                 step: self.step,
                 learning_rates: &self.learning_rates,
                 versions: self.versions(),
-            })
+            })?;
+            self.weights.shallow_clone().f_copy_(&updated)?;
+            Ok(sum)
         })?;
-        self.weights = weights;
-        self.views = views_of(&self.weights, &self.variables);
-        tch::no_grad(|| {
-            for (variable, view) in self.variables.iter_mut().zip(&self.views) {
-                variable.set_data(view);
-            }
-        });
-        host.bound(self.versions());
+        host.borrow_mut().bound(self.versions());
         Ok(Tensor::from(sum))
     }
 
@@ -191,7 +195,7 @@ impl Adam {
     /// until the next step, which reads back what was written into them.
     pub(crate) fn moments(&self) -> HashMap<String, Tensor> {
         if let Some(host) = &self.host {
-            host.lend(&self.first, &self.second).expect("moments of the weights' shape");
+            host.borrow().lend(&self.first, &self.second).expect("moments of the weights' shape");
         }
         let runs = self.weights.size()[0];
         let mut named = HashMap::new();
@@ -240,19 +244,6 @@ impl Adam {
             let _ = self.weights.addcdiv_(&step, &denominator);
         });
     }
-}
-
-/// Each variable's place in `weights` (`[R, P]`: the variables side by side in a row), shaped as it.
-fn views_of(weights: &Tensor, variables: &[Tensor]) -> Vec<Tensor> {
-    let runs = weights.size()[0];
-    let mut offset = 0;
-    let mut views = Vec::with_capacity(variables.len());
-    for variable in variables {
-        let size = variable.numel() as i64 / runs;
-        views.push(weights.narrow(1, offset, size).view(variable.size().as_slice()));
-        offset += size;
-    }
-    views
 }
 
 #[cfg(test)]

@@ -16,21 +16,21 @@
 //! - `w.addcdiv_(m * (-lr / (1 - beta1^t)), denominator)`: the product rounded, then divided, then
 //!   added.
 //!
-//! The scalars are rounded to f32 first, as libtorch rounds a double scalar for an f32 tensor. Rust
-//! never contracts a multiplication and an addition into a fused one, so every other operation rounds
-//! where the tensor form's does. One difference remains: `sqrt` is correctly rounded here (IEEE), while
-//! libtorch's CPU `sqrt` (MKL's vector library) is not for every input (about one value in six is
-//! 1 ulp away on an AMD EPYC, and MKL picks its code by processor), so the weights agree with the
-//! tensor form's to rounding, and are the same on every processor. `adam::tests` checks the weights bit for bit against the tensor form
-//! with a correctly rounded square root over 50 steps of both gadgets and of a stack with a rate per
-//! run.
+//! The scalars are rounded to f32 first, as libtorch rounds a double scalar for an f32 tensor.
+//! Rust never contracts a multiplication and an addition into a fused one, so every other operation
+//! rounds where the tensor form's does. One difference remains: `sqrt` is correctly rounded here
+//! (IEEE), while libtorch's CPU `sqrt` (MKL's vector library) is not for every input (about one
+//! value in six is 1 ulp away on an AMD EPYC, and MKL picks its code by processor), so the weights
+//! agree with the tensor form's to rounding, and are the same on every processor. `adam::tests`
+//! checks the weights bit for bit against the tensor form with a correctly rounded square root over
+//! 50 steps of both gadgets and of a stack with a rate per run.
 //!
 //! The weights stay in a libtorch tensor (the gadget reads them there): a step returns the updated
-//! values as a new tensor, of which the variables become views, and copies the weights out of it
-//! only when something wrote into them since (libtorch's version counters say so); the gradients
-//! are copied out of autograd's tensors. (Without `unsafe`, which the workspace forbids, Rust cannot
-//! write into a tensor's memory: these copies are about as costly as the pass itself.) The moments live
-//! here ([`HostMoments`]) and are lent to the tensors that [`super::Adam::moments`] returns.
+//! values as a new tensor, which the caller copies into the weights, and copies the weights out only
+//! when something wrote into them since (libtorch's version counters say so); the gradients are
+//! copied out of autograd's tensors. (Without `unsafe`, which the workspace forbids, Rust cannot
+//! write into a tensor's memory: these copies are about as costly as the pass itself.) The moments
+//! live here ([`HostMoments`]) and are lent to the tensors that [`super::Adam::moments`] returns.
 
 use std::cell::Cell;
 
@@ -61,8 +61,8 @@ pub(super) struct HostMoments {
     /// [`super::Adam::moments`], which may have written into them); otherwise these vectors do.
     lent: Cell<bool>,
     /// The version counters (libtorch's count of in-place writes) of the weights tensor and of each
-    /// variable when the last step's weights were bound: while they are unchanged, `weights` holds
-    /// the weights' values and the next step need not copy them out.
+    /// variable when the last step's weights were put in place: while they are unchanged, `weights`
+    /// holds the weights' values and the next step need not copy them out.
     bound: Vec<i64>,
 }
 
@@ -122,8 +122,8 @@ impl HostMoments {
         Ok(())
     }
 
-    /// One Adam step: returns the updated weights (a new `[R, P]` tensor) and the sum of every
-    /// gradient entry.
+    /// One Adam step: returns the updated weights (a new `[R, P]` tensor, for the caller to copy
+    /// into the weights) and the sum of every gradient entry.
     pub(super) fn step(&mut self, inputs: Inputs<'_>) -> Result<(Tensor, f32)> {
         let Inputs { first, second, weights, grads, variables, step, learning_rates, versions } =
             inputs;
@@ -164,8 +164,8 @@ impl HostMoments {
         Ok((updated, sum))
     }
 
-    /// Records the version counters of the weights tensor and of each variable once the weights of
-    /// the last step are bound to them: no write into them is missed by the next step.
+    /// Records the version counters of the weights tensor and of each variable once the last step's
+    /// weights are in place: no later write into them is missed by the next step.
     pub(super) fn bound(&mut self, versions: Vec<i64>) {
         self.bound = versions;
     }
