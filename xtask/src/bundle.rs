@@ -247,7 +247,8 @@ table1       Table 1
         prev=$arg
     done
     echo "$part $graphs" >>'{calls}'
-    [ "$part" != "${{FAKE_FAIL:-}}" ] || exit 1 ;;
+    [ "$part" != "${{FAKE_FAIL:-}}" ] || exit 1
+    [ "$part $graphs" != "${{FAKE_FAIL_WITH_GRAPHS:-}} auto" ] || exit 1 ;;
 esac
 "#
             );
@@ -267,6 +268,7 @@ esac
                 .env_remove("FAKE_CUDA")
                 .env_remove("FAKE_FAIL")
                 .env_remove("FAKE_GRAPHS_DIFFER")
+                .env_remove("FAKE_FAIL_WITH_GRAPHS")
                 .envs(env.iter().copied())
                 .output()
                 .expect("full.sh starts")
@@ -340,7 +342,7 @@ esac
 
         let failed = scratch.full(&[("FAKE_CUDA", "1"), ("FAKE_FAIL", "table1")]);
         assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
-        assert_eq!(calls(), "figure1 auto\ntable1 auto\nverify\n");
+        assert_eq!(calls(), "figure1 auto\ntable1 auto\ntable1 off\nverify\n");
         let graphs = fs::read_to_string(scratch.0.join("results/full/graphs.json")).expect("json");
         assert_eq!(graphs, "{\"equal_bits\":true}\n");
         // A graph that trains other bits than eager steps: the parts train without graphs, saying so.
@@ -348,7 +350,7 @@ esac
         assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
         assert_eq!(
             calls(),
-            "figure1 auto\ntable1 auto\nverify\ntable1 off\nverify\n",
+            "figure1 auto\ntable1 auto\ntable1 off\nverify\ntable1 off\nverify\n",
             "only table1 again, without graphs"
         );
         let said = String::from_utf8_lossy(&resumed.stdout);
@@ -362,8 +364,25 @@ esac
         let summary: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[2], r[3])).collect();
         assert_eq!(
             summary,
-            [("figure1", "0", "abc123"), ("table1", "1", "abc123"), ("table1", "0", "abc123")]
+            [
+                ("figure1", "0", "abc123"),
+                ("table1", "1", "abc123"),
+                ("table1", "1", "abc123"),
+                ("table1", "0", "abc123")
+            ]
         );
         assert!(rows.iter().all(|r| r[1].parse::<u64>().is_ok()), "{timings}");
+    }
+
+    #[test]
+    fn full_sh_retries_a_part_that_fails_with_graphs_once_without_them() {
+        let scratch = Scratch::new("full-retry").with_fake_reproduce();
+        let run = scratch.full(&[("FAKE_CUDA", "1"), ("FAKE_FAIL_WITH_GRAPHS", "table1")]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let calls = fs::read_to_string(scratch.0.join("calls")).expect("calls");
+        assert_eq!(calls, "figure1 auto\ntable1 auto\ntable1 off\nverify\n");
+        let said = String::from_utf8_lossy(&run.stdout);
+        assert!(said.contains("table1 failed with CUDA graphs; once more without them"), "{said}");
+        assert!(said.contains("full.sh: table1 done in"), "{said}");
     }
 }

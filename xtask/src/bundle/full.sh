@@ -5,8 +5,9 @@
 # snapshots and cached units. Beside the results, OUT/full/ holds each part's log, timings.tsv (part,
 # seconds, exit status, revision per attempt), gpu.csv (nvidia-smi once a second, where it exists),
 # graphs.json (reproduce --check-graphs: a small stack trained eagerly and replaying a CUDA graph; the
-# parts replay graphs only where the two trained the same bits) and verify.log. Exit status: 2 without a CUDA device (one line on stderr, nothing run), 1 when a part
-# failed or a check is outside its tolerance, 0 otherwise.
+# parts replay graphs only where the two trained the same bits, and a part that fails with graphs is
+# run once more without them) and verify.log. Exit status: 2 without a CUDA device (one line on
+# stderr, nothing run), 1 when a part failed or a check is outside its tolerance, 0 otherwise.
 set -eu
 
 fail() {
@@ -48,6 +49,17 @@ if command -v nvidia-smi >/dev/null 2>&1; then
     trap 'exit 130' INT TERM
 fi
 
+# Runs part $1 with --graphs $2, appending its output to its log and a line to timings.tsv; the
+# part's exit status goes to $logs/$1.status and its seconds to $seconds.
+run_part() {
+    echo "full.sh: $1 ..."
+    start=$(date +%s)
+    { "$here/run.sh" reproduce --full --require-cuda --graphs "$2" --only "$1" --out "$out" 2>&1 &&
+        echo 0 >"$logs/$1.status" || echo "$?" >"$logs/$1.status"; } | tee -a "$logs/$1.log"
+    seconds=$(($(date +%s) - start))
+    printf '%s\t%s\t%s\t%s\n' "$1" "$seconds" "$(cat "$logs/$1.status")" "$revision" >>"$logs/timings.tsv"
+}
+
 failed=
 for part in $parts; do
     # A part counts as finished only for the binaries that finished it.
@@ -55,13 +67,14 @@ for part in $parts; do
         echo "full.sh: $part finished before, skipped"
         continue
     fi
-    echo "full.sh: $part ..."
-    start=$(date +%s)
-    { "$here/run.sh" reproduce --full --require-cuda --graphs "$graphs" --only "$part" --out "$out" 2>&1 &&
-        echo 0 >"$logs/$part.status" || echo "$?" >"$logs/$part.status"; } | tee -a "$logs/$part.log"
-    seconds=$(($(date +%s) - start))
+    run_part "$part" "$graphs"
+    # A part that fails with graphs gets one more try without them: it resumes from its checkpoints,
+    # snapshots and cached units, and eager steps train the same bits (the check above).
+    if [ "$(cat "$logs/$part.status")" -ne 0 ] && [ "$graphs" = auto ]; then
+        echo "full.sh: $part failed with CUDA graphs; once more without them (--graphs off)"
+        run_part "$part" off
+    fi
     status=$(cat "$logs/$part.status")
-    printf '%s\t%s\t%s\t%s\n' "$part" "$seconds" "$status" "$revision" >>"$logs/timings.tsv"
     if [ "$status" -eq 0 ]; then
         echo "$revision" >"$logs/$part.done"
         echo "full.sh: $part done in $seconds s"
