@@ -23,7 +23,8 @@
 //!
 //! **A step in two parts.** `Adam::prepare` is the host's part: it counts the update and writes
 //! the numbers that change with it (-lr / (1 - beta1^t), one or one per run, and
-//! sqrt(1 - beta2^t)) into f32 tensors on the device; `Adam::minimise_prepared` is the device's:
+//! sqrt(1 - beta2^t)) into f32 tensors on the device (on the CPU only the count: see below);
+//! `Adam::minimise_prepared` is the device's:
 //! backpropagation and the update, reading those tensors, so that it is the same sequence of kernels
 //! at every step and can be captured once as a CUDA graph and replayed (`crate::stack`). The tensors
 //! hold the f32 roundings that libtorch makes of a scalar operand, so the update's bits are those of
@@ -47,6 +48,11 @@ use crate::error::Result;
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
+
+/// Adam's bias corrections of update t: 1 - beta1^t and sqrt(1 - beta2^t).
+fn corrections(step: i32) -> (f64, f64) {
+    (1.0 - BETA1.powi(step), (1.0 - BETA2.powi(step)).sqrt())
+}
 
 /// Adam's state: the variables it updates (views of one flat buffer) and their moment estimates.
 pub struct Adam {
@@ -142,11 +148,14 @@ impl Adam {
     /// The host's part of a step: counts the update and writes its numbers into the device tensors
     /// that `Adam::minimise_prepared` reads (no wait for the device), after binding the variables
     /// to the flat buffer where another optimiser took them.
+    /// On the CPU only the count: the one-pass update ([`fused`]) reads the step and the rates itself.
     pub(crate) fn prepare(&mut self) {
         self.bind();
         self.step += 1;
-        let correction1 = 1.0 - BETA1.powi(self.step);
-        let correction2_sqrt = (1.0 - BETA2.powi(self.step)).sqrt();
+        if self.host.is_some() {
+            return;
+        }
+        let (correction1, correction2_sqrt) = corrections(self.step);
         let step_sizes: Vec<f64> = self.learning_rates.iter().map(|lr| -lr / correction1).collect();
         tch::no_grad(|| {
             let _ = self.correction2_sqrt.fill_(correction2_sqrt);

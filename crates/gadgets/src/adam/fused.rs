@@ -38,7 +38,7 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 use tch::Tensor;
 
-use super::{BETA1, BETA2, EPS};
+use super::{corrections, BETA1, BETA2, EPS};
 use crate::error::Result;
 
 /// Weights per task when the pass runs on several threads (a fixed size, so the gradient sum's
@@ -139,14 +139,14 @@ impl HostMoments {
         if versions != self.bound {
             weights.f_copy_data(&mut self.weights, len)?;
         }
+        let (correction1, correction2_sqrt) = corrections(step);
         let scalars = Scalars {
             lerp: (1.0 - BETA1) as f32,
             beta2: BETA2 as f32,
             complement2: (1.0 - BETA2) as f32,
-            correction2_sqrt: (1.0 - BETA2.powi(step)).sqrt() as f32,
+            correction2_sqrt: correction2_sqrt as f32,
             eps: EPS as f32,
         };
-        let correction1 = 1.0 - BETA1.powi(step);
         let threaded = tch::get_num_threads() > 1;
         let mut sum = 0.0;
         let rows = self
